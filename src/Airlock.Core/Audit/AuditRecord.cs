@@ -1,0 +1,139 @@
+namespace Airlock.Core.Audit;
+
+/// <summary>How a request ended, from the organization's point of view.</summary>
+public enum AuditOutcome
+{
+    /// <summary>The upstream answered and the whole answer reached the client.</summary>
+    Ok,
+
+    /// <summary>The upstream refused, failed, timed out or died mid-stream.</summary>
+    UpstreamError,
+
+    /// <summary>The client went away before the answer was complete; the upstream request was cancelled.</summary>
+    ClientAbort,
+
+    /// <summary>The gateway refused the request (authentication, validation, routing, limits).</summary>
+    Rejected,
+
+    /// <summary>Inspection refused the request (a finding whose action is block).</summary>
+    Blocked,
+}
+
+/// <summary>
+/// One request as the audit trail sees it. Holds metadata only: no prompt or answer content, no
+/// credential. Findings carry rule id, location and a keyed hash, never the matched value.
+/// </summary>
+public sealed record AuditRecord
+{
+    /// <summary>Gateway-assigned request id (also returned to the client as <c>x-airlock-request-id</c>).</summary>
+    public required string RequestId { get; init; }
+
+    /// <summary>When the request arrived.</summary>
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>Front door: <c>messages</c>, <c>bedrock</c>, <c>vertex</c>, …</summary>
+    public required string Door { get; init; }
+
+    /// <summary>Operation: <c>messages</c>, <c>count_tokens</c>, <c>models</c>.</summary>
+    public required string Operation { get; init; }
+
+    /// <summary>Key id that authenticated the request (null when authentication failed before a key was found).</summary>
+    public string? KeyId { get; init; }
+
+    /// <summary>Key owner.</summary>
+    public string? User { get; init; }
+
+    /// <summary>Key team.</summary>
+    public string? Team { get; init; }
+
+    /// <summary>Claude Code session (<c>X-Claude-Code-Session-Id</c>).</summary>
+    public string? SessionId { get; init; }
+
+    /// <summary>Model requested by the client.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Upstream name the request was sent to.</summary>
+    public string? Upstream { get; init; }
+
+    /// <summary>HTTP status returned to the client.</summary>
+    public int Status { get; init; }
+
+    /// <summary>How the request ended.</summary>
+    public required AuditOutcome Outcome { get; init; }
+
+    /// <summary>Machine-readable reason for a non-ok outcome (e.g. <c>authentication_error:revoked</c>, <c>upstream_timeout</c>).</summary>
+    public string? ErrorType { get; init; }
+
+    /// <summary>Total time from request arrival to the last byte, in milliseconds.</summary>
+    public double LatencyMs { get; init; }
+
+    /// <summary>Time from request arrival to the first response byte from the upstream, in milliseconds.</summary>
+    public double? TimeToFirstByteMs { get; init; }
+
+    /// <summary>Input tokens reported by the upstream (<c>message_start.usage</c>).</summary>
+    public long? InputTokens { get; init; }
+
+    /// <summary>Output tokens reported by the upstream (final <c>message_delta.usage</c>).</summary>
+    public long? OutputTokens { get; init; }
+
+    /// <summary>Prompt-cache read tokens.</summary>
+    public long? CacheReadTokens { get; init; }
+
+    /// <summary>Prompt-cache write tokens.</summary>
+    public long? CacheCreationTokens { get; init; }
+
+    /// <summary>Size of the request body received from the client.</summary>
+    public long RequestBytes { get; init; }
+
+    /// <summary>Size of the response body sent to the client.</summary>
+    public long ResponseBytes { get; init; }
+
+    /// <summary>Lowercase hex SHA-256 of the request body as received (proves what was sent without storing it).</summary>
+    public string? BodySha256 { get; init; }
+
+    /// <summary>Upstream's request id (<c>request-id</c> response header), to correlate with provider logs.</summary>
+    public string? UpstreamRequestId { get; init; }
+
+    /// <summary>Client user agent (e.g. <c>claude-cli/2.1.330</c>).</summary>
+    public string? UserAgent { get; init; }
+
+    /// <summary>Client address.</summary>
+    public string? ClientAddress { get; init; }
+
+    /// <summary>Inspection findings (empty when inspection found nothing or is off).</summary>
+    public IReadOnlyList<AuditFinding> Findings { get; init; } = [];
+}
+
+/// <summary>One inspection finding as recorded: never the value, only where and a keyed hash of it.</summary>
+/// <param name="RuleId">Rule that matched.</param>
+/// <param name="Category">secret, personal-data or organization-term.</param>
+/// <param name="Location">JSON location, e.g. <c>messages[4].content[0].content</c>, or <c>response:content[0].text</c>.</param>
+/// <param name="Action">alert, redact or block.</param>
+/// <param name="ValueHash">HMAC-SHA256 of the value under the gateway's finding key (hex).</param>
+public sealed record AuditFinding(string RuleId, string Category, string Location, string Action, string ValueHash);
+
+/// <summary>Filters for reading the trail.</summary>
+public sealed record AuditQuery
+{
+    /// <summary>Only this user.</summary>
+    public string? User { get; init; }
+
+    /// <summary>Only this Claude Code session.</summary>
+    public string? SessionId { get; init; }
+
+    /// <summary>Only records at or after this time.</summary>
+    public DateTimeOffset? Since { get; init; }
+
+    /// <summary>Most records to return (newest first).</summary>
+    public int Limit { get; init; } = 100;
+}
+
+/// <summary>Persistence of the audit trail.</summary>
+public interface IAuditStore
+{
+    /// <summary>Appends records durably, in one transaction.</summary>
+    Task AppendAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads records matching <paramref name="query"/>, newest first.</summary>
+    Task<IReadOnlyList<AuditRecord>> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default);
+}

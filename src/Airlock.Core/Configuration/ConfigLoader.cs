@@ -1,0 +1,354 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace Airlock.Core.Configuration;
+
+/// <summary>
+/// Loads <c>airlock.yaml</c>, applies <c>AIRLOCK_*</c> environment overrides, and validates the result.
+/// Every problem is collected (path + reason) and reported at once through <see cref="ConfigurationException"/>.
+/// </summary>
+public static class ConfigLoader
+{
+    /// <summary>Prefix of environment variables that override file values (<c>AIRLOCK_LEVEL=2</c>, <c>AIRLOCK_UPSTREAMS__0__URL=…</c>).</summary>
+    public const string EnvironmentPrefix = "AIRLOCK_";
+
+    /// <summary>Reads and validates a configuration file.</summary>
+    /// <exception cref="ConfigurationException">The file is missing, unreadable or invalid.</exception>
+    public static AirlockConfig LoadFile(string path, IDictionary<string, string?>? environment = null)
+    {
+        var fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+        {
+            throw new ConfigurationException(path, ["file not found"]);
+        }
+        string text;
+        try
+        {
+            text = File.ReadAllText(fullPath);
+        }
+        catch (IOException ex)
+        {
+            throw new ConfigurationException(path, [$"cannot read file: {ex.Message}"]);
+        }
+        return Parse(text, fullPath, Path.GetDirectoryName(fullPath)!, environment);
+    }
+
+    /// <summary>Validates YAML text. Relative <c>data_dir</c> values resolve against <paramref name="baseDirectory"/>.</summary>
+    public static AirlockConfig Parse(string yaml, string source, string baseDirectory, IDictionary<string, string?>? environment = null)
+    {
+        var errors = new List<string>();
+        var lines = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var fileValues = YamlFlattener.Flatten(yaml, source, lines, errors);
+        if (errors.Count > 0)
+        {
+            throw new ConfigurationException(source, errors);
+        }
+        var builder = new ConfigurationBuilder().AddInMemoryCollection(fileValues);
+        if (environment is null)
+        {
+            builder.AddEnvironmentVariables(EnvironmentPrefix);
+        }
+        else
+        {
+            var prefixed = environment
+                .Where(kv => kv.Key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase))
+                .ToDictionary(kv => kv.Key[EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal), kv => kv.Value);
+            builder.AddInMemoryCollection(prefixed);
+        }
+        var reader = new ConfigReader(builder.Build(), lines, errors);
+        var config = Read(reader, source, baseDirectory);
+        reader.ReportUnknownKeys(fileValues.Keys);
+        if (errors.Count > 0)
+        {
+            throw new ConfigurationException(source, errors);
+        }
+        return config!;
+    }
+
+    /// <summary>
+    /// The configuration used by <c>airlock serve</c> when no file exists: one upstream chosen from the
+    /// environment (<c>AIRLOCK_UPSTREAM_URL</c>, else <c>ANTHROPIC_API_KEY</c>, else the simulated model) and a catch-all route.
+    /// </summary>
+    public static AirlockConfig CreateQuickstart(string dataDir, Func<string, string?> getEnvironment)
+    {
+        ArgumentNullException.ThrowIfNull(getEnvironment);
+        UpstreamConfig upstream;
+        var upstreamUrl = getEnvironment("AIRLOCK_UPSTREAM_URL");
+        if (!string.IsNullOrWhiteSpace(upstreamUrl))
+        {
+            if (!Uri.TryCreate(upstreamUrl, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+            {
+                throw new ConfigurationException("environment", [$"AIRLOCK_UPSTREAM_URL: must be an absolute http(s) URL"]);
+            }
+            upstream = new UpstreamConfig
+            {
+                Name = "main",
+                Kind = UpstreamKind.Messages,
+                Url = url,
+                ApiKeyEnv = string.IsNullOrEmpty(getEnvironment("AIRLOCK_UPSTREAM_API_KEY")) ? null : "AIRLOCK_UPSTREAM_API_KEY",
+            };
+        }
+        else if (!string.IsNullOrWhiteSpace(getEnvironment("ANTHROPIC_API_KEY")))
+        {
+            upstream = new UpstreamConfig
+            {
+                Name = "main",
+                Kind = UpstreamKind.Anthropic,
+                Url = new Uri("https://api.anthropic.com"),
+                ApiKeyEnv = "ANTHROPIC_API_KEY",
+            };
+        }
+        else
+        {
+            upstream = new UpstreamConfig { Name = "simulated", Kind = UpstreamKind.Simulated };
+        }
+        return new AirlockConfig
+        {
+            Level = 1,
+            DataDir = Path.GetFullPath(dataDir),
+            Upstreams = [upstream],
+            Routes = [new RouteConfig { Models = ["*"], Upstream = upstream.Name }],
+            Source = "quickstart defaults (no airlock.yaml)",
+        };
+    }
+
+    private static AirlockConfig? Read(ConfigReader r, string source, string baseDirectory)
+    {
+        var level = r.Int("level", required: true, min: 1, max: 3) ?? 1;
+        var dataDir = r.String("data_dir") ?? "./.airlock";
+        var urls = r.String("server:urls") ?? "http://127.0.0.1:8080";
+        var limits = new LimitsConfig
+        {
+            MaxBodyBytes = r.Long("limits:max_body_bytes", min: 1024, max: 1L << 31) ?? new LimitsConfig().MaxBodyBytes,
+            MaxJsonDepth = r.Int("limits:max_json_depth", min: 8, max: 1024) ?? new LimitsConfig().MaxJsonDepth,
+        };
+
+        var upstreams = new List<UpstreamConfig>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var upstreamSections = r.Children("upstreams");
+        if (upstreamSections.Count == 0)
+        {
+            r.Error("upstreams", "at least one upstream is required");
+        }
+        foreach (var section in upstreamSections)
+        {
+            var name = r.String(section + ":name", required: true);
+            if (name is not null && !names.Add(name))
+            {
+                r.Error(section + ":name", $"duplicate upstream name '{name}'");
+            }
+            var kind = r.Enum(section + ":kind", required: true, UpstreamKind.Anthropic,
+                ("anthropic", UpstreamKind.Anthropic), ("messages", UpstreamKind.Messages), ("simulated", UpstreamKind.Simulated));
+            var url = kind == UpstreamKind.Simulated ? null : r.Url(section + ":url", required: true);
+            var apiKeyEnv = r.String(section + ":api_key_env");
+            if (apiKeyEnv is not null && !IsEnvironmentVariableName(apiKeyEnv))
+            {
+                r.Error(section + ":api_key_env", "must be the NAME of an environment variable (letters, digits, _), not a key value");
+            }
+            var defaults = new UpstreamConfig { Name = "", Kind = kind };
+            upstreams.Add(new UpstreamConfig
+            {
+                Name = name ?? "",
+                Kind = kind,
+                Url = url,
+                ApiKeyEnv = apiKeyEnv,
+                ConnectTimeout = r.Duration(section + ":connect_timeout") ?? defaults.ConnectTimeout,
+                FirstByteTimeout = r.Duration(section + ":first_byte_timeout") ?? defaults.FirstByteTimeout,
+                IdleTimeout = r.Duration(section + ":idle_timeout") ?? defaults.IdleTimeout,
+            });
+        }
+
+        var routes = new List<RouteConfig>();
+        var routeSections = r.Children("routes");
+        if (routeSections.Count == 0)
+        {
+            r.Error("routes", "at least one route is required");
+        }
+        foreach (var section in routeSections)
+        {
+            var models = r.StringList(section + ":models");
+            if (models.Count == 0)
+            {
+                r.Error(section + ":models", "list at least one model name or glob, e.g. [\"claude-*\"]");
+            }
+            var upstreamName = r.String(section + ":upstream", required: true);
+            if (upstreamName is not null && !names.Contains(upstreamName))
+            {
+                r.Error(section + ":upstream", $"no upstream named '{upstreamName}' (known: {string.Join(", ", names)})");
+            }
+            routes.Add(new RouteConfig { Models = models, Upstream = upstreamName ?? "" });
+        }
+
+        return new AirlockConfig
+        {
+            Level = level,
+            DataDir = Path.GetFullPath(Path.Combine(baseDirectory, dataDir)),
+            Urls = urls,
+            Limits = limits,
+            Upstreams = upstreams,
+            Routes = routes,
+            Source = source,
+        };
+    }
+
+    private static bool IsEnvironmentVariableName(string name) =>
+        name.Length is > 0 and <= 128 && !char.IsAsciiDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+
+    /// <summary>Typed reads with error collection; remembers which keys were read so unknown keys can be reported.</summary>
+    private sealed class ConfigReader(IConfiguration configuration, Dictionary<string, int> lines, List<string> errors)
+    {
+        private readonly HashSet<string> _consumed = new(StringComparer.OrdinalIgnoreCase);
+
+        public void Error(string key, string reason)
+        {
+            var line = lines.TryGetValue(key, out var l) ? $"line {l}: " : "";
+            errors.Add($"{line}{DisplayPath(key)}: {reason}");
+        }
+
+        public List<string> Children(string key)
+        {
+            _consumed.Add(key);
+            return configuration.GetSection(key).GetChildren().Select(c => c.Path).ToList();
+        }
+
+        public string? String(string key, bool required = false)
+        {
+            _consumed.Add(key);
+            var value = configuration[key];
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                if (required)
+                {
+                    Error(key, "is required");
+                }
+                return null;
+            }
+            return value.Trim();
+        }
+
+        public List<string> StringList(string key)
+        {
+            var list = new List<string>();
+            foreach (var child in Children(key))
+            {
+                var value = String(child);
+                if (value is not null)
+                {
+                    list.Add(value);
+                }
+            }
+            // A single scalar (`models: "*"`) is accepted as a one-item list.
+            if (list.Count == 0 && configuration[key] is { Length: > 0 } single)
+            {
+                list.Add(single.Trim());
+            }
+            return list;
+        }
+
+        public long? Long(string key, long min, long max, bool required = false)
+        {
+            var text = String(key, required);
+            if (text is null)
+            {
+                return null;
+            }
+            if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+            {
+                Error(key, $"must be a whole number from {min} to {max} (got '{text}')");
+                return null;
+            }
+            return value;
+        }
+
+        public int? Int(string key, int min, int max, bool required = false) => (int?)Long(key, min, max, required);
+
+        public TimeSpan? Duration(string key)
+        {
+            var text = String(key);
+            if (text is null)
+            {
+                return null;
+            }
+            if (!Durations.TryParse(text, out var value))
+            {
+                Error(key, $"must be a duration such as 500ms, 30s, 5m, 2h (got '{text}')");
+                return null;
+            }
+            return value;
+        }
+
+        public Uri? Url(string key, bool required)
+        {
+            var text = String(key, required);
+            if (text is null)
+            {
+                return null;
+            }
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+            {
+                Error(key, $"must be an absolute http:// or https:// URL (got '{text}')");
+                return null;
+            }
+            if (!string.IsNullOrEmpty(url.UserInfo) || !string.IsNullOrEmpty(url.Query) || !string.IsNullOrEmpty(url.Fragment))
+            {
+                Error(key, "must not contain credentials, a query or a fragment (put credentials in api_key_env)");
+                return null;
+            }
+            return url;
+        }
+
+        public T Enum<T>(string key, bool required, T fallback, params (string Name, T Value)[] values)
+        {
+            var text = String(key, required);
+            if (text is null)
+            {
+                return fallback;
+            }
+            foreach (var (name, value) in values)
+            {
+                if (string.Equals(name, text, StringComparison.OrdinalIgnoreCase))
+                {
+                    return value;
+                }
+            }
+            Error(key, $"must be one of {string.Join(", ", values.Select(v => v.Name))} (got '{text}')");
+            return fallback;
+        }
+
+        /// <summary>Keys present in the file that nothing read: most often a typo that would silently weaken policy.</summary>
+        public void ReportUnknownKeys(IEnumerable<string> fileKeys)
+        {
+            foreach (var key in fileKeys)
+            {
+                if (!IsConsumed(key))
+                {
+                    Error(key, "unknown key");
+                }
+            }
+        }
+
+        private bool IsConsumed(string key) => _consumed.Contains(key);
+
+        private static string DisplayPath(string key)
+        {
+            var parts = key.Split(':');
+            var builder = new System.Text.StringBuilder();
+            foreach (var part in parts)
+            {
+                if (part.Length > 0 && part.All(char.IsAsciiDigit))
+                {
+                    builder.Append('[').Append(part).Append(']');
+                }
+                else
+                {
+                    if (builder.Length > 0)
+                    {
+                        builder.Append('.');
+                    }
+                    builder.Append(part);
+                }
+            }
+            return builder.ToString();
+        }
+    }
+}

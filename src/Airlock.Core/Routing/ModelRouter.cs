@@ -1,0 +1,86 @@
+using Airlock.Core.Configuration;
+
+namespace Airlock.Core.Routing;
+
+/// <summary>
+/// Chooses the upstream for a requested model: the first route (in file order) with a glob that
+/// matches the model name. Built once per configuration snapshot; lookups allocate nothing.
+/// </summary>
+public sealed class ModelRouter
+{
+    private readonly (string[] Patterns, UpstreamConfig Upstream)[] _routes;
+
+    /// <summary>Builds the router from a validated configuration.</summary>
+    public ModelRouter(AirlockConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _routes = config.Routes
+            .Select(r => (r.Models.ToArray(), config.FindUpstream(r.Upstream)
+                ?? throw new ArgumentException($"route names unknown upstream '{r.Upstream}'", nameof(config))))
+            .ToArray();
+    }
+
+    /// <summary>The upstream serving <paramref name="model"/>, or null when no route matches.</summary>
+    public UpstreamConfig? Resolve(string model)
+    {
+        foreach (var (patterns, upstream) in _routes)
+        {
+            foreach (var pattern in patterns)
+            {
+                if (Glob.IsMatch(pattern, model))
+                {
+                    return upstream;
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Model names listed literally (no wildcard) in routes, for <c>GET /v1/models</c>.</summary>
+    public IEnumerable<(string Model, UpstreamConfig Upstream)> LiteralModels() =>
+        _routes.SelectMany(r => r.Patterns.Where(p => !p.Contains('*', StringComparison.Ordinal) && !p.Contains('?', StringComparison.Ordinal))
+            .Select(p => (p, r.Upstream)));
+
+    /// <summary>The upstream of the first catch-all (<c>*</c>) route, if any.</summary>
+    public UpstreamConfig? CatchAll() =>
+        _routes.FirstOrDefault(r => r.Patterns.Contains("*")).Upstream;
+}
+
+/// <summary>Case-sensitive glob with <c>*</c> (any run, including empty) and <c>?</c> (one character). Linear time.</summary>
+public static class Glob
+{
+    /// <summary>True when <paramref name="text"/> matches <paramref name="pattern"/>.</summary>
+    public static bool IsMatch(ReadOnlySpan<char> pattern, ReadOnlySpan<char> text)
+    {
+        // Classic two-pointer wildcard match with single backtrack point: O(n·m) worst case is avoided
+        // because only the last star is ever resumed.
+        int p = 0, t = 0, star = -1, mark = 0;
+        while (t < text.Length)
+        {
+            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == text[t]))
+            {
+                p++;
+                t++;
+            }
+            else if (p < pattern.Length && pattern[p] == '*')
+            {
+                star = p++;
+                mark = t;
+            }
+            else if (star >= 0)
+            {
+                p = star + 1;
+                t = ++mark;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        while (p < pattern.Length && pattern[p] == '*')
+        {
+            p++;
+        }
+        return p == pattern.Length;
+    }
+}
