@@ -1,0 +1,68 @@
+using System.Text.RegularExpressions;
+
+namespace Airlock.Inspection;
+
+/// <summary>
+/// Builds rule regexes. Organization-supplied patterns use <see cref="RegexOptions.NonBacktracking"/>:
+/// linear time in the input, so no pattern can hang the gateway (ReDoS). Built-in, vetted patterns use
+/// <see cref="RegexOptions.Compiled"/> with a match timeout; on a timeout the scanner re-runs the same
+/// pattern on the NonBacktracking engine, so even a bad built-in pattern stays bounded.
+/// </summary>
+internal static class RuleRegexFactory
+{
+    /// <summary>Per-call match timeout for built-in (backtracking) rules.</summary>
+    public static readonly TimeSpan BuiltInMatchTimeout = TimeSpan.FromMilliseconds(500);
+
+    private const RegexOptions LinearOptions = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant;
+
+    public static Regex Create(string netPattern, bool isBuiltIn) => isBuiltIn
+        ? new Regex(netPattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, BuiltInMatchTimeout)
+        : CreateLinear(netPattern);
+
+    public static Regex CreateLinear(string netPattern)
+    {
+        var regex = new Regex(netPattern, LinearOptions);
+
+        // NonBacktracking builds parts of its automaton lazily; one tiny match surfaces construction limits
+        // (e.g. too many states) at load time instead of during a request.
+        regex.IsMatch("warm-up 0123456789 ABCxyz");
+        return regex;
+    }
+
+    /// <summary>Translates a Go pattern and compiles it; returns null and a reason on failure.</summary>
+    public static Regex? TryCreate(string goPattern, bool isBuiltIn, out GoRegexTranslation? translation, out string? error)
+    {
+        translation = null;
+        error = null;
+        try
+        {
+            translation = GoRegexTranslator.Translate(goPattern);
+            var regex = Create(translation.Pattern, isBuiltIn);
+            if (isBuiltIn)
+            {
+                // Built-in rules must also be runnable on the linear engine (the timeout fallback).
+                _ = new Regex(translation.Pattern, LinearOptions);
+            }
+
+            return regex;
+        }
+        catch (FormatException ex)
+        {
+            error = $"bad regex: {ex.Message}";
+        }
+        catch (RegexParseException ex)
+        {
+            error = $"bad regex at offset {ex.Offset}: {ex.Error}";
+        }
+        catch (NotSupportedException ex)
+        {
+            error = $"regex not supported by the linear-time engine: {ex.Message}";
+        }
+        catch (ArgumentException ex)
+        {
+            error = $"bad regex: {ex.Message}";
+        }
+
+        return null;
+    }
+}
