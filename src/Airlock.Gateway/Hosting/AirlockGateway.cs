@@ -1,0 +1,152 @@
+using Airlock.Core.Configuration;
+using Airlock.Core.Identity;
+using Airlock.Core.Routing;
+using Airlock.Gateway.Audit;
+using Airlock.Gateway.Messages;
+using Airlock.Gateway.Upstreams;
+using Airlock.Storage.Sqlite;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Airlock.Gateway.Hosting;
+
+/// <summary>How to start a gateway beyond what the configuration says (tests and the CLI set these).</summary>
+public sealed record GatewayStartOptions
+{
+    /// <summary>Listen URLs; overrides <see cref="AirlockConfig.Urls"/>. <c>http://127.0.0.1:0</c> picks a free port.</summary>
+    public string? Urls { get; init; }
+
+    /// <summary>Reads environment variables (upstream credentials). Defaults to the process environment.</summary>
+    public Func<string, string?> GetEnvironment { get; init; } = Environment.GetEnvironmentVariable;
+
+    /// <summary>Clock; tests substitute a fake one.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Minimum log level for the console.</summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Extra logging setup (tests route logs to their output).</summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+}
+
+/// <summary>
+/// A running Airlock gateway: Kestrel, the front doors, upstream clients, the store and the audit
+/// writer. Library first: the CLI's <c>serve</c> and the tests start it the same way.
+/// </summary>
+public sealed class AirlockGateway : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly UpstreamRegistry _upstreams;
+
+    private AirlockGateway(WebApplication app, SqliteStore store, AuditWriter audit, UpstreamRegistry upstreams, AirlockConfig config)
+    {
+        _app = app;
+        Store = store;
+        Audit = audit;
+        _upstreams = upstreams;
+        Config = config;
+    }
+
+    /// <summary>The configuration the gateway runs with.</summary>
+    public AirlockConfig Config { get; }
+
+    /// <summary>The embedded store (keys, audit).</summary>
+    public SqliteStore Store { get; }
+
+    /// <summary>The audit writer (tests flush it before reading the trail).</summary>
+    public AuditWriter Audit { get; }
+
+    /// <summary>The addresses Kestrel actually bound (with real ports).</summary>
+    public IReadOnlyList<Uri> Addresses =>
+        _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
+
+    /// <summary>Validates everything that can fail, then starts listening.</summary>
+    /// <exception cref="ConfigurationException">A problem with the configuration or the environment it names.</exception>
+    public static async Task<AirlockGateway> StartAsync(AirlockConfig config, GatewayStartOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        options ??= new GatewayStartOptions();
+        var upstreams = new UpstreamRegistry(config, options.GetEnvironment);
+        SqliteStore store;
+        try
+        {
+            store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            upstreams.Dispose();
+            throw;
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Airlock" });
+        builder.WebHost.UseUrls(options.Urls ?? config.Urls);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // The gateway enforces its own body limit so the client gets an Anthropic-shaped 413.
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Limits.MinRequestBodyDataRate = null;
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        options.ConfigureLogging?.Invoke(builder.Logging);
+
+        var services = builder.Services;
+        services.AddSingleton(config);
+        services.AddSingleton(options.Time);
+        services.AddSingleton(store);
+        services.AddSingleton<IKeyStore>(store);
+        services.AddSingleton(upstreams);
+        services.AddSingleton(new ModelRouter(config));
+        services.AddSingleton<KeyAuthenticator>();
+        services.AddSingleton(sp => new AuditWriter(store, sp.GetRequiredService<ILogger<AuditWriter>>()));
+        services.AddSingleton<MessagesProxy>();
+
+        var app = builder.Build();
+        var proxy = app.Services.GetRequiredService<MessagesProxy>();
+        app.MapPost("/v1/messages", proxy.MessagesAsync);
+        app.MapPost("/v1/messages/count_tokens", proxy.CountTokensAsync);
+        app.MapGet("/v1/models", proxy.ModelsAsync);
+        app.MapGet("/healthz", static context =>
+        {
+            context.Response.ContentType = "text/plain";
+            return context.Response.WriteAsync("ok\n");
+        });
+        app.MapFallback(static async context =>
+        {
+            context.Response.StatusCode = 404;
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(Protocols.Messages.AnthropicErrors.Body(
+                Protocols.Messages.AnthropicErrors.NotFound, $"no such endpoint: {context.Request.Method} {context.Request.Path}")).ConfigureAwait(false);
+        });
+
+        var audit = app.Services.GetRequiredService<AuditWriter>();
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        return new AirlockGateway(app, store, audit, upstreams, config);
+    }
+
+    /// <summary>Completes when the host is asked to stop (Ctrl+C, SIGTERM).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+
+    /// <summary>Stops accepting requests, finishes in-flight ones, writes every queued audit record.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await Audit.DisposeAsync().ConfigureAwait(false);
+        _upstreams.Dispose();
+    }
+}

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using Airlock.Core.Audit;
+using Airlock.Core.Identity;
+using Airlock.Protocols.Messages;
+using Microsoft.AspNetCore.Http;
+
+namespace Airlock.Gateway.Messages;
+
+/// <summary>
+/// Everything the gateway learns about one request while handling it; becomes exactly one
+/// <see cref="AuditRecord"/> when the request ends, whatever way it ends.
+/// </summary>
+internal sealed class Exchange(HttpContext context, string door, string operation, DateTimeOffset time)
+{
+    private readonly long _started = Stopwatch.GetTimestamp();
+
+    public string RequestId { get; } = Guid.CreateVersion7(time).ToString("N");
+
+    public KeyRecord? Key { get; set; }
+
+    public string? Model { get; set; }
+
+    public string? Upstream { get; set; }
+
+    public int Status { get; set; }
+
+    public AuditOutcome Outcome { get; set; } = AuditOutcome.Ok;
+
+    public string? ErrorType { get; set; }
+
+    public double? TimeToFirstByteMs { get; private set; }
+
+    public long RequestBytes { get; set; }
+
+    public long ResponseBytes { get; set; }
+
+    public string? BodySha256 { get; set; }
+
+    public string? UpstreamRequestId { get; set; }
+
+    public MessagesUsageTracker? Usage { get; set; }
+
+    public void MarkFirstByte() => TimeToFirstByteMs = Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+
+    /// <summary>Records a failure; the first failure recorded is the one that explains the outcome.</summary>
+    public void Fail(AuditOutcome outcome, string errorType)
+    {
+        if (Outcome == AuditOutcome.Ok)
+        {
+            Outcome = outcome;
+            ErrorType = errorType;
+        }
+    }
+
+    public AuditRecord ToRecord()
+    {
+        var headers = context.Request.Headers;
+        return new AuditRecord
+        {
+            RequestId = RequestId,
+            Time = time,
+            Door = door,
+            Operation = operation,
+            KeyId = Key?.Id,
+            User = Key?.User,
+            Team = Key?.Team,
+            SessionId = Clip(headers["x-claude-code-session-id"].ToString()),
+            Model = Clip(Model),
+            Upstream = Upstream,
+            Status = Status,
+            Outcome = Outcome,
+            ErrorType = ErrorType,
+            LatencyMs = Stopwatch.GetElapsedTime(_started).TotalMilliseconds,
+            TimeToFirstByteMs = TimeToFirstByteMs,
+            InputTokens = Usage?.InputTokens,
+            OutputTokens = Usage?.OutputTokens,
+            CacheReadTokens = Usage?.CacheReadTokens,
+            CacheCreationTokens = Usage?.CacheCreationTokens,
+            RequestBytes = RequestBytes,
+            ResponseBytes = ResponseBytes,
+            BodySha256 = BodySha256,
+            UpstreamRequestId = Clip(UpstreamRequestId),
+            UserAgent = Clip(headers.UserAgent.ToString()),
+            ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
+        };
+    }
+
+    /// <summary>Client-supplied strings are stored bounded, so a hostile header cannot bloat the trail.</summary>
+    private static string? Clip(string? value) =>
+        string.IsNullOrEmpty(value) ? null : value.Length <= 256 ? value : value[..256];
+}

@@ -1,0 +1,421 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Airlock.Core.Audit;
+using Airlock.Core.Configuration;
+using Airlock.Core.Identity;
+using Airlock.Core.Routing;
+using Airlock.Gateway.Audit;
+using Airlock.Gateway.Upstreams;
+using Airlock.Protocols.Messages;
+using Airlock.Protocols.Sse;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Airlock.Gateway.Messages;
+
+/// <summary>
+/// The Messages front door: <c>POST /v1/messages</c>, <c>POST /v1/messages/count_tokens</c>,
+/// <c>GET /v1/models</c>. Each request goes identify → read and validate → route → forward →
+/// relay → record, and every exit path, including failures and client aborts, produces exactly
+/// one audit record.
+/// </summary>
+internal sealed partial class MessagesProxy(
+    AirlockConfig config,
+    KeyAuthenticator authenticator,
+    ModelRouter router,
+    UpstreamRegistry upstreams,
+    AuditWriter audit,
+    TimeProvider time,
+    ILogger<MessagesProxy> logger)
+{
+    private const string Door = "messages";
+    private const int RelayBufferSize = 16 * 1024;
+    private const int MaxTeeBytes = 8 * 1024 * 1024;
+
+    public Task MessagesAsync(HttpContext context) => HandlePostAsync(context, "messages");
+
+    public Task CountTokensAsync(HttpContext context) => HandlePostAsync(context, "count_tokens");
+
+    private async Task HandlePostAsync(HttpContext context, string operation)
+    {
+        var exchange = new Exchange(context, Door, operation, time.GetUtcNow());
+        context.Response.Headers["x-airlock-request-id"] = exchange.RequestId;
+        RequestBody? body = null;
+        try
+        {
+            if (!await AuthenticateAsync(context, exchange).ConfigureAwait(false))
+            {
+                return;
+            }
+            body = await RequestBody.ReadAsync(context.Request, config.Limits.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+            if (body is null)
+            {
+                await RejectAsync(context, exchange, 413, AnthropicErrors.RequestTooLarge,
+                    $"request body exceeds the gateway limit of {config.Limits.MaxBodyBytes} bytes", "body_too_large").ConfigureAwait(false);
+                return;
+            }
+            exchange.RequestBytes = body.Length;
+            exchange.BodySha256 = Convert.ToHexStringLower(SHA256.HashData(body.Span));
+            if (!MessagesRequestReader.TryRead(body.Span, config.Limits.MaxJsonDepth, out var info, out var error))
+            {
+                await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest, error!, "invalid_body").ConfigureAwait(false);
+                return;
+            }
+            exchange.Model = info.Model;
+            if (string.IsNullOrEmpty(info.Model))
+            {
+                await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest, "model: field required", "invalid_body").ConfigureAwait(false);
+                return;
+            }
+            var upstream = router.Resolve(info.Model);
+            if (upstream is null)
+            {
+                await RejectAsync(context, exchange, 404, AnthropicErrors.NotFound,
+                    $"model '{Truncate(info.Model)}' is not served by this gateway (no route matches it)", "no_route").ConfigureAwait(false);
+                return;
+            }
+            exchange.Upstream = upstream.Name;
+            await ForwardAsync(context, exchange, upstreams.Get(upstream.Name), HttpMethod.Post, body.Memory).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException)
+        {
+            exchange.Status = StatusCodes.Status499ClientClosedRequest;
+            exchange.Fail(AuditOutcome.ClientAbort, "client_abort");
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // The client's framing was broken (e.g. truncated chunked body).
+            await RejectAsync(context, exchange, ex.StatusCode, AnthropicErrors.TypeForStatus(ex.StatusCode),
+                "malformed HTTP request body", "bad_http_request").ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            await FailInternallyAsync(context, exchange, ex).ConfigureAwait(false);
+        }
+        finally
+        {
+            body?.Dispose();
+            await RecordAsync(exchange).ConfigureAwait(false);
+        }
+    }
+
+    public async Task ModelsAsync(HttpContext context)
+    {
+        var exchange = new Exchange(context, Door, "models", time.GetUtcNow());
+        context.Response.Headers["x-airlock-request-id"] = exchange.RequestId;
+        try
+        {
+            if (!await AuthenticateAsync(context, exchange).ConfigureAwait(false))
+            {
+                return;
+            }
+            if (router.CatchAll() is { } upstream)
+            {
+                // A catch-all route serves any model name: the upstream's own list is the truth.
+                exchange.Upstream = upstream.Name;
+                await ForwardAsync(context, exchange, upstreams.Get(upstream.Name), HttpMethod.Get, null).ConfigureAwait(false);
+                return;
+            }
+            exchange.Status = 200;
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(ModelList.Build(router.LiteralModels().Select(m => m.Model)), context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException)
+        {
+            exchange.Status = StatusCodes.Status499ClientClosedRequest;
+            exchange.Fail(AuditOutcome.ClientAbort, "client_abort");
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            await FailInternallyAsync(context, exchange, ex).ConfigureAwait(false);
+        }
+        finally
+        {
+            await RecordAsync(exchange).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<bool> AuthenticateAsync(HttpContext context, Exchange exchange)
+    {
+        var result = await authenticator.AuthenticateAsync(PresentedKey(context.Request), context.RequestAborted).ConfigureAwait(false);
+        exchange.Key = result.Key;
+        if (result.Succeeded && result.Key!.Role == KeyRole.Auditor)
+        {
+            result = result with { Failure = AuthFailure.Forbidden };
+        }
+        if (!result.Succeeded)
+        {
+            var status = result.Failure == AuthFailure.Forbidden ? 403 : 401;
+            await RejectAsync(context, exchange, status, AnthropicErrors.TypeForStatus(status), result.Message,
+                "auth_" + result.Failure.ToString().ToLowerInvariant()).ConfigureAwait(false);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Claude Code sends the key as <c>x-api-key</c> (ANTHROPIC_API_KEY), as <c>Authorization: Bearer</c>
+    /// (ANTHROPIC_AUTH_TOKEN) or as both (apiKeyHelper).
+    /// </summary>
+    private static string? PresentedKey(HttpRequest request)
+    {
+        var apiKey = request.Headers["x-api-key"];
+        if (apiKey.Count > 0 && !string.IsNullOrEmpty(apiKey[0]))
+        {
+            return apiKey[0]!.Trim();
+        }
+        var authorization = request.Headers.Authorization;
+        if (authorization.Count > 0 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return value[7..].Trim();
+        }
+        return null;
+    }
+
+    private async Task ForwardAsync(HttpContext context, Exchange exchange, UpstreamClient client, HttpMethod method, ReadOnlyMemory<byte>? body)
+    {
+        using var request = new HttpRequestMessage(method, client.BuildUri(context.Request.Path.Value!, context.Request.QueryString.Value));
+        if (body is { } content)
+        {
+            request.Content = new ReadOnlyMemoryContent(content);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+        HeaderPolicy.CopyRequestHeaders(context.Request.Headers, request);
+        client.ApplyCredential(request);
+
+        HttpResponseMessage response;
+        using (var firstByte = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+        {
+            firstByte.CancelAfter(client.Config.FirstByteTimeout);
+            try
+            {
+                response = await client.Invoker.SendAsync(request, firstByte.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (OperationCanceledException ex)
+            {
+                var connect = ex.InnerException is TimeoutException;
+                await RejectAsync(context, exchange, 504, AnthropicErrors.Api,
+                    connect
+                        ? $"upstream '{client.Config.Name}' could not be reached within {client.Config.ConnectTimeout.TotalSeconds:0.#}s"
+                        : $"upstream '{client.Config.Name}' did not answer within {client.Config.FirstByteTimeout.TotalSeconds:0.#}s",
+                    connect ? "upstream_connect_timeout" : "upstream_timeout", AuditOutcome.UpstreamError).ConfigureAwait(false);
+                return;
+            }
+            catch (HttpRequestException ex)
+            {
+                var reason = UpstreamErrorName(ex.HttpRequestError);
+                await RejectAsync(context, exchange, 502, AnthropicErrors.Api,
+                    $"upstream '{client.Config.Name}' is unreachable ({reason})", "upstream_" + reason, AuditOutcome.UpstreamError).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        using (response)
+        {
+            exchange.MarkFirstByte();
+            var status = (int)response.StatusCode;
+            exchange.Status = status;
+            if (response.Headers.TryGetValues("request-id", out var ids))
+            {
+                exchange.UpstreamRequestId = ids.FirstOrDefault();
+            }
+            if (status >= 400)
+            {
+                exchange.Fail(AuditOutcome.UpstreamError, "upstream_status_" + status);
+            }
+            var isSse = response.Content.Headers.ContentType?.MediaType is "text/event-stream";
+            context.Response.StatusCode = status;
+            HeaderPolicy.CopyResponseHeaders(response, context.Response, keepContentLength: !isSse);
+            await RelayAsync(context, exchange, client, response, isSse).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Copies the upstream body to the client as it arrives: every read is written and flushed at
+    /// once, so each SSE event (pings included) reaches the client when the upstream sends it. The
+    /// bytes are observed on the way (usage, completion) and never changed.
+    /// </summary>
+    private async Task RelayAsync(HttpContext context, Exchange exchange, UpstreamClient client, HttpResponseMessage response, bool isSse)
+    {
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var usage = new MessagesUsageTracker();
+        exchange.Usage = usage;
+        using var parser = isSse ? new SseEventParser() : null;
+        var tee = !isSse && exchange.Status < 400 ? new ArrayBufferWriter<byte>(4096) : null;
+        var clientBody = context.Response.BodyWriter;
+        var buffer = ArrayPool<byte>.Shared.Rent(RelayBufferSize);
+        string? failure = null;
+        try
+        {
+            await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+            var upstreamBody = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            while (true)
+            {
+                idle.CancelAfter(client.Config.IdleTimeout);
+                int read;
+                try
+                {
+                    read = await upstreamBody.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (OperationCanceledException)
+                {
+                    failure = "upstream_idle_timeout";
+                    break;
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException)
+                {
+                    failure = "upstream_stream_broken";
+                    break;
+                }
+                if (read == 0)
+                {
+                    break;
+                }
+                var chunk = buffer.AsMemory(0, read);
+                parser?.Feed(chunk.Span, usage);
+                if (tee is not null && tee.WrittenCount + read <= MaxTeeBytes)
+                {
+                    tee.Write(chunk.Span);
+                }
+                var flush = await clientBody.WriteAsync(chunk, context.RequestAborted).ConfigureAwait(false);
+                exchange.ResponseBytes += read;
+                if (flush.IsCanceled || flush.IsCompleted)
+                {
+                    throw new OperationCanceledException("client went away", context.RequestAborted);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (tee is not null && failure is null && tee.WrittenCount > 0)
+        {
+            usage.ReadMessage(tee.WrittenSpan);
+        }
+        if (failure is null && isSse && exchange.Status < 400 && !usage.Completed)
+        {
+            failure = usage.StreamErrorType is { } streamError ? "upstream_stream_error:" + streamError : "upstream_stream_incomplete";
+        }
+        if (failure is null)
+        {
+            return;
+        }
+        exchange.Fail(AuditOutcome.UpstreamError, failure);
+        LogRelayFailed(logger, exchange.RequestId, client.Config.Name, failure);
+        if (isSse)
+        {
+            if (usage.StreamErrorType is null)
+            {
+                // Tell the client in its own protocol that the answer is incomplete, instead of a silent EOF.
+                var message = failure switch
+                {
+                    "upstream_idle_timeout" => $"upstream '{client.Config.Name}' stopped sending for {client.Config.IdleTimeout.TotalSeconds:0.#}s; the answer is incomplete",
+                    "upstream_stream_incomplete" => $"upstream '{client.Config.Name}' ended the stream before message_stop; the answer is incomplete",
+                    _ => $"upstream '{client.Config.Name}' connection was lost mid-stream; the answer is incomplete",
+                };
+                await clientBody.WriteAsync(AnthropicErrors.SseEvent(AnthropicErrors.Api, message), context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            // A truncated JSON body must not look complete: reset the connection.
+            context.Abort();
+        }
+    }
+
+    private static async Task RejectAsync(HttpContext context, Exchange exchange, int status, string type, string message, string errorType,
+        AuditOutcome outcome = AuditOutcome.Rejected)
+    {
+        exchange.Status = status;
+        exchange.Fail(outcome, errorType);
+        if (context.Response.HasStarted)
+        {
+            return;
+        }
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        if (status == 401)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer realm=\"airlock\"";
+        }
+        var bytes = AnthropicErrors.Body(type, message);
+        exchange.ResponseBytes += bytes.Length;
+        await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task FailInternallyAsync(HttpContext context, Exchange exchange, Exception ex)
+    {
+        // The exception type is logged, never the message: it might quote request content.
+        LogInternalError(logger, exchange.RequestId, ex.GetType().FullName ?? "exception", new StackTrace(ex).ToString());
+        exchange.Fail(AuditOutcome.Rejected, "internal_error");
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+        try
+        {
+            await RejectAsync(context, exchange, 500, AnthropicErrors.Api,
+                $"internal gateway error (request id {exchange.RequestId})", "internal_error").ConfigureAwait(false);
+        }
+        catch (Exception writeError) when (writeError is IOException or OperationCanceledException)
+        {
+            context.Abort();
+        }
+    }
+
+    private async Task RecordAsync(Exchange exchange)
+    {
+        var record = exchange.ToRecord();
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            var outcome = AuditOutcomeText(record.Outcome);
+            LogRequest(logger, record.RequestId, record.Operation, record.KeyId ?? "-", record.Model ?? "-", record.Upstream ?? "-",
+                record.Status, outcome, record.LatencyMs);
+        }
+        await audit.EnqueueAsync(record).ConfigureAwait(false);
+    }
+
+    private static string AuditOutcomeText(AuditOutcome outcome) => Storage.Sqlite.AuditOutcomes.ToText(outcome);
+
+    private static string UpstreamErrorName(HttpRequestError error) => error switch
+    {
+        HttpRequestError.NameResolutionError => "name_resolution_error",
+        HttpRequestError.ConnectionError => "connection_error",
+        HttpRequestError.SecureConnectionError => "tls_error",
+        HttpRequestError.ProxyTunnelError => "proxy_error",
+        HttpRequestError.InvalidResponse => "invalid_response",
+        HttpRequestError.ResponseEnded => "response_ended",
+        HttpRequestError.ConfigurationLimitExceeded => "response_headers_too_large",
+        HttpRequestError.HttpProtocolError => "protocol_error",
+        _ => "connection_error",
+    };
+
+    private static string Truncate(string value) => value.Length <= 128 ? value : value[..128] + "…";
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information,
+        Message = "{RequestId} {Operation} key={KeyId} model={Model} upstream={Upstream} status={Status} outcome={Outcome} {LatencyMs:0.0}ms")]
+    private static partial void LogRequest(ILogger logger, string requestId, string operation, string keyId, string model, string upstream,
+        int status, string outcome, double latencyMs);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "{RequestId} relay from upstream {Upstream} failed: {Failure}")]
+    private static partial void LogRelayFailed(ILogger logger, string requestId, string upstream, string failure);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "{RequestId} internal error {ExceptionType} at {StackTrace}")]
+    private static partial void LogInternalError(ILogger logger, string requestId, string exceptionType, string stackTrace);
+}

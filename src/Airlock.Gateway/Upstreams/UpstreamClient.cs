@@ -1,0 +1,124 @@
+using System.Net;
+using Airlock.Core.Configuration;
+
+namespace Airlock.Gateway.Upstreams;
+
+/// <summary>
+/// One upstream's connection pool and credential. The handler follows YARP's forwarder settings:
+/// no proxy, no redirects (a redirect could lead a request off the allowed network), no automatic
+/// decompression (bytes are relayed as they come), no cookies.
+/// </summary>
+public sealed class UpstreamClient : IDisposable
+{
+    private readonly string _baseUrl;
+
+    internal UpstreamClient(UpstreamConfig config, HttpMessageHandler handler, string? credential)
+    {
+        Config = config;
+        Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
+        Credential = credential;
+        _baseUrl = config.Url is null ? "http://simulated.airlock.invalid" : config.Url.GetLeftPart(UriPartial.Path).TrimEnd('/');
+    }
+
+    /// <summary>The upstream's configuration.</summary>
+    public UpstreamConfig Config { get; }
+
+    /// <summary>Sends requests; never buffers responses.</summary>
+    public HttpMessageInvoker Invoker { get; }
+
+    /// <summary>The gateway's own credential for this upstream (from the environment), or null.</summary>
+    internal string? Credential { get; }
+
+    /// <summary>Absolute upstream URI for a gateway path and query (<c>/v1/messages</c>, <c>?beta=true</c>).</summary>
+    public Uri BuildUri(string path, string? query) => new(_baseUrl + path + query, UriKind.Absolute);
+
+    /// <summary>Adds the gateway's credential in the header the upstream kind expects.</summary>
+    public void ApplyCredential(HttpRequestMessage request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (Credential is null)
+        {
+            return;
+        }
+        if (Config.Kind == UpstreamKind.Messages)
+        {
+            // vLLM, llama.cpp and Ollama check a bearer token; the Anthropic API checks x-api-key.
+            request.Headers.TryAddWithoutValidation("authorization", "Bearer " + Credential);
+        }
+        else
+        {
+            request.Headers.TryAddWithoutValidation("x-api-key", Credential);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => Invoker.Dispose();
+
+    internal static SocketsHttpHandler CreateHandler(UpstreamConfig config) => new()
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        ConnectTimeout = config.ConnectTimeout,
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
+        PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+        EnableMultipleHttp2Connections = true,
+        MaxResponseHeadersLength = 64,
+        ActivityHeadersPropagator = null,
+    };
+}
+
+/// <summary>All upstream clients, built once at startup from the configuration.</summary>
+public sealed class UpstreamRegistry : IDisposable
+{
+    private readonly Dictionary<string, UpstreamClient> _clients = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Builds a client per upstream. Reads each credential from the environment now, so a missing
+    /// credential stops startup with its name rather than failing the first request.
+    /// </summary>
+    /// <exception cref="ConfigurationException">A credential variable is named but not set.</exception>
+    public UpstreamRegistry(AirlockConfig config, Func<string, string?> getEnvironment, Func<UpstreamConfig, HttpMessageHandler>? handlerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(getEnvironment);
+        var errors = new List<string>();
+        for (var i = 0; i < config.Upstreams.Count; i++)
+        {
+            var upstream = config.Upstreams[i];
+            string? credential = null;
+            if (upstream.ApiKeyEnv is { } variable)
+            {
+                credential = getEnvironment(variable);
+                if (string.IsNullOrEmpty(credential))
+                {
+                    errors.Add($"upstreams[{i}].api_key_env: environment variable {variable} is not set");
+                    continue;
+                }
+            }
+            var handler = upstream.Kind == UpstreamKind.Simulated
+                ? new SimulatedModelHandler()
+                : handlerFactory?.Invoke(upstream) ?? UpstreamClient.CreateHandler(upstream);
+            _clients[upstream.Name] = new UpstreamClient(upstream, handler, credential);
+        }
+        if (errors.Count > 0)
+        {
+            Dispose();
+            throw new ConfigurationException(config.Source, errors);
+        }
+    }
+
+    /// <summary>The client for a configured upstream.</summary>
+    public UpstreamClient Get(string name) => _clients[name];
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach (var client in _clients.Values)
+        {
+            client.Dispose();
+        }
+        _clients.Clear();
+    }
+}
