@@ -366,6 +366,7 @@ public sealed class ScriptedUpstream : IAsyncDisposable
                     await context.Response.Body.FlushAsync(token);
                 }
 
+                await Task.Delay(die.PauseBeforeAbort, token);
                 context.Abort();
                 break;
 

@@ -65,7 +65,14 @@ public sealed record ToolUseReply(string ToolName, string InputJson, int InputTo
 
 public sealed record ErrorReply(int Status, string Type, string Message) : UpstreamReply;
 
-public sealed record DieMidStreamReply(int AfterEvents, string Content) : UpstreamReply;
+public sealed record DieMidStreamReply(int AfterEvents, string Content) : UpstreamReply
+{
+    /// <summary>
+    /// Pause between the last event and the abort. An abort resets the TCP connection, and a reset makes the
+    /// client's kernel drop bytes it has not read yet; the pause lets a reading client get the events first.
+    /// </summary>
+    public TimeSpan PauseBeforeAbort { get; init; } = TimeSpan.FromMilliseconds(150);
+}
 
 public sealed record StreamErrorReply(int AfterEvents, string Type, string Message) : UpstreamReply;
 
