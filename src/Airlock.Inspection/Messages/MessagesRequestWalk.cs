@@ -108,6 +108,7 @@ internal sealed class MessagesRequestWalk
         ref var frame = ref _frames[_depth - 1];
         frame.NameStart = checked((int)reader.TokenStartIndex + 1);
         frame.NameLength = reader.HasValueSequence ? 0 : reader.ValueSpan.Length;
+        frame.NameEscaped = reader.ValueIsEscaped;
         frame.Child = Classify(ref frame, ref reader);
     }
 
@@ -433,15 +434,15 @@ internal sealed class MessagesRequestWalk
                 continue;
             }
 
-            var name = span.Slice(frame.NameStart, frame.NameLength);
-            if (IsPlainName(name))
+            string? name = PlainName(span, ref frame);
+            if (name is not null)
             {
                 if (sb.Length > 0)
                 {
                     sb.Append('.');
                 }
 
-                sb.Append(Encoding.ASCII.GetString(name));
+                sb.Append(name);
             }
             else
             {
@@ -453,22 +454,42 @@ internal sealed class MessagesRequestWalk
         return sb.ToString();
     }
 
-    private static bool IsPlainName(ReadOnlySpan<byte> name)
+    // The key as written by a plain identifier, or null. Escaped keys ("descr\u0069ption") are
+    // decoded first by re-reading the quoted token, which includes its quotes.
+    private static string? PlainName(ReadOnlySpan<byte> body, ref Frame frame)
     {
-        if (name.Length is 0 or > 64)
+        string name;
+        if (frame.NameEscaped)
         {
-            return false;
+            var reader = new Utf8JsonReader(body.Slice(frame.NameStart - 1, frame.NameLength + 2));
+            try
+            {
+                name = reader.Read() ? reader.GetString() ?? "" : "";
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
+            {
+                return null;
+            }
+        }
+        else
+        {
+            name = Encoding.UTF8.GetString(body.Slice(frame.NameStart, frame.NameLength));
         }
 
-        foreach (byte b in name)
+        if (name.Length is 0 or > 64)
         {
-            if (!(char.IsAsciiLetterOrDigit((char)b) || b is (byte)'_' or (byte)'-' or (byte)'$'))
+            return null;
+        }
+
+        foreach (char c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '$'))
             {
-                return false;
+                return null;
             }
         }
 
-        return true;
+        return name;
     }
 
     private RequestInspection Finish()
@@ -525,6 +546,7 @@ internal sealed class MessagesRequestWalk
         public bool IsArray;
         public bool Signed;
         public bool Base64Source;
+        public bool NameEscaped;
         public BlockKind Block;
         public Node Child;
         public int Index;
