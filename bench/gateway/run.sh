@@ -203,6 +203,51 @@ else
     log "NOTE: $body_origin"
 fi
 body_bytes="$(stat -c %s "$body_file")"
+
+# Headers: the ones captured with the body (<body>.headers.txt, as bench/data keeps them) when
+# they exist, so the replay follows whatever the captured Claude Code version sent; otherwise
+# the set Claude Code 2.1.330 sends on every turn (shared/reference/claude-code.md §1.2).
+captured_headers="${body_file%.json}.headers.txt"
+base_headers="$workdir/base-headers.txt"
+if [[ "$body_file" == *.json && -f "$captured_headers" ]]; then
+    headers_origin="captured with the body (${captured_headers#"$REPO_ROOT"/})"
+    # Keep header lines only; the request line, Host, Content-Length and Connection come from
+    # the client, credentials from the leg.
+    grep -E '^[A-Za-z0-9-]+: ' "$captured_headers" \
+        | grep -viE '^(host|content-length|connection|transfer-encoding|x-api-key|authorization): ' >"$base_headers" || true
+else
+    headers_origin="built-in Claude Code 2.1.330 set"
+    cat >"$base_headers" <<'EOF'
+Accept: application/json
+User-Agent: claude-cli/2.1.330 (external, sdk-cli)
+Accept-Encoding: gzip, deflate, br, zstd
+Content-Type: application/json
+X-Claude-Code-Session-Id: 00000000-0000-4000-8000-000000000001
+X-Stainless-Arch: x64
+X-Stainless-Lang: js
+X-Stainless-OS: Linux
+X-Stainless-Package-Version: 0.128.0
+X-Stainless-Retry-Count: 0
+X-Stainless-Runtime: node
+X-Stainless-Timeout: 600
+anthropic-beta: claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27,per-turn-control-2026-07-01,mid-conversation-tool-changes-2026-07-01,thinking-token-count-2026-05-13,advanced-tool-use-2025-11-20,effort-2025-11-24
+anthropic-dangerous-direct-browser-access: true
+anthropic-version: 2023-06-01
+x-app: cli
+EOF
+fi
+grep -qi '^anthropic-version: ' "$base_headers" || die "the request headers lack anthropic-version"
+
+write_leg_headers() { # write_leg_headers LEG: base headers + this leg's key and routing headers
+    local leg="$1"
+    {
+        cat "$base_headers"
+        printf 'x-api-key: %s\n' "${leg_key[$leg]}"
+        if [[ -n "${leg_extra[$leg]}" ]]; then
+            printf '%s\n' "${leg_extra[$leg]}"
+        fi
+    } >"$workdir/headers-$leg.txt"
+}
 body_sha="$(sha256sum "$body_file" | cut -c1-16)"
 
 free_port() {
@@ -258,8 +303,8 @@ log "nginx upstream on 127.0.0.1:$nginx_port"
 declare -A leg_url leg_key leg_extra leg_status leg_note leg_pidport
 declare -A r_p50 r_p90 r_p99 r_lat_req r_lat_err r_rps r_tput_err r_rss r_hwm r_cpu r_fwd r_sse
 
-readonly FAKE_DEVELOPER_KEY="sk-ant-api03-BENCHFAKE0000000000000000000000000000000000000000000000000000000000000000000000000000-AAAAAA"
-readonly FAKE_UPSTREAM_KEY="sk-ant-api03-BENCHUPSTREAMFAKE000000000000000000000000000000000000000000000000000000000000000000-AAAAAA"
+readonly FAKE_DEVELOPER_KEY="bench-fake-developer-key-not-a-secret"
+readonly FAKE_UPSTREAM_KEY="bench-fake-upstream-key-not-a-secret"
 
 setup_direct() {
     leg_url[direct]="http://127.0.0.1:$nginx_port"
@@ -344,25 +389,15 @@ nginx_last_request_length() {
     tail -n 1 "$nginx_prefix/access.log" 2>/dev/null | grep -o 'request_length=[0-9]*' | cut -d= -f2
 }
 
-curl_headers_for() { # prints curl -H arguments, one per line
-    local leg="$1"
-    printf '%s\n' -H "x-api-key: ${leg_key[$leg]}" -H "anthropic-version: 2023-06-01" \
-        -H "anthropic-beta: claude-code-20250219,interleaved-thinking-2025-05-14" -H "content-type: application/json"
-    if [[ -n "${leg_extra[$leg]}" ]]; then
-        while IFS= read -r line; do
-            printf '%s\n' -H "$line"
-        done <<<"${leg_extra[$leg]}"
-    fi
-}
-
 verify_leg() {
     local leg="$1" out="$workdir/verify-$1"
-    local -a hdr_args
-    mapfile -t hdr_args < <(curl_headers_for "$leg")
+    write_leg_headers "$leg"
     : >"$out.body"
     local code
-    code="$(curl -sS --max-time 20 -o "$out.body" -D "$out.headers" -w '%{http_code}' -X POST \
-        "${hdr_args[@]}" --data-binary "@$body_file" "${leg_url[$leg]}/v1/messages?beta=true" 2>"$out.err" || true)"
+    # --compressed: Claude Code accepts gzip/br/zstd, so a gateway may legitimately compress.
+    code="$(curl -sS --compressed --max-time 20 -o "$out.body" -D "$out.headers" -w '%{http_code}' -X POST \
+        -H "@$workdir/headers-$leg.txt" --data-binary "@$body_file" "${leg_url[$leg]}/v1/messages?beta=true" \
+        2>"$out.err" || true)"
     if [[ "$code" != "200" ]]; then
         log "$leg answered HTTP ${code:-none}; first bytes of the answer:"
         head -c 600 "$out.body" >&2 || true
@@ -398,7 +433,7 @@ raw_log="$workdir/raw.txt"
 
 run_wrk() { # run_wrk LEG THREADS CONNS SECONDS LABEL -> prints the BENCH line
     local leg="$1" threads="$2" conns="$3" secs="$4" label="$5" out
-    out="$(BENCH_BODY_FILE="$body_file" BENCH_API_KEY="${leg_key[$leg]}" BENCH_EXTRA_HEADERS="${leg_extra[$leg]}" \
+    out="$(BENCH_BODY_FILE="$body_file" BENCH_HEADERS_FILE="$workdir/headers-$leg.txt" \
         timeout $((secs + 15)) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s \
         -s "$SCRIPT_DIR/claude-code-post.lua" "${leg_url[$leg]}" 2>&1)" || true
     printf '### %s %s (-t%s -c%s -d%ss)\n%s\n\n' "$leg" "$label" "$threads" "$conns" "$secs" "$out" >>"$raw_log"
@@ -519,6 +554,12 @@ for leg in "${legs[@]}"; do
     fi
     if measure_leg "$leg"; then
         leg_status[$leg]="ok"
+        if ((r_lat_err[$leg] + r_tput_err[$leg] > 0)); then
+            # Error answers (a 429, a 5xx) are fast and would flatter the percentiles.
+            log "FAILED $leg: $((r_lat_err[$leg] + r_tput_err[$leg])) requests failed during measurement (see the raw wrk output)"
+            leg_note[$leg]="numbers include failed requests"
+            overall_rc=1
+        fi
     else
         log "FAILED $leg: ${leg_note[$leg]}"
         overall_rc=1
@@ -568,7 +609,7 @@ report="$workdir/report.md"
     echo "- machine: $(nproc) cores, $cpu_model, $mem_total, kernel $(uname -r), load average at report time $load_now"
     echo "- commit: $git_commit"
     echo "- versions: nginx $v_nginx, wrk $v_wrk, node $v_node, portkey $v_portkey, dotnet $v_dotnet"
-    echo "- body: $body_origin; $body_bytes bytes, sha256 $body_sha…"
+    echo "- body: $body_origin; $body_bytes bytes, sha256 $body_sha…; headers: $headers_origin"
     echo "- request: POST /v1/messages?beta=true with Claude Code's headers; upstream: nginx (1 worker) answering a canned $(stat -c %s "$SCRIPT_DIR/upstream-sse.txt")-byte SSE stream after reading the whole body"
     echo "- load generator, gateways and nginx share the same cores: numbers are comparable within this run, not absolute"
     echo
@@ -576,11 +617,11 @@ report="$workdir/report.md"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
     for leg in "${legs[@]}"; do
         if [[ "${leg_status[$leg]}" == "ok" ]]; then
-            printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | ok |\n' "$(leg_title "$leg")" \
+            printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(leg_title "$leg")" \
                 "$(ms "${r_p50[$leg]}")" "$(ms "${r_p90[$leg]}")" "$(ms "${r_p99[$leg]}")" \
                 "$(added_ms "$leg" r_p50)" "$(added_ms "$leg" r_p99)" "${r_rps[$leg]}" \
                 "$((r_lat_err[$leg] + r_tput_err[$leg]))" "$(mb "${r_rss[$leg]}")" "$(mb "${r_hwm[$leg]}")" \
-                "${r_cpu[$leg]}" "${r_fwd[$leg]}" "${r_sse[$leg]}"
+                "${r_cpu[$leg]}" "${r_fwd[$leg]}" "${r_sse[$leg]}" "ok${leg_note[$leg]:+ (${leg_note[$leg]})}"
         else
             printf '| %s | – | – | – | – | – | – | – | – | – | – | – | – | %s: %s |\n' "$(leg_title "$leg")" \
                 "${leg_status[$leg]}" "${leg_note[$leg]}"
