@@ -10,7 +10,7 @@ internal sealed class RulePackReader
 {
     private static readonly HashSet<string> s_topLevelKeys = new(StringComparer.Ordinal)
     {
-        "title", "description", "minVersion", "extend", "rules", "allowlist", "allowlists",
+        "title", "description", "version", "minVersion", "extend", "rules", "allowlist", "allowlists",
     };
 
     private static readonly HashSet<string> s_ruleKeys = new(StringComparer.Ordinal)

@@ -15,6 +15,21 @@ internal static class RuleRegexFactory
 
     private const RegexOptions LinearOptions = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant;
 
+    /// <summary>AppContext key read by .NET when it builds a NonBacktracking regex (default limit 10,000 nodes).</summary>
+    internal const string AutomataSizeKey = "REGEX_NONBACKTRACKING_MAX_AUTOMATA_SIZE";
+
+    /// <summary>Automaton size Airlock allows unless the host configured its own limit. Rules with bounded
+    /// repeats such as <c>{10,1000}</c> or <c>(…){0,12}</c> need 10k–20k nodes; the limit guards memory, not time.</summary>
+    internal const int DefaultMaxAutomataSize = 100_000;
+
+    static RuleRegexFactory()
+    {
+        if (AppContext.GetData(AutomataSizeKey) is null)
+        {
+            AppContext.SetData(AutomataSizeKey, DefaultMaxAutomataSize);
+        }
+    }
+
     public static Regex Create(string netPattern, bool isBuiltIn) => isBuiltIn
         ? new Regex(netPattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, BuiltInMatchTimeout)
         : CreateLinear(netPattern);
