@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Airlock.Protocols.Messages;
@@ -39,7 +40,8 @@ public static class AnthropicErrors
     public static byte[] Body(string type, string message)
     {
         var buffer = new ArrayBufferWriter<byte>(128 + message.Length);
-        using (var writer = new Utf8JsonWriter(buffer))
+        // Relaxed escaping: the body is JSON for API clients, not HTML, and messages should read as written.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             Write(writer, type, message);
         }

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using Airlock.Core.Configuration;
+using Airlock.Core.Identity;
+using Airlock.Gateway.Hosting;
+
+namespace Airlock.Cli.Commands;
+
+/// <summary><c>airlock serve</c>: run the gateway.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls") { Description = "Listen URL(s), e.g. http://127.0.0.1:8080 (overrides server.urls)" };
+        var command = new Command("serve", "Run the gateway. With no airlock.yaml, starts with quickstart defaults and prints a first key.");
+        command.Options.Add(urls);
+        command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
+        {
+            var config = CommonOptions.Load(parse);
+            var firstRun = !File.Exists(Path.Combine(config.DataDir, "airlock.db"));
+            await using var gateway = await AirlockGateway.StartAsync(config, new GatewayStartOptions { Urls = parse.GetValue(urls) }, cancellationToken);
+            var bound = gateway.Addresses;
+            var address = bound.Count > 0 ? bound[0].ToString().TrimEnd('/') : config.Urls;
+            PrintBanner(config, address);
+            if (firstRun || (await gateway.Store.ListKeysAsync(cancellationToken)).Count == 0)
+            {
+                await PrintFirstKeysAsync(gateway, address, cancellationToken);
+            }
+            await gateway.WaitForShutdownAsync(cancellationToken);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static void PrintBanner(AirlockConfig config, string address)
+    {
+        Console.WriteLine($"Airlock gateway listening on {address}");
+        Console.WriteLine($"  configuration: {config.Source}");
+        Console.WriteLine($"  data-egress level: {config.Level}");
+        Console.WriteLine($"  data directory: {config.DataDir}");
+        foreach (var upstream in config.Upstreams)
+        {
+            Console.WriteLine(upstream.Kind == UpstreamKind.Simulated
+                ? $"  upstream '{upstream.Name}': SIMULATED MODEL built into Airlock; answers are NOT from a real model (set ANTHROPIC_API_KEY or AIRLOCK_UPSTREAM_URL for a real one)"
+                : $"  upstream '{upstream.Name}': {upstream.Kind.ToString().ToLowerInvariant()} at {upstream.Url}");
+        }
+    }
+
+    private static async Task PrintFirstKeysAsync(AirlockGateway gateway, string address, CancellationToken cancellationToken)
+    {
+        var issuer = new KeyIssuer(gateway.Store, TimeProvider.System);
+        var (admin, _) = await issuer.IssueAsync("admin", null, KeyRole.Admin, null, "created on first run", cancellationToken);
+        var (developer, record) = await issuer.IssueAsync("developer", null, KeyRole.Developer, TimeSpan.FromDays(90), "created on first run", cancellationToken);
+        Console.WriteLine();
+        Console.WriteLine("First run: keys created. They are shown ONCE and stored only as hashes.");
+        Console.WriteLine($"  admin token:            {admin}");
+        Console.WriteLine($"  developer key ({record.Id}, user 'developer', expires in 90 days): {developer}");
+        Console.WriteLine();
+        Console.WriteLine("Point Claude Code at Airlock:");
+        Console.WriteLine($"  export ANTHROPIC_BASE_URL={address}");
+        Console.WriteLine($"  export ANTHROPIC_API_KEY={developer}");
+        Console.WriteLine("  export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1");
+        Console.WriteLine("  claude");
+        Console.WriteLine();
+        Console.WriteLine("More developer keys: ./airlock keys create --user NAME [--team TEAM] [--expires 90d]");
+        Console.WriteLine("What went through:   ./airlock audit list");
+        Console.WriteLine();
+    }
+}

@@ -1,0 +1,10 @@
+using System.CommandLine;
+using Airlock.Cli.Commands;
+
+// Thin host: parse the command line, call the libraries. Every verb takes --config and has --help.
+var root = new RootCommand("Airlock: the gateway that lets Claude Code reach models without leaking code, secrets or personal data.");
+root.Options.Add(CommonOptions.Config);
+root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(KeysCommand.Create());
+root.Subcommands.Add(AuditCommand.Create());
+return await root.Parse(args).InvokeAsync();
