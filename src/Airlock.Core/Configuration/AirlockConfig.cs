@@ -18,6 +18,9 @@ public sealed record AirlockConfig
     /// <summary>Request limits applied before anything else runs.</summary>
     public LimitsConfig Limits { get; init; } = new();
 
+    /// <summary>What is inspected and what happens to findings.</summary>
+    public InspectionConfig Inspection { get; init; } = new();
+
     /// <summary>Upstreams by name, in file order.</summary>
     public required IReadOnlyList<UpstreamConfig> Upstreams { get; init; }
 

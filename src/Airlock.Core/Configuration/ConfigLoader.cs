@@ -179,9 +179,12 @@ public static class ConfigLoader
             routes.Add(new RouteConfig { Models = models, Upstream = upstreamName ?? "" });
         }
 
+        var inspection = ReadInspection(r, baseDirectory);
+
         return new AirlockConfig
         {
             Level = level,
+            Inspection = inspection,
             DataDir = Path.GetFullPath(Path.Combine(baseDirectory, dataDir)),
             Urls = urls,
             Limits = limits,
@@ -189,6 +192,99 @@ public static class ConfigLoader
             Routes = routes,
             Source = source,
         };
+    }
+
+    private static readonly string[] Actions = ["alert", "redact", "block"];
+    private static readonly string[] Categories = ["secret", "personal-data", "organization-term"];
+    private static readonly string[] PersonalEntities = ["email", "phone", "payment-card", "iban", "us-ssn", "ip-address"];
+
+    private static InspectionConfig ReadInspection(ConfigReader r, string baseDirectory)
+    {
+        const string S = "inspection:";
+        var defaults = new InspectionConfig();
+        var packs = r.StringList(S + "rule_packs").Select(p => Path.GetFullPath(Path.Combine(baseDirectory, p))).ToList();
+        for (var i = 0; i < packs.Count; i++)
+        {
+            if (!File.Exists(packs[i]))
+            {
+                r.Error($"{S}rule_packs:{i}", $"file not found: {packs[i]}");
+            }
+        }
+        var pd = new PersonalDataConfig
+        {
+            Enabled = r.Bool(S + "personal_data:enabled") ?? true,
+            Disabled = r.OneOfList(S + "personal_data:disabled", PersonalEntities),
+            PhoneRegion = r.String(S + "personal_data:phone_region") ?? "US",
+            MinConfidence = r.OneOf(S + "personal_data:min_confidence", ["low", "medium", "high"]) ?? "medium",
+        };
+        var terms = new List<TermListConfig>();
+        var termNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var section in r.Children(S + "terms"))
+        {
+            var name = r.String(section + ":name", required: true) ?? "";
+            if (name.Length > 0 && (!name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') || !termNames.Add(name)))
+            {
+                r.Error(section + ":name", "must be unique and use only letters, digits and '-' (it becomes rule id org-NAME)");
+            }
+            var file = r.String(section + ":file");
+            string? fullFile = null;
+            if (file is not null)
+            {
+                fullFile = Path.GetFullPath(Path.Combine(baseDirectory, file));
+                if (!File.Exists(fullFile))
+                {
+                    r.Error(section + ":file", $"file not found: {fullFile}");
+                }
+            }
+            var list = new TermListConfig
+            {
+                Name = name,
+                File = fullFile,
+                Terms = r.StringList(section + ":terms"),
+                Patterns = r.StringList(section + ":patterns"),
+                Action = r.OneOf(section + ":action", Actions),
+            };
+            if (list.File is null && list.Terms.Count == 0 && list.Patterns.Count == 0)
+            {
+                r.Error(section, "needs file, terms or patterns");
+            }
+            terms.Add(list);
+        }
+        return new InspectionConfig
+        {
+            Enabled = r.Bool(S + "enabled") ?? defaults.Enabled,
+            FailClosed = (r.OneOf(S + "on_error", ["block", "pass"]) ?? "block") == "block",
+            BuiltInRules = r.Bool(S + "builtin_rules") ?? defaults.BuiltInRules,
+            RulePacks = packs,
+            ScanMedia = r.Bool(S + "scan_media") ?? false,
+            PersonalData = pd,
+            Terms = terms,
+            Actions = ReadActionRules(r, S + "actions", allowRedact: true),
+            OutputAction = r.OneOf(S + "output:action", ["alert", "block"]) ?? "alert",
+            OutputActions = ReadActionRules(r, S + "output:actions", allowRedact: false),
+        };
+    }
+
+    private static List<ActionRuleConfig> ReadActionRules(ConfigReader r, string key, bool allowRedact)
+    {
+        var rules = new List<ActionRuleConfig>();
+        foreach (var section in r.Children(key))
+        {
+            var action = r.OneOf(section + ":action", allowRedact ? Actions : ["alert", "block"], required: true) ?? "alert";
+            var rule = new ActionRuleConfig
+            {
+                Rules = r.StringList(section + ":rules"),
+                Categories = r.OneOfList(section + ":categories", Categories),
+                Teams = r.StringList(section + ":teams"),
+                Action = action,
+            };
+            if (rule.Rules.Count == 0 && rule.Categories.Count == 0 && rule.Teams.Count == 0)
+            {
+                r.Error(section, "name at least one of rules, categories or teams (a rule matching everything hides the defaults)");
+            }
+            rules.Add(rule);
+        }
+        return rules;
     }
 
     private static bool IsEnvironmentVariableName(string name) =>
@@ -243,6 +339,55 @@ public static class ConfigLoader
                 list.Add(single.Trim());
             }
             return list;
+        }
+
+        public bool? Bool(string key)
+        {
+            var text = String(key);
+            if (text is null)
+            {
+                return null;
+            }
+            if (bool.TryParse(text, out var value))
+            {
+                return value;
+            }
+            Error(key, $"must be true or false (got '{text}')");
+            return null;
+        }
+
+        public string? OneOf(string key, string[] allowed, bool required = false)
+        {
+            var text = String(key, required);
+            if (text is null)
+            {
+                return null;
+            }
+            var match = allowed.FirstOrDefault(a => string.Equals(a, text, StringComparison.OrdinalIgnoreCase));
+            if (match is null)
+            {
+                Error(key, $"must be one of {string.Join(", ", allowed)} (got '{text}')");
+            }
+            return match;
+        }
+
+        public List<string> OneOfList(string key, string[] allowed)
+        {
+            var values = StringList(key);
+            var result = new List<string>();
+            foreach (var value in values)
+            {
+                var match = allowed.FirstOrDefault(a => string.Equals(a, value, StringComparison.OrdinalIgnoreCase));
+                if (match is null)
+                {
+                    Error(key, $"'{value}' is not one of {string.Join(", ", allowed)}");
+                }
+                else
+                {
+                    result.Add(match);
+                }
+            }
+            return result;
         }
 
         public long? Long(string key, long min, long max, bool required = false)
