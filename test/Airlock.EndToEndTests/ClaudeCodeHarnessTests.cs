@@ -118,6 +118,158 @@ public sealed class ClaudeCodeHarnessTests(ITestOutputHelper output)
         }
     }
 
+    [ClaudeCodeFact]
+    public async Task Auth_token_is_sent_as_a_bearer_authorization_and_no_api_key()
+    {
+        await using var upstream = await ScriptedUpstream.StartAsync(new ScriptedUpstreamOptions { AcceptBearerToken = true });
+        upstream.DefaultReply = UpstreamReply.Text("bearer accepted");
+
+        var result = await ClaudeCodeCli.RunAsync(new ClaudeCodeRunOptions
+        {
+            Prompt = "say hi",
+            BaseUrl = upstream.BaseUrl,
+            AuthToken = upstream.ApiKey,
+        });
+        output.WriteLine(result.Describe());
+
+        Assert.Equal("bearer accepted", result.ResultText);
+        var turn = Assert.Single(upstream.MessagesRequests);
+        Assert.Equal("Bearer " + upstream.ApiKey, turn.Header("authorization"));
+        Assert.Null(turn.Header("x-api-key"));
+    }
+
+    [ClaudeCodeFact]
+    public async Task Permission_error_reaches_the_user_after_a_single_request()
+    {
+        await using var upstream = await ScriptedUpstream.StartAsync();
+        upstream.DefaultReply = UpstreamReply.Error(403, "permission_error", "Blocked by scripted policy rule demo-1");
+
+        var result = await RunSayHiAsync(upstream);
+
+        // 403 is neither retried nor "repaired": one request, and the message reaches the user verbatim.
+        Assert.Single(upstream.MessagesRequests);
+        Assert.Equal(1, result.ExitCode);
+        Assert.True(result.IsError, result.Describe());
+        Assert.Equal(403, result.ApiErrorStatus);
+        Assert.Contains("API Error: 403 Blocked by scripted policy rule demo-1", result.ResultText, StringComparison.Ordinal);
+    }
+
+    [ClaudeCodeFact]
+    public async Task Invalid_request_error_makes_the_cli_retry_with_fewer_betas_before_it_fails()
+    {
+        await using var upstream = await ScriptedUpstream.StartAsync();
+        upstream.DefaultReply = UpstreamReply.Error(400, "invalid_request_error", "Blocked by scripted policy rule demo-1");
+
+        var result = await RunSayHiAsync(upstream);
+
+        // Observed with 2.1.330: a 400 makes the CLI assume an unsupported beta and resend the turn while it
+        // drops betas one by one (and, without advanced-tool-use, sends every tool instead of ToolSearch):
+        // 6 requests for one turn. A gateway that blocks with 400 sees, inspects and audits each of them.
+        var turns = upstream.MessagesRequests;
+        foreach (var turn in turns)
+        {
+            output.WriteLine($"{turn} anthropic-beta: {turn.Header("anthropic-beta")}");
+        }
+
+        Assert.True(turns.Count > 1, $"expected the beta fallback to resend the turn, got {turns.Count} request(s)");
+        Assert.Contains("advanced-tool-use-2025-11-20", Betas(turns[0]));
+        Assert.DoesNotContain("advanced-tool-use-2025-11-20", Betas(turns[^1]));
+        Assert.True(Betas(turns[^1]).Length < Betas(turns[0]).Length);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(400, result.ApiErrorStatus);
+        Assert.Contains("API Error: 400 Blocked by scripted policy rule demo-1", result.ResultText, StringComparison.Ordinal);
+    }
+
+    [ClaudeCodeFact]
+    public async Task Timeout_kills_a_cli_that_waits_on_a_hanging_upstream()
+    {
+        await using var upstream = await ScriptedUpstream.StartAsync();
+        upstream.DefaultReply = UpstreamReply.Hang();
+
+        var result = await ClaudeCodeCli.RunAsync(new ClaudeCodeRunOptions
+        {
+            Prompt = "say hi",
+            BaseUrl = upstream.BaseUrl,
+            ApiKey = upstream.ApiKey,
+            Timeout = TimeSpan.FromSeconds(6),
+        });
+        output.WriteLine(result.Describe());
+
+        Assert.True(result.TimedOut);
+        Assert.InRange(result.Elapsed, TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(20));
+        Assert.NotEqual(0, result.ExitCode);
+        // On a loaded machine the CLI may still be starting when the timeout hits; it never gets an answer.
+        Assert.InRange(upstream.MessagesRequests.Count, 0, 1);
+    }
+
+    [Fact]
+    public void Environment_drops_inherited_provider_settings_and_sets_the_gateway_variables()
+    {
+        const string Leaked = "ANTHROPIC_MODEL";
+        var previous = Environment.GetEnvironmentVariable(Leaked);
+        Environment.SetEnvironmentVariable(Leaked, "should-not-reach-the-cli");
+        try
+        {
+            var options = new ClaudeCodeRunOptions
+            {
+                Prompt = "p",
+                BaseUrl = "http://127.0.0.1:1",
+                ApiKey = "k",
+                Environment = new Dictionary<string, string> { ["CLAUDE_CODE_GATEWAY_HINT_HEADERS"] = "1" },
+            };
+            var environment = ClaudeCodeCli.BuildEnvironment(options, "/tmp/fake-home");
+
+            Assert.False(environment.ContainsKey(Leaked));
+            Assert.Equal("/tmp/fake-home", environment["HOME"]);
+            Assert.Equal("http://127.0.0.1:1", environment["ANTHROPIC_BASE_URL"]);
+            Assert.Equal("k", environment["ANTHROPIC_API_KEY"]);
+            Assert.False(environment.ContainsKey("ANTHROPIC_AUTH_TOKEN"));
+            Assert.Equal("1", environment["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"]);
+            Assert.Equal("1", environment["DISABLE_TELEMETRY"]);
+            Assert.Equal("1", environment["DISABLE_ERROR_REPORTING"]);
+            Assert.Equal("1", environment["CLAUDE_CODE_GATEWAY_HINT_HEADERS"]);
+            Assert.DoesNotContain(environment.Keys, k => k.StartsWith("CLAUDE", StringComparison.Ordinal)
+                && k is not "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC" and not "CLAUDE_CODE_GATEWAY_HINT_HEADERS");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Leaked, previous);
+        }
+    }
+
+    [Fact]
+    public void Arguments_use_print_mode_with_json_output_and_the_requested_flags()
+    {
+        var arguments = ClaudeCodeCli.BuildArguments(new ClaudeCodeRunOptions
+        {
+            Prompt = "do it",
+            BaseUrl = "http://127.0.0.1:1",
+            AllowedTools = ["Read", "Bash(git status)"],
+            Settings = """{"permissions":{"deny":["Read(./.env)"]}}""",
+            Model = "claude-sonnet-4-5",
+        });
+
+        Assert.Equal(
+            ["-p", "do it", "--output-format", "json", "--allowedTools", "Read,Bash(git status)",
+             "--settings", """{"permissions":{"deny":["Read(./.env)"]}}""", "--model", "claude-sonnet-4-5"],
+            arguments);
+    }
+
+    private static string[] Betas(RecordedRequest request)
+        => (request.Header("anthropic-beta") ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    private async Task<ClaudeCodeResult> RunSayHiAsync(ScriptedUpstream upstream)
+    {
+        var result = await ClaudeCodeCli.RunAsync(new ClaudeCodeRunOptions
+        {
+            Prompt = "say hi",
+            BaseUrl = upstream.BaseUrl,
+            ApiKey = upstream.ApiKey,
+        });
+        output.WriteLine(result.Describe());
+        return result;
+    }
+
     private async Task CaptureAsync(RecordedRequest request, string bodyFile, string headersFile)
     {
         var directory = Environment.GetEnvironmentVariable(CaptureDirectoryVariable);

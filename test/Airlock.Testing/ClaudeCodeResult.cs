@@ -29,6 +29,9 @@ public sealed record ClaudeCodeResult
 
     public int? NumTurns { get; init; }
 
+    /// <summary>The <c>api_error_status</c> field: the HTTP status of the API error that ended the run, if any.</summary>
+    public int? ApiErrorStatus { get; init; }
+
     /// <summary>A one-paragraph summary for assertion messages (exit code, timing and the tail of both streams).</summary>
     public string Describe()
         => $"exit {ExitCode}{(TimedOut ? " (timed out)" : "")} after {Elapsed.TotalSeconds:0.0} s; "
@@ -59,6 +62,7 @@ public sealed record ClaudeCodeResult
             Subtype = root.TryGetProperty("subtype", out var subtype) && subtype.ValueKind == JsonValueKind.String ? subtype.GetString() : null,
             SessionId = root.TryGetProperty("session_id", out var session) && session.ValueKind == JsonValueKind.String ? session.GetString() : null,
             NumTurns = root.TryGetProperty("num_turns", out var turns) && turns.ValueKind == JsonValueKind.Number ? turns.GetInt32() : null,
+            ApiErrorStatus = root.TryGetProperty("api_error_status", out var status) && status.ValueKind == JsonValueKind.Number ? status.GetInt32() : null,
         };
     }
 
