@@ -152,7 +152,6 @@ if ((${#need_apt[@]} > 0)); then
     "${sudo_cmd[@]}" apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-command -v node >/dev/null || die "node is required (Portkey peer and the stand-in body generator)"
 
 has_leg() { [[ " ${legs[*]} " == *" $1 "* ]]; }
 
@@ -164,6 +163,9 @@ hono_installed_version() {
     node -e 'try{process.stdout.write(require(process.argv[1]).version)}catch{process.stdout.write("none")}' \
         "$TOOLS_DIR/node_modules/@hono/node-server/package.json"
 }
+if has_leg portkey || [[ -z "$body_arg" && ! -f "$REAL_BODY" ]]; then
+    command -v node >/dev/null || die "node is required (Portkey peer and the stand-in body generator)"
+fi
 if has_leg portkey; then
     if [[ "$(portkey_installed_version)" != "$PORTKEY_VERSION" || "$(hono_installed_version)" != "$HONO_NODE_SERVER_VERSION" ]]; then
         log "installing @portkey-ai/gateway@$PORTKEY_VERSION into ${TOOLS_DIR#"$REPO_ROOT"/}"
@@ -385,15 +387,25 @@ EOF
 # Verification: one real request per leg before measuring. Fails the leg loudly unless it
 # answers 200 with the whole canned SSE stream, and checks in nginx's access log that the
 # upstream received (read) the whole request body.
-nginx_last_request_length() {
-    tail -n 1 "$nginx_prefix/access.log" 2>/dev/null | grep -o 'request_length=[0-9]*' | cut -d= -f2
+access_log_lines() { wc -l <"$nginx_prefix/access.log" 2>/dev/null || echo 0; }
+
+# request_length of the first request nginx logged after line $1 (nginx writes the line just
+# after sending the answer, so it may trail the client by a moment).
+nginx_request_length_after() {
+    local before="$1" tries=0
+    while (($(access_log_lines) <= before && tries < 20)); do
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    sed -n "$((before + 1))p" "$nginx_prefix/access.log" 2>/dev/null | grep -o 'request_length=[0-9]*' | cut -d= -f2
 }
 
 verify_leg() {
     local leg="$1" out="$workdir/verify-$1"
     write_leg_headers "$leg"
     : >"$out.body"
-    local code
+    local code log_before
+    log_before="$(access_log_lines)"
     # --compressed: Claude Code accepts gzip/br/zstd, so a gateway may legitimately compress.
     code="$(curl -sS --compressed --max-time 20 -o "$out.body" -D "$out.headers" -w '%{http_code}' -X POST \
         -H "@$workdir/headers-$leg.txt" --data-binary "@$body_file" "${leg_url[$leg]}/v1/messages?beta=true" \
@@ -414,7 +426,7 @@ verify_leg() {
         leg_note[$leg]="verification answer lacks message_start/message_stop"
         return 1
     fi
-    local fwd; fwd="$(nginx_last_request_length)"
+    local fwd; fwd="$(nginx_request_length_after "$log_before")"
     r_fwd[$leg]="${fwd:-?}"
     # The upstream must have read a request at least as large as 90% of the body (a gateway
     # may legitimately compact whitespace; the direct leg must show the whole body).
@@ -595,8 +607,12 @@ if [[ -n "$(git -C "$REPO_ROOT" status --porcelain -- src 2>/dev/null)" ]]; then
 v_nginx="$(nginx -v 2>&1 | sed 's/^nginx version: //')"
 v_wrk="$( (wrk -v 2>&1 || true) | head -n 1 | awk '{ print $2 }')"
 v_node="$(node --version 2>/dev/null || echo none)"
-v_portkey="$(portkey_installed_version 2>/dev/null || echo none) (@hono/node-server $(hono_installed_version 2>/dev/null || echo none))"
-v_dotnet="$(dotnet --version 2>/dev/null || echo none)"
+if command -v node >/dev/null; then
+    v_portkey="$(portkey_installed_version) (@hono/node-server $(hono_installed_version))"
+else
+    v_portkey="none"
+fi
+v_dotnet="$(cd "$REPO_ROOT" && dotnet --version 2>/dev/null || echo none)"
 
 leg_title() { case "$1" in direct) echo "direct nginx" ;; airlock) echo "Airlock" ;; portkey) echo "Portkey $PORTKEY_VERSION" ;; esac; }
 
@@ -631,9 +647,9 @@ report="$workdir/report.md"
     if [[ "${leg_status[airlock]:-}" == "ok" && "${leg_status[portkey]:-}" == "ok" ]]; then
         a50="$(added_ms airlock r_p50)"; p50="$(added_ms portkey r_p50)"
         a99="$(added_ms airlock r_p99)"; p99="$(added_ms portkey r_p99)"
-        echo "Airlock / Portkey: added p50 $(ratio "$a50" "$p50"), added p99 $(ratio "$a99" "$p99"), " \
-            "req/s $(ratio "${r_rps[airlock]}" "${r_rps[portkey]}"), RSS under load $(ratio "${r_rss[airlock]}" "${r_rss[portkey]}"), " \
-            "CPU per request $(ratio "${r_cpu[airlock]}" "${r_cpu[portkey]}")"
+        printf 'Airlock / Portkey (lower is better except req/s): added p50 %s, added p99 %s, req/s %s, RSS under load %s, CPU per request %s\n' \
+            "$(ratio "$a50" "$p50")" "$(ratio "$a99" "$p99")" "$(ratio "${r_rps[airlock]}" "${r_rps[portkey]}")" \
+            "$(ratio "${r_rss[airlock]}" "${r_rss[portkey]}")" "$(ratio "${r_cpu[airlock]}" "${r_cpu[portkey]}")"
         echo
     fi
     if [[ "${leg_status[airlock]:-}" == "ok" ]]; then
