@@ -354,7 +354,8 @@ EOF
     export BENCH_UPSTREAM_KEY="$FAKE_UPSTREAM_KEY"
     log "airlock keys create (builds Airlock on first use)"
     pushd "$REPO_ROOT" >/dev/null
-    if ! key_json="$(timeout "$start_timeout" "$AIRLOCK" keys create --user bench \
+    # MSBUILDDISABLENODEREUSE: a first-use build must not leave MSBuild worker nodes running.
+    if ! key_json="$(MSBUILDDISABLENODEREUSE=1 timeout "$start_timeout" "$AIRLOCK" keys create --user bench \
             --config "$dir/airlock.yaml" --json 2>"$dir/keys.err")"; then
         popd >/dev/null
         tail -n 30 "$dir/keys.err" >&2 || true
