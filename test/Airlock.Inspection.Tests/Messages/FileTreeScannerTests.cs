@@ -8,7 +8,7 @@ namespace Airlock.Inspection.Tests.Messages;
 
 public sealed class FileTreeScannerTests : IDisposable
 {
-    private static readonly FindingHasher Hasher = FakeTokens.Hasher();
+    private static readonly FindingHasher Hasher = FakeSecrets.Hasher();
     private readonly string _root = Path.Combine(Path.GetTempPath(), "airlock-scan-" + Guid.NewGuid().ToString("N"));
     private readonly Random _random = new(42);
 
@@ -30,7 +30,7 @@ public sealed class FileTreeScannerTests : IDisposable
         var tokens = new Dictionary<string, string>();
         foreach (var path in kept.Concat(ignored))
         {
-            tokens[path] = FakeTokens.Create(_random);
+            tokens[path] = FakeSecrets.Create(_random);
             Write(path, "line one\nconst key = \"" + tokens[path] + "\";\n");
         }
 
@@ -46,9 +46,9 @@ public sealed class FileTreeScannerTests : IDisposable
     {
         Directory.CreateDirectory(Path.Combine(_root, ".git"));
         Write(".gitignore", "sub/ignored/\n*.tmp\n");
-        Write("sub/ignored/a.txt", FakeTokens.Create(_random));
-        Write("sub/b.tmp", FakeTokens.Create(_random));
-        Write("sub/c.txt", FakeTokens.Create(_random));
+        Write("sub/ignored/a.txt", FakeSecrets.Create(_random));
+        Write("sub/b.tmp", FakeSecrets.Create(_random));
+        Write("sub/c.txt", FakeSecrets.Create(_random));
 
         var report = Scan(Path.Combine(_root, "sub"));
 
@@ -59,9 +59,9 @@ public sealed class FileTreeScannerTests : IDisposable
     public void Gitignore_can_be_turned_off_and_extra_excludes_added()
     {
         Write(".gitignore", "*.env\n");
-        Write("a.env", FakeTokens.Create(_random));
-        Write("vendor/lib.js", FakeTokens.Create(_random));
-        Write("main.js", FakeTokens.Create(_random));
+        Write("a.env", FakeSecrets.Create(_random));
+        Write("vendor/lib.js", FakeSecrets.Create(_random));
+        Write("main.js", FakeSecrets.Create(_random));
 
         var report = FileTreeScanner.Scan([_root], new FileScanOptions
         {
@@ -77,7 +77,7 @@ public sealed class FileTreeScannerTests : IDisposable
     [Fact]
     public void Binary_and_oversized_files_are_skipped_and_reported()
     {
-        string token = FakeTokens.Create(_random);
+        string token = FakeSecrets.Create(_random);
         var binary = Encoding.ASCII.GetBytes("PNG\0\0" + token).ToList();
         File.WriteAllBytes(Path.Combine(_root, "image.png"), [.. binary]);
         Write("big.txt", token + new string('x', 5000));
@@ -99,7 +99,7 @@ public sealed class FileTreeScannerTests : IDisposable
     [Fact]
     public void Line_and_column_are_one_based_in_utf16_units_after_unicode_and_crlf()
     {
-        string token = FakeTokens.Create(_random);
+        string token = FakeSecrets.Create(_random);
         Write("x.txt", "first\r\nsécond 🚀\r\n\tk=" + token + "\r\n");
 
         var finding = Assert.Single(Scan(_root).Findings);
@@ -114,7 +114,7 @@ public sealed class FileTreeScannerTests : IDisposable
     [Fact]
     public void Sarif_report_has_the_2_1_0_shape_and_no_values()
     {
-        var tokens = new[] { FakeTokens.Create(_random), FakeTokens.Create(_random) };
+        var tokens = new[] { FakeSecrets.Create(_random), FakeSecrets.Create(_random) };
         Write("dir with space/a.ts", "x\n  " + tokens[0]);
         Write("b.txt", "mail dev@example.test\n" + tokens[1]);
         File.WriteAllBytes(Path.Combine(_root, "bin.dat"), [1, 0, 2]);
@@ -132,7 +132,7 @@ public sealed class FileTreeScannerTests : IDisposable
         var driver = run.GetProperty("tool").GetProperty("driver");
         Assert.Equal("airlock", driver.GetProperty("name").GetString());
         var ruleIds = driver.GetProperty("rules").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToList();
-        Assert.Equal(["fake-email", FakeTokens.TokenRule], ruleIds);
+        Assert.Equal(["fake-email", FakeSecrets.TokenRule], ruleIds);
 
         var results = run.GetProperty("results").EnumerateArray().ToList();
         Assert.Equal(3, results.Count);
@@ -162,7 +162,7 @@ public sealed class FileTreeScannerTests : IDisposable
     [Fact]
     public void Text_and_json_reports_carry_hashes_not_values()
     {
-        string token = FakeTokens.Create(_random);
+        string token = FakeSecrets.Create(_random);
         Write("s.env", "TOKEN=" + token + "\n");
         var report = Scan(_root);
 

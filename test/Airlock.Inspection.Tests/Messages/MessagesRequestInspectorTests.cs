@@ -8,7 +8,7 @@ namespace Airlock.Inspection.Tests.Messages;
 
 public class MessagesRequestInspectorTests
 {
-    private static readonly FindingHasher Hasher = FakeTokens.Hasher();
+    private static readonly FindingHasher Hasher = FakeSecrets.Hasher();
 
     private static MessagesRequestInspector NewInspector(MessagesInspectorOptions? options = null) =>
         new(RegexTextScanner.CreateDefault(), Hasher, options);
@@ -16,7 +16,7 @@ public class MessagesRequestInspectorTests
     private static RequestInspection Inspect(string json, InspectionPolicy? policy = null, MessagesInspectorOptions? options = null) =>
         NewInspector(options).Inspect(Encoding.UTF8.GetBytes(json), "team-a", policy ?? InspectionPolicy.Default);
 
-    private static string Placeholder(string token) => $"[REDACTED:{FakeTokens.TokenRule}:{Hasher.ShortHash(token)}]";
+    private static string Placeholder(string token) => $"[REDACTED:{FakeSecrets.TokenRule}:{Hasher.ShortHash(token)}]";
 
     [Theory]
     [InlineData("{\"system\":\"prefix TOKEN suffix\",\"messages\":[]}", "system")]
@@ -33,12 +33,12 @@ public class MessagesRequestInspectorTests
     [InlineData("{\"messages\":[{\"content\":[{\"text\":\"TOKEN\",\"type\":\"text\"}],\"role\":\"user\"}]}", "messages[0].content[0].text")]
     public void Reports_the_json_location_of_every_block_shape(string template, string expectedLocation)
     {
-        string token = FakeTokens.Create(new Random(1));
+        string token = FakeSecrets.Create(new Random(1));
         var result = Inspect(template.Replace("TOKEN", token, StringComparison.Ordinal));
 
         var finding = Assert.Single(result.Findings);
         Assert.Equal(expectedLocation, finding.Location);
-        Assert.Equal(FakeTokens.TokenRule, finding.RuleId);
+        Assert.Equal(FakeSecrets.TokenRule, finding.RuleId);
         Assert.Equal(InspectionAction.Redact, finding.Action);
         Assert.Equal(Hasher.Hash(token), finding.ValueHash);
         Assert.True(result.Modified);
@@ -56,7 +56,7 @@ public class MessagesRequestInspectorTests
     [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"TOKEN\",\"content\":\"ok\"}]}]}")]
     public void Leaves_fields_outside_conversation_content_and_opaque_payloads_alone(string template)
     {
-        string json = template.Replace("TOKEN", FakeTokens.Create(new Random(2)), StringComparison.Ordinal);
+        string json = template.Replace("TOKEN", FakeSecrets.Create(new Random(2)), StringComparison.Ordinal);
         var body = Encoding.UTF8.GetBytes(json);
         var result = NewInspector().Inspect(body, null, InspectionPolicy.Default);
 
@@ -69,7 +69,7 @@ public class MessagesRequestInspectorTests
     [Fact]
     public void Base64_media_is_scanned_when_the_option_asks_for_it()
     {
-        string token = FakeTokens.Create(new Random(3));
+        string token = FakeSecrets.Create(new Random(3));
         string json = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":\"image/png\",\"data\":\"" + token + "\"}}]}]}";
 
         var result = Inspect(json, options: new MessagesInspectorOptions { IncludeBase64Media = true });
@@ -80,7 +80,7 @@ public class MessagesRequestInspectorTests
     [Fact]
     public void Escapes_are_decoded_before_matching_and_the_whole_escaped_range_is_replaced()
     {
-        string token = FakeTokens.Create(new Random(4));
+        string token = FakeSecrets.Create(new Random(4));
         // Every character of the token written as a \u00XX escape, plus escapes around it that must survive.
         var escaped = new StringBuilder();
         foreach (char c in token)
@@ -93,7 +93,7 @@ public class MessagesRequestInspectorTests
         var result = Inspect(prefix + escaped + suffix);
 
         var finding = Assert.Single(result.Findings);
-        Assert.Equal(FakeTokens.TokenRule, finding.RuleId);
+        Assert.Equal(FakeSecrets.TokenRule, finding.RuleId);
         Assert.Equal("café 🚀 tab\there ".Length, finding.Start);
         Assert.Equal(token.Length, finding.Length);
         Assert.Equal(prefix + Placeholder(token) + suffix, Encoding.UTF8.GetString(result.Body.Span));
@@ -102,7 +102,7 @@ public class MessagesRequestInspectorTests
     [Fact]
     public void A_match_straddling_an_escape_takes_the_whole_escape_sequence()
     {
-        string token = FakeTokens.Create(new Random(5));
+        string token = FakeSecrets.Create(new Random(5));
         // Only the first and last characters are escaped; the rest is literal.
         string raw = "\\u00" + ((int)token[0]).ToString("x2", System.Globalization.CultureInfo.InvariantCulture)
             + token[1..^1]
@@ -117,7 +117,7 @@ public class MessagesRequestInspectorTests
     [Fact]
     public void A_secret_inside_a_signed_thinking_block_blocks_instead_of_redacting()
     {
-        string token = FakeTokens.Create(new Random(6));
+        string token = FakeSecrets.Create(new Random(6));
         string json = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"the key is " + token + "\",\"signature\":\"EqQBsig\"}]}]}";
         var body = Encoding.UTF8.GetBytes(json);
 
@@ -128,14 +128,14 @@ public class MessagesRequestInspectorTests
         Assert.True(result.Body.Span.SequenceEqual(body));
         Assert.Equal(InspectionAction.Block, result.BlockingFinding!.Action);
         Assert.Equal("messages[1].content[0].thinking", result.BlockingFinding.Location);
-        Assert.Equal($"request blocked: rule {FakeTokens.TokenRule} at messages[1].content[0].thinking", result.BlockReason);
+        Assert.Equal($"request blocked: rule {FakeSecrets.TokenRule} at messages[1].content[0].thinking", result.BlockReason);
         Assert.DoesNotContain(token, result.BlockReason, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Thinking_type_after_its_text_is_still_recognised_as_signed()
     {
-        string token = FakeTokens.Create(new Random(7));
+        string token = FakeSecrets.Create(new Random(7));
         string json = "{\"messages\":[{\"role\":\"assistant\",\"content\":[{\"thinking\":\"" + token + "\",\"signature\":\"s\",\"type\":\"thinking\"}]}]}";
 
         Assert.True(Inspect(json).Blocked);
@@ -159,7 +159,7 @@ public class MessagesRequestInspectorTests
         {
             Rules = [new ActionRule { RuleIds = ["fake-*"], Teams = ["team-a"], Action = "block" }],
         });
-        string token = FakeTokens.Create(new Random(8));
+        string token = FakeSecrets.Create(new Random(8));
         string json = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"}]},{\"role\":\"assistant\",\"content\":\"b\"},{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t\",\"content\":\"" + token + "\"}]}]}";
 
         var result = Inspect(json, policy);
@@ -204,18 +204,18 @@ public class MessagesRequestInspectorTests
     [Fact]
     public void Findings_never_carry_the_value()
     {
-        string token = FakeTokens.Create(new Random(9));
+        string token = FakeSecrets.Create(new Random(9));
         var result = Inspect("{\"messages\":[{\"role\":\"user\",\"content\":\"" + token + "\"}]}");
 
         string serialized = JsonSerializer.Serialize(result.Findings);
         Assert.DoesNotContain(token, serialized, StringComparison.Ordinal);
-        Assert.DoesNotContain(token[FakeTokens.Prefix.Length..], serialized, StringComparison.Ordinal);
+        Assert.DoesNotContain(token[FakeSecrets.Prefix.Length..], serialized, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Deep_nesting_is_walked_without_recursion_and_refused_past_the_limit()
     {
-        string token = FakeTokens.Create(new Random(10));
+        string token = FakeSecrets.Create(new Random(10));
         const int Depth = 400;
         string input = new string('[', Depth) + "\"" + token + "\"" + new string(']', Depth);
         string json = "{\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"X\",\"input\":{\"deep\":" + input + "}}]}]}";
@@ -250,7 +250,7 @@ public class MessagesRequestInspectorTests
     [Fact]
     public void Keys_that_are_not_plain_identifiers_are_not_echoed_in_locations()
     {
-        string token = FakeTokens.Create(new Random(11));
+        string token = FakeSecrets.Create(new Random(11));
         string json = "{\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"X\",\"input\":{\"odd key.with dots\":\"" + token + "\"}}]}]}";
 
         Assert.Equal("messages[0].content[0].input[*]", Assert.Single(Inspect(json).Findings).Location);

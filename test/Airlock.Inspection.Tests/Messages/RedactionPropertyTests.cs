@@ -10,7 +10,7 @@ namespace Airlock.Inspection.Tests.Messages;
 
 public class RedactionPropertyTests
 {
-    private static readonly FindingHasher Hasher = FakeTokens.Hasher();
+    private static readonly FindingHasher Hasher = FakeSecrets.Hasher();
     private readonly ITestOutputHelper _output;
 
     public RedactionPropertyTests(ITestOutputHelper output)
@@ -40,7 +40,7 @@ public class RedactionPropertyTests
         foreach (var p in placed.Where(p => p.Slot.Kind == SlotKind.Scanned))
         {
             expected.AddRange(body.AsSpan(read, p.Start - read).ToArray());
-            expected.AddRange(Encoding.UTF8.GetBytes($"[REDACTED:{FakeTokens.TokenRule}:{Hasher.ShortHash(p.Token)}]"));
+            expected.AddRange(Encoding.UTF8.GetBytes($"[REDACTED:{FakeSecrets.TokenRule}:{Hasher.ShortHash(p.Token)}]"));
             read = p.Start + p.Token.Length;
         }
 
@@ -64,7 +64,7 @@ public class RedactionPropertyTests
         const int Seed = 21;
         var (turn1Base, slots1) = ClaudeCodeBodyBuilder.Build(Seed, turns: 3);
         var (turn2Base, slots2) = ClaudeCodeBodyBuilder.Build(Seed, turns: 4);
-        string token = FakeTokens.Create(new Random(99));
+        string token = FakeSecrets.Create(new Random(99));
 
         // The secret sits in the first tool result; the next turn resends it at the same location.
         var slot1 = slots1.First(s => s.Location == "messages[3].content[0].content");
@@ -78,7 +78,7 @@ public class RedactionPropertyTests
         long hitsBefore = inspector.Cache.Hits;
         var second = inspector.Inspect(body2, null, InspectionPolicy.Default);
 
-        string placeholder = $"[REDACTED:{FakeTokens.TokenRule}:{Hasher.ShortHash(token)}]";
+        string placeholder = $"[REDACTED:{FakeSecrets.TokenRule}:{Hasher.ShortHash(token)}]";
         string out1 = Encoding.UTF8.GetString(first.Body.Span);
         string out2 = Encoding.UTF8.GetString(second.Body.Span);
         Assert.Contains(placeholder, out1, StringComparison.Ordinal);
@@ -183,7 +183,7 @@ internal static class TokenInsertion
             int offset = boundaries[random.Next(boundaries.Count)];
             if (used.Add(offset))
             {
-                plan.Add(new Planned(slot, offset, FakeTokens.Create(random)));
+                plan.Add(new Planned(slot, offset, FakeSecrets.Create(random)));
             }
         }
 

@@ -10,7 +10,7 @@ namespace Airlock.Inspection.Tests.Messages;
 
 public class StreamingOutputInspectorTests
 {
-    private static readonly FindingHasher Hasher = FakeTokens.Hasher();
+    private static readonly FindingHasher Hasher = FakeSecrets.Hasher();
     private readonly ITestOutputHelper _output;
 
     public StreamingOutputInspectorTests(ITestOutputHelper output)
@@ -25,7 +25,7 @@ public class StreamingOutputInspectorTests
     [InlineData(32)]
     public void A_token_split_across_deltas_is_found_once_at_the_right_place(int pieces)
     {
-        string token = FakeTokens.Create(new Random(pieces));
+        string token = FakeSecrets.Create(new Random(pieces));
         string before = "Here is the config you asked for:\nAPI_KEY=";
         string text = before + token + "\nand some closing words that are long enough to pass the scan interval.";
         var inspector = NewInspector();
@@ -42,7 +42,7 @@ public class StreamingOutputInspectorTests
 
         var finding = Assert.Single(found);
         Assert.Equal("content[0].text", finding.Location);
-        Assert.Equal(FakeTokens.TokenRule, finding.RuleId);
+        Assert.Equal(FakeSecrets.TokenRule, finding.RuleId);
         Assert.Equal(before.Length, finding.Start);
         Assert.Equal(token.Length, finding.Length);
         Assert.Equal(Hasher.Hash(token), finding.ValueHash);
@@ -54,8 +54,8 @@ public class StreamingOutputInspectorTests
     public void One_character_per_delta_still_finds_each_token_once()
     {
         var random = new Random(77);
-        string t1 = FakeTokens.Create(random);
-        string t2 = FakeTokens.Create(random);
+        string t1 = FakeSecrets.Create(random);
+        string t2 = FakeSecrets.Create(random);
         string text = "first " + t1 + " then a long sentence without newline " + new string('x', 300) + " second " + t2;
         var inspector = NewInspector();
 
@@ -75,7 +75,7 @@ public class StreamingOutputInspectorTests
     [Fact]
     public void A_token_that_ends_the_stream_is_found_at_block_stop()
     {
-        string token = FakeTokens.Create(new Random(5));
+        string token = FakeSecrets.Create(new Random(5));
         var inspector = NewInspector();
         Feed(inspector, Start(0, "text"));
         Assert.Empty(Feed(inspector, TextDelta(0, "key: " + token)));
@@ -87,7 +87,7 @@ public class StreamingOutputInspectorTests
     [Fact]
     public void Tool_input_json_deltas_are_decoded_and_located_at_input()
     {
-        string token = FakeTokens.Create(new Random(6));
+        string token = FakeSecrets.Create(new Random(6));
         string json = "{\"file_path\":\"/repo/.env\",\"content\":\"A=1\\nTOKEN=" + token[..10] + "\\u00" + ((int)token[10]).ToString("x2", System.Globalization.CultureInfo.InvariantCulture) + token[11..] + "\\n\"}";
         var inspector = NewInspector();
 
@@ -157,7 +157,7 @@ public class StreamingOutputInspectorTests
     [Fact]
     public void Thinking_deltas_are_located_at_thinking()
     {
-        string token = FakeTokens.Create(new Random(10));
+        string token = FakeSecrets.Create(new Random(10));
         var inspector = NewInspector();
         Feed(inspector, Start(0, "thinking"));
         Feed(inspector, "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"the value " + token[..9] + "\"}}");
@@ -174,14 +174,14 @@ public class StreamingOutputInspectorTests
         {
             OutputRules = [new ActionRule { Categories = ["secret"], Action = "block" }],
         });
-        string token = FakeTokens.Create(new Random(11));
+        string token = FakeSecrets.Create(new Random(11));
         var inspector = new StreamingOutputInspector(RegexTextScanner.CreateDefault(), Hasher, policy, "team-a");
 
         inspector.Inspect("content_block_start", Encoding.UTF8.GetBytes(Start(0, "text")));
         var verdict = inspector.Inspect("content_block_delta", Encoding.UTF8.GetBytes(TextDelta(0, "leaked " + token + " and then more text that pushes past the interval " + new string('.', 80))));
 
         Assert.True(verdict.EndStream);
-        Assert.Equal(FakeTokens.TokenRule, verdict.BlockingFinding!.RuleId);
+        Assert.Equal(FakeSecrets.TokenRule, verdict.BlockingFinding!.RuleId);
         Assert.Equal(InspectionAction.Block, verdict.BlockingFinding.Action);
         Assert.True(inspector.Ended);
         Assert.True(inspector.Inspect("content_block_delta", Encoding.UTF8.GetBytes(TextDelta(0, "more"))).EndStream);

@@ -19,7 +19,7 @@ public sealed class RegexTextScanner : ITextScanner
 
     /// <summary>Fake identifiable token, fake generic secret and fake email rules.</summary>
     public static RegexTextScanner CreateDefault() => new(
-        (FakeTokens.TokenRule, FakeTokens.TokenPattern, FindingCategory.Secret, true),
+        (FakeSecrets.TokenRule, FakeSecrets.TokenPattern, FindingCategory.Secret, true),
         ("fake-generic-password", @"(?<=password=)[A-Za-z0-9]{12,}", FindingCategory.Secret, false),
         ("fake-email", @"[a-z0-9.]+@example\.test", FindingCategory.PersonalData, false));
 

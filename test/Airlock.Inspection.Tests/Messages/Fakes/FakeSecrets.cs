@@ -1,7 +1,7 @@
 namespace Airlock.Inspection.Tests.Messages.Fakes;
 
 /// <summary>Synthesizes format-valid FAKE tokens for the test rule <c>fake-token</c>; never real credentials.</summary>
-public static class FakeTokens
+public static class FakeSecrets
 {
     public const string TokenRule = "fake-token";
     public const string Prefix = "fk_live_";
