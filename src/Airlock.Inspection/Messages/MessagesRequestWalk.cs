@@ -82,7 +82,9 @@ internal sealed class MessagesRequestWalk
                         _depth--;
                         break;
                     case JsonTokenType.String:
-                        if (NextValueNode() is Node.System or Node.Content or Node.Any)
+                        // Any string in conversation content is scanned, including ones where the schema
+                        // expects an object (a search_result's "source" URL, a malformed block): scanning more is the safe side.
+                        if (NextValueNode() != Node.Skip)
                         {
                             ScanString(ref reader);
                         }

@@ -31,6 +31,8 @@ public class MessagesRequestInspectorTests
     [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"u\",\"content\":[{\"type\":\"text\",\"text\":\"TOKEN\"}]}]}]}]}", "messages[0].content[0].content[0].content[0].text")]
     [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"document\",\"source\":{\"type\":\"text\",\"media_type\":\"text/plain\",\"data\":\"TOKEN\"}}]}]}", "messages[0].content[0].source.data")]
     [InlineData("{\"messages\":[{\"content\":[{\"text\":\"TOKEN\",\"type\":\"text\"}],\"role\":\"user\"}]}", "messages[0].content[0].text")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"search_result\",\"source\":\"https://h/?k=TOKEN\",\"title\":\"t\",\"content\":[{\"type\":\"text\",\"text\":\"x\"}]}]}]}", "messages[0].content[0].source")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"search_result\",\"source\":\"s\",\"title\":\"t\",\"content\":[{\"type\":\"text\",\"text\":\"TOKEN\"}]}]}]}", "messages[0].content[0].content[0].text")]
     public void Reports_the_json_location_of_every_block_shape(string template, string expectedLocation)
     {
         string token = FakeSecrets.Create(new Random(1));
