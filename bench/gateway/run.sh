@@ -7,15 +7,16 @@
 # See bench/gateway/README.md for what is measured and how to read the table.
 set -euo pipefail
 
-readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-readonly REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+readonly SCRIPT_DIR REPO_ROOT
 readonly RESULTS_DIR="$REPO_ROOT/bench/results"
 readonly REAL_BODY="$REPO_ROOT/bench/data/claude-code-request.json"
 readonly TOOLS_DIR="$REPO_ROOT/.tools/bench-node"
 readonly PORTKEY_VERSION="1.15.2"
 # Portkey 1.15.2 answers every streaming /v1/messages with 500 ("TypeError: immutable" in
 # updateHeaders) when npm resolves @hono/node-server >= 1.14 (Portkey-AI/gateway#1389, #1550);
-# 1.13.8 is the newest release that works, so the peer is pinned to it through npm overrides.
+# 1.13.8 works (1.14.2 and 1.19.x were seen to fail), so it is pinned through npm overrides.
 readonly HONO_NODE_SERVER_VERSION="1.13.8"
 readonly PORTKEY_ENTRY="$TOOLS_DIR/node_modules/@portkey-ai/gateway/build/start-server.js"
 readonly AIRLOCK="${AIRLOCK_BIN:-$REPO_ROOT/airlock}"
@@ -91,6 +92,7 @@ die() { printf '\n[bench] FAILED: %s\n\n' "$*" >&2; exit 1; }
 started_groups=()
 workdir=""
 sampler_pid=""
+# shellcheck disable=SC2317 # reached through the EXIT trap
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -303,7 +305,7 @@ log "nginx upstream on 127.0.0.1:$nginx_port"
 # ---------------------------------------------------------------------------------------------
 # Per-leg state (associative arrays keyed by leg).
 declare -A leg_url leg_key leg_extra leg_status leg_note leg_pidport
-declare -A r_p50 r_p90 r_p99 r_lat_req r_lat_err r_rps r_tput_err r_rss r_hwm r_cpu r_fwd r_sse
+declare -A r_p50 r_p90 r_p99 r_lat_err r_rps r_tput_err r_rss r_hwm r_cpu r_fwd r_sse
 
 readonly FAKE_DEVELOPER_KEY="bench-fake-developer-key-not-a-secret"
 readonly FAKE_UPSTREAM_KEY="bench-fake-upstream-key-not-a-secret"
@@ -493,7 +495,7 @@ measure_leg() {
     line="$(run_wrk "$leg" 1 1 "$lat_duration" "latency")"
     [[ -n "$line" ]] || { leg_note[$leg]="wrk produced no result (latency run)"; return 1; }
     r_p50[$leg]="$(field p50_us "$line")"; r_p90[$leg]="$(field p90_us "$line")"; r_p99[$leg]="$(field p99_us "$line")"
-    r_lat_req[$leg]="$(field requests "$line")"; r_lat_err[$leg]="$(errors_of "$line")"
+    r_lat_err[$leg]="$(errors_of "$line")"
 
     log "$leg: throughput at 8 connections, 2 threads (${tput_warmup}s warm-up + ${tput_duration}s)"
     run_wrk "$leg" 2 8 "$tput_warmup" "throughput warm-up" >/dev/null
