@@ -1,0 +1,104 @@
+using System.Text;
+using System.Text.Json;
+using Airlock.Inspection.Files;
+using Airlock.Inspection.Messages;
+using Airlock.Inspection.Policy;
+using Airlock.Inspection.Streaming;
+using Airlock.Inspection.Tests.Messages.Fakes;
+
+namespace Airlock.Inspection.Tests.Messages;
+
+/// <summary>The request, stream and file paths driven by the real built-in secret rules, not a test double.</summary>
+public class BuiltInRulePackTests
+{
+    private static readonly FindingHasher Hasher = FakeSecrets.Hasher();
+    private static readonly Lazy<ITextScanner> Scanner = new(() => new SecretScanner(RulePack.LoadBuiltIn()));
+
+    [Fact]
+    public void Identifiable_tokens_in_tool_results_and_inputs_are_redacted_in_place()
+    {
+        var random = new Random(100);
+        string github = FakeGitHubTokens.Create(random);
+        string aws = FakeGitHubTokens.CreateAwsKeyId(random);
+        string json =
+            "{\"model\":\"claude-opus-5-5\",\"messages\":[" +
+            "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"Bash\",\"input\":{\"command\":\"aws configure set aws_access_key_id " + aws + "\"}}]}," +
+            "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_1\",\"content\":\"1\\tGITHUB_TOKEN=" + github + "\\n2\\tPORT=8080\\n\"}]}" +
+            "],\"stream\":true}";
+        var inspector = new MessagesRequestInspector(Scanner.Value, Hasher);
+
+        var result = inspector.Inspect(Encoding.UTF8.GetBytes(json), null, InspectionPolicy.Default);
+
+        string output = Encoding.UTF8.GetString(result.Body.Span);
+        var byRule = result.Findings.ToDictionary(f => f.RuleId);
+        Assert.Equal("messages[0].content[0].input.command", byRule["aws-access-key-id"].Location);
+        Assert.Equal("messages[1].content[0].content", byRule["github-pat"].Location);
+        Assert.All(result.Findings, f => Assert.Equal(InspectionAction.Redact, f.Action));
+        string expected = json
+            .Replace(aws, $"[REDACTED:aws-access-key-id:{Hasher.ShortHash(aws)}]", StringComparison.Ordinal)
+            .Replace(github, $"[REDACTED:github-pat:{Hasher.ShortHash(github)}]", StringComparison.Ordinal);
+        Assert.Equal(expected, output);
+        using (JsonDocument.Parse(result.Body))
+        {
+        }
+    }
+
+    [Fact]
+    public void A_realistic_body_without_secrets_has_no_secret_findings()
+    {
+        var (body, _) = ClaudeCodeBodyBuilder.Build(seed: 3, turns: 4);
+        var inspector = new MessagesRequestInspector(Scanner.Value, Hasher);
+
+        var result = inspector.Inspect(body, null, InspectionPolicy.Default);
+
+        Assert.Empty(result.Findings.Select(f => $"{f.RuleId} at {f.Location}"));
+        Assert.False(result.Modified);
+    }
+
+    [Fact]
+    public void A_github_token_split_across_deltas_is_found_once_in_the_stream()
+    {
+        string token = FakeGitHubTokens.Create(new Random(101));
+        var inspector = new StreamingOutputInspector(Scanner.Value, Hasher, InspectionPolicy.Default, null);
+        string text = "Use this in CI:\nexport GITHUB_TOKEN=" + token + "\nthen run the workflow.";
+        int cut1 = text.IndexOf(token, StringComparison.Ordinal) + 3;
+        int cut2 = cut1 + 20;
+
+        var found = new List<Finding>();
+        found.AddRange(inspector.Inspect("content_block_start", """{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"""u8).NewFindings);
+        foreach (var piece in new[] { text[..cut1], text[cut1..cut2], text[cut2..] })
+        {
+            string delta = "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":" + JsonSerializer.Serialize(piece) + "}}";
+            found.AddRange(inspector.Inspect("content_block_delta", Encoding.UTF8.GetBytes(delta)).NewFindings);
+        }
+
+        found.AddRange(inspector.Inspect("content_block_stop", """{"type":"content_block_stop","index":0}"""u8).NewFindings);
+
+        var finding = Assert.Single(found, f => f.RuleId == "github-pat");
+        Assert.Equal("content[0].text", finding.Location);
+        Assert.Equal(text.IndexOf(token, StringComparison.Ordinal), finding.Start);
+        Assert.Equal(Hasher.Hash(token), finding.ValueHash);
+    }
+
+    [Fact]
+    public void File_scan_reports_the_line_and_column_of_a_real_rule_match()
+    {
+        string root = Path.Combine(Path.GetTempPath(), "airlock-real-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        try
+        {
+            string token = FakeGitHubTokens.Create(new Random(102));
+            File.WriteAllText(Path.Combine(root, ".env"), "# ci\nGITHUB_TOKEN=" + token + "\n");
+
+            var report = FileTreeScanner.Scan([root], new FileScanOptions { Scanner = Scanner.Value, Hasher = Hasher });
+
+            var finding = Assert.Single(report.Findings, f => f.RuleId == "github-pat");
+            Assert.Equal((2, 14), (finding.Line, finding.Column));
+            Assert.Equal(InspectionAction.Redact, finding.Action);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+}
