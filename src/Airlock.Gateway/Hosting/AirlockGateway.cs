@@ -2,6 +2,7 @@ using Airlock.Core.Configuration;
 using Airlock.Core.Identity;
 using Airlock.Core.Routing;
 using Airlock.Gateway.Audit;
+using Airlock.Gateway.Inspection;
 using Airlock.Gateway.Messages;
 using Airlock.Gateway.Upstreams;
 using Airlock.Storage.Sqlite;
@@ -59,6 +60,9 @@ public sealed class AirlockGateway : IAsyncDisposable
     /// <summary>The embedded store (keys, audit).</summary>
     public SqliteStore Store { get; }
 
+    /// <summary>Inspection as configured, or null when disabled.</summary>
+    public InspectionRuntime? Inspection { get; private init; }
+
     /// <summary>The audit writer (tests flush it before reading the trail).</summary>
     public AuditWriter Audit { get; }
 
@@ -77,6 +81,17 @@ public sealed class AirlockGateway : IAsyncDisposable
         try
         {
             store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            upstreams.Dispose();
+            throw;
+        }
+
+        InspectionRuntime? inspection;
+        try
+        {
+            inspection = InspectionRuntime.Create(config.Inspection, FindingKey.LoadOrCreate(config.DataDir, options.GetEnvironment));
         }
         catch
         {
@@ -115,6 +130,7 @@ public sealed class AirlockGateway : IAsyncDisposable
         services.AddSingleton(new ModelRouter(config));
         services.AddSingleton<KeyAuthenticator>();
         services.AddSingleton(sp => new AuditWriter(store, sp.GetRequiredService<ILogger<AuditWriter>>()));
+        services.AddSingleton(new GatewayInspection(inspection));
         services.AddSingleton<MessagesProxy>();
 
         var app = builder.Build();
@@ -137,7 +153,7 @@ public sealed class AirlockGateway : IAsyncDisposable
 
         var audit = app.Services.GetRequiredService<AuditWriter>();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        return new AirlockGateway(app, store, audit, upstreams, config);
+        return new AirlockGateway(app, store, audit, upstreams, config) { Inspection = inspection };
     }
 
     /// <summary>Completes when the host is asked to stop (Ctrl+C, SIGTERM).</summary>

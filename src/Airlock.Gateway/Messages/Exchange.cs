@@ -40,6 +40,9 @@ internal sealed class Exchange(HttpContext context, string door, string operatio
 
     public MessagesUsageTracker? Usage { get; set; }
 
+    /// <summary>Inspection findings of the request and of the answer (rule, location, keyed hash; never values).</summary>
+    public List<AuditFinding> Findings { get; } = [];
+
     public void MarkFirstByte() => TimeToFirstByteMs = Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
 
     /// <summary>Records a failure; the first failure recorded is the one that explains the outcome.</summary>
@@ -82,6 +85,7 @@ internal sealed class Exchange(HttpContext context, string door, string operatio
             UpstreamRequestId = Clip(UpstreamRequestId),
             UserAgent = Clip(headers.UserAgent.ToString()),
             ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
+            Findings = Findings.Count == 0 ? [] : Findings.ToArray(),
         };
     }
 

@@ -7,6 +7,7 @@ using Airlock.Core.Configuration;
 using Airlock.Core.Identity;
 using Airlock.Core.Routing;
 using Airlock.Gateway.Audit;
+using Airlock.Gateway.Inspection;
 using Airlock.Gateway.Upstreams;
 using Airlock.Protocols.Messages;
 using Airlock.Protocols.Sse;
@@ -28,6 +29,7 @@ internal sealed partial class MessagesProxy(
     ModelRouter router,
     UpstreamRegistry upstreams,
     AuditWriter audit,
+    GatewayInspection inspection,
     TimeProvider time,
     ILogger<MessagesProxy> logger)
 {
@@ -70,6 +72,16 @@ internal sealed partial class MessagesProxy(
                 await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest, "model: field required", "invalid_body").ConfigureAwait(false);
                 return;
             }
+            var forwardBody = body.Memory;
+            if (inspection.Runtime is { } runtime)
+            {
+                var inspected = await InspectRequestAsync(context, exchange, runtime, body.Memory).ConfigureAwait(false);
+                if (inspected is null)
+                {
+                    return;
+                }
+                forwardBody = inspected.Value;
+            }
             var upstream = router.Resolve(info.Model);
             if (upstream is null)
             {
@@ -78,7 +90,7 @@ internal sealed partial class MessagesProxy(
                 return;
             }
             exchange.Upstream = upstream.Name;
-            await ForwardAsync(context, exchange, upstreams.Get(upstream.Name), HttpMethod.Post, body.Memory).ConfigureAwait(false);
+            await ForwardAsync(context, exchange, upstreams.Get(upstream.Name), HttpMethod.Post, forwardBody).ConfigureAwait(false);
         }
         catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException)
         {
@@ -137,6 +149,50 @@ internal sealed partial class MessagesProxy(
         {
             await RecordAsync(exchange).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Scans the request. Returns the body to forward (the original bytes, or the same bytes with
+    /// placeholders spliced into the strings that held redacted values), or null when the request was
+    /// refused (blocked by policy, or inspection failed under the fail-closed policy).
+    /// </summary>
+    private async Task<ReadOnlyMemory<byte>?> InspectRequestAsync(HttpContext context, Exchange exchange, InspectionRuntime runtime, ReadOnlyMemory<byte> body)
+    {
+        Airlock.Inspection.Messages.RequestInspection result;
+        try
+        {
+            result = runtime.RequestInspector.Inspect(body, exchange.Key?.Team, runtime.Policy);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogInspectionFailed(logger, exchange.RequestId, ex.GetType().FullName ?? "exception");
+            if (runtime.Config.FailClosed)
+            {
+                await RejectAsync(context, exchange, 500, AnthropicErrors.Api,
+                    $"request refused: inspection failed and the gateway fails closed (request id {exchange.RequestId})", "inspection_error").ConfigureAwait(false);
+                return null;
+            }
+            exchange.ErrorType = "inspection_error_passed";
+            return body;
+        }
+        foreach (var finding in result.Findings)
+        {
+            exchange.Findings.Add(InspectionRuntime.ToAudit(finding));
+        }
+        if (result.Blocked)
+        {
+            var rule = result.BlockingFinding?.RuleId ?? "unknown";
+            await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest,
+                result.BlockReason ?? $"request blocked by Airlock policy: rule {rule}", "blocked:" + rule, AuditOutcome.Blocked).ConfigureAwait(false);
+            return null;
+        }
+        if (result.Incomplete && runtime.Config.FailClosed)
+        {
+            await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest,
+                "request refused: it is too large or too deeply structured to inspect completely", "inspection_incomplete").ConfigureAwait(false);
+            return null;
+        }
+        return result.Body;
     }
 
     private async Task<bool> AuthenticateAsync(HttpContext context, Exchange exchange)
@@ -249,6 +305,10 @@ internal sealed partial class MessagesProxy(
         var usage = new MessagesUsageTracker();
         exchange.Usage = usage;
         using var parser = isSse ? new SseEventParser() : null;
+        var output = isSse && exchange.Status < 400 && inspection.Runtime is { } runtime
+            ? runtime.CreateOutputInspector(exchange.Key?.Team)
+            : null;
+        var observer = new RelayObserver(usage, output);
         var tee = !isSse && exchange.Status < 400 ? new ArrayBufferWriter<byte>(4096) : null;
         var clientBody = context.Response.BodyWriter;
         var buffer = ArrayPool<byte>.Shared.Rent(RelayBufferSize);
@@ -285,7 +345,13 @@ internal sealed partial class MessagesProxy(
                     break;
                 }
                 var chunk = buffer.AsMemory(0, read);
-                parser?.Feed(chunk.Span, usage);
+                parser?.Feed(chunk.Span, observer);
+                if (observer.Blocking is { } blocking)
+                {
+                    // Output policy says block: this chunk is not delivered and the stream ends with an error event.
+                    failure = "output_blocked:" + blocking.RuleId;
+                    break;
+                }
                 if (tee is not null && tee.WrittenCount + read <= MaxTeeBytes)
                 {
                     tee.Write(chunk.Span);
@@ -306,6 +372,25 @@ internal sealed partial class MessagesProxy(
         if (tee is not null && failure is null && tee.WrittenCount > 0)
         {
             usage.ReadMessage(tee.WrittenSpan);
+        }
+        if (output is not null)
+        {
+            if (failure is null)
+            {
+                output.Complete();
+            }
+            foreach (var finding in output.Findings)
+            {
+                exchange.Findings.Add(InspectionRuntime.ToAudit(finding, "response:"));
+            }
+        }
+        if (failure is not null && failure.StartsWith("output_blocked:", StringComparison.Ordinal))
+        {
+            exchange.Fail(AuditOutcome.Blocked, failure);
+            var blocking = observer.Blocking!;
+            await clientBody.WriteAsync(AnthropicErrors.SseEvent(AnthropicErrors.Api,
+                $"answer stopped by Airlock output policy: rule {blocking.RuleId} at {blocking.Location}"), context.RequestAborted).ConfigureAwait(false);
+            return;
         }
         if (failure is null && isSse && exchange.Status < 400 && !usage.Completed)
         {
@@ -415,6 +500,9 @@ internal sealed partial class MessagesProxy(
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "{RequestId} relay from upstream {Upstream} failed: {Failure}")]
     private static partial void LogRelayFailed(ILogger logger, string requestId, string upstream, string failure);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "{RequestId} inspection failed: {ExceptionType}")]
+    private static partial void LogInspectionFailed(ILogger logger, string requestId, string exceptionType);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "{RequestId} internal error {ExceptionType} at {StackTrace}")]
     private static partial void LogInternalError(ILogger logger, string requestId, string exceptionType, string stackTrace);
