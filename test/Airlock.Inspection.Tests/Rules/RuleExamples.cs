@@ -842,6 +842,8 @@ internal static class RuleExamples
         b.Fp("generic-api-key", "const apiKey = process.env.API_KEY;\n");
         b.Fp("generic-api-key", "tokenizer = \"bert-base-uncased-vocab\"\n");
         b.Fp("generic-api-key", "apiKey: \"your_api_key_here\"\n");
+        b.Fp("generic-api-key", "private const string TokenCacheKey = \"auth-token-cache-v2\";\n\"apiKeyHeader\": \"X-Goog-Api-Key\",\n");
+        b.Fp("generic-api-key", "partition_key = \"tenant#2024-11#region\"\ntokens = [\"xoxb\", \"ghp_\"]\n");
 
         b.Tp("generic-password", "db_password = \"{T}\"\n", f.AlnumOf(10) + "#" + f.DigitsOf(3));
         b.Fp("generic-password", "password: \"${DB_PASSWORD}\"\n");
@@ -849,9 +851,15 @@ internal static class RuleExamples
 
         b.Tp("generic-env-assignment", "APP_ENV=production\nINTERNAL_SERVICE_TOKEN={T}\nLOG_LEVEL=info\n", f.AlnumOf(31) + "5");
         b.Fp("generic-env-assignment", "API_KEY=\nTOKEN_TTL_SECONDS=3600\nSECRET_NAME=prod-db-credentials\n");
+        b.Fp("generic-env-assignment", "JWT_SECRET_FILE=/run/secrets/jwt_secret_v2\nAPI_KEY_ID=" + f.AlnumOf(20) + "\n");
 
         b.Tp("generic-yaml-secret", "spec:\n  webhookSecret: {T}\n  replicas: 2\n", f.AlnumOf(19) + "3");
         b.Fp("generic-yaml-secret", "spec:\n  secretName: app-tls\n  tokenTtl: 3600\n");
+        b.Fp("generic-yaml-secret", "      - uses: actions/cache@v4\n        with:\n          key: node-20-modules-v3\n");
+        b.Fp("generic-yaml-secret", "primary_key: customer_order_id_2024\nforeign_key: fk_orders_customers_01\n");
+        b.Fp("generic-yaml-secret", "signing_key_id: kid-2024-10-rotation\n");
+        b.Fp("generic-yaml-secret", "secret_version: projects/123/secrets/db/versions/7\n");
+        b.Fp("generic-yaml-secret", "idempotency_key: " + f.Uuid() + "\n");
 
         b.Tp("generic-cli-secret-flag", "fake-deploy push --token {T} --env prod\n", f.AlnumOf(29) + "8");
         b.Fp("generic-cli-secret-flag", "fake-deploy push --token-file ./token.txt --env prod\n");
