@@ -35,13 +35,16 @@ public sealed class ClaudeCodeHarnessTests(ITestOutputHelper output)
         Assert.False(result.IsError, result.Describe());
         Assert.Equal("Hi there, this text came from the scripted upstream.", result.ResultText);
 
-        var turn = Assert.Single(upstream.MessagesRequests);
+        // With nonessential traffic off, print mode makes exactly one call: no count_tokens, models or probes.
+        var turn = Assert.Single(upstream.Requests);
+        Assert.Equal("POST", turn.Method);
+        Assert.Equal("/v1/messages", turn.Path);
         Assert.Equal("?beta=true", turn.QueryString);
+        Assert.Equal("cli", turn.Header("x-app"));
         Assert.Equal("2023-06-01", turn.Header("anthropic-version"));
         Assert.Equal(upstream.ApiKey, turn.Header("x-api-key"));
         Assert.Null(turn.Header("authorization"));
-        var betas = (turn.Header("anthropic-beta") ?? "").Split(',', StringSplitOptions.TrimEntries);
-        Assert.Contains("claude-code-20250219", betas);
+        Assert.Contains("claude-code-20250219", Betas(turn));
         Assert.True(Guid.TryParse(turn.Header("x-claude-code-session-id"), out _), "x-claude-code-session-id is a UUID");
         Assert.StartsWith($"claude-cli/{ClaudeCodeCli.PinnedVersion} ", turn.Header("user-agent"), StringComparison.Ordinal);
 
@@ -52,6 +55,10 @@ public sealed class ClaudeCodeHarnessTests(ITestOutputHelper output)
         Assert.True(root.GetProperty("max_tokens").GetInt32() > 0);
         Assert.Equal(JsonValueKind.Array, root.GetProperty("tools").ValueKind);
         Assert.Contains("say hi", turn.BodyText, StringComparison.Ordinal);
+
+        // metadata.user_id is a JSON string that carries the same session id as the header.
+        using var userId = JsonDocument.Parse(root.GetProperty("metadata").GetProperty("user_id").GetString()!);
+        Assert.Equal(turn.Header("x-claude-code-session-id"), userId.RootElement.GetProperty("session_id").GetString());
 
         await CaptureAsync(turn, "claude-code-request.json", "claude-code-request.headers.txt");
     }
@@ -253,6 +260,58 @@ public sealed class ClaudeCodeHarnessTests(ITestOutputHelper output)
             ["-p", "do it", "--output-format", "json", "--allowedTools", "Read,Bash(git status)",
              "--settings", """{"permissions":{"deny":["Read(./.env)"]}}""", "--model", "claude-sonnet-4-5"],
             arguments);
+    }
+
+    [ClaudeCodeTheory]
+    [InlineData("connection dies mid-stream", 1)]
+    [InlineData("529 overloaded, then 429 rate limited", 2)]
+    public async Task Transient_upstream_failures_make_the_cli_resend_the_same_turn(string failure, int failedAttempts)
+    {
+        await using var upstream = await ScriptedUpstream.StartAsync();
+        UpstreamReply[] failures = failure switch
+        {
+            "connection dies mid-stream" => [UpstreamReply.DieMidStream(afterEvents: 4)],
+            _ => [UpstreamReply.Error(529, "overloaded_error", "Overloaded"), UpstreamReply.Error(429, "rate_limit_error", "Slow down")],
+        };
+        upstream.Enqueue(failures);
+        upstream.DefaultReply = UpstreamReply.Text("recovered after a transient failure");
+
+        var result = await RunSayHiAsync(upstream);
+
+        // Observed with 2.1.330: the CLI retries on its own (x-stainless-retry-count stays 0), after about
+        // the retry-after second, and resends the identical body; a gateway sees each attempt as a new request.
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("recovered after a transient failure", result.ResultText);
+        var turns = upstream.MessagesRequests;
+        Assert.Equal(failedAttempts + 1, turns.Count);
+        Assert.All(turns, t => Assert.Equal(turns[0].Body.ToArray(), t.Body.ToArray()));
+        Assert.All(turns, t => Assert.Equal(turns[0].Header("x-claude-code-session-id"), t.Header("x-claude-code-session-id")));
+    }
+
+    [ClaudeCodeFact]
+    public async Task Sse_error_event_mid_stream_makes_the_cli_retry_without_streaming()
+    {
+        await using var upstream = await ScriptedUpstream.StartAsync();
+        upstream.Enqueue(UpstreamReply.ErrorEventMidStream(afterEvents: 3, "overloaded_error", "Overloaded"));
+        upstream.DefaultReply = UpstreamReply.Text("recovered without streaming");
+
+        var result = await RunSayHiAsync(upstream);
+
+        // Observed with 2.1.330: after an SSE error event the CLI falls back to a NON-streaming request
+        // (stream:false, max_tokens lowered from 128000 to 64000), otherwise the same turn. A gateway must
+        // therefore serve, inspect and audit JSON answers as well as SSE.
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("recovered without streaming", result.ResultText);
+        var turns = upstream.MessagesRequests;
+        Assert.Equal(2, turns.Count);
+        Assert.True(turns[0].IsStreaming);
+        Assert.False(turns[1].IsStreaming);
+        using var first = turns[0].ParseBody();
+        using var retry = turns[1].ParseBody();
+        Assert.Equal(128000, first.RootElement.GetProperty("max_tokens").GetInt32());
+        Assert.Equal(64000, retry.RootElement.GetProperty("max_tokens").GetInt32());
+        Assert.Equal(first.RootElement.GetProperty("messages").GetRawText(), retry.RootElement.GetProperty("messages").GetRawText());
+        Assert.Equal(first.RootElement.GetProperty("system").GetRawText(), retry.RootElement.GetProperty("system").GetRawText());
     }
 
     private static string[] Betas(RecordedRequest request)
