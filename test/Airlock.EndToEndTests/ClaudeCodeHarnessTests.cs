@@ -126,6 +126,73 @@ public sealed class ClaudeCodeHarnessTests(ITestOutputHelper output)
     }
 
     [ClaudeCodeFact]
+    public async Task Settings_deny_rule_keeps_the_file_from_the_upstream()
+    {
+        var project = Directory.CreateTempSubdirectory("airlock-e2e-project-").FullName;
+        try
+        {
+            var marker = $"marker-{Guid.NewGuid():N}";
+            var filePath = Path.Combine(project, ".env");
+            await File.WriteAllTextAsync(filePath, $"APP_MODE=demo\nNOTE={marker}\n");
+
+            await using var upstream = await ScriptedUpstream.StartAsync();
+            upstream.RespondWithToolRoundTrip("Read", new { file_path = filePath }, "could not read it");
+
+            var result = await ClaudeCodeCli.RunAsync(new ClaudeCodeRunOptions
+            {
+                Prompt = "Read .env",
+                BaseUrl = upstream.BaseUrl,
+                ApiKey = upstream.ApiKey,
+                WorkingDirectory = project,
+                Settings = """{"permissions":{"deny":["Read(./.env)"]}}""",
+            });
+            output.WriteLine(result.Describe());
+
+            Assert.Equal("could not read it", result.ResultText);
+            var turns = upstream.MessagesRequests;
+            Assert.Equal(2, turns.Count);
+            var toolResult = Assert.Single(turns[1].LastMessageToolResults());
+            output.WriteLine(toolResult.Content);
+            Assert.True(toolResult.IsError);
+            Assert.Contains("denied", toolResult.Content, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(upstream.Requests, r => r.BodyText.Contains(marker, StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(project, recursive: true);
+        }
+    }
+
+    [ClaudeCodeFact]
+    public async Task Extra_environment_reaches_the_cli()
+    {
+        await using var upstream = await ScriptedUpstream.StartAsync();
+
+        var result = await ClaudeCodeCli.RunAsync(new ClaudeCodeRunOptions
+        {
+            Prompt = "say hi",
+            BaseUrl = upstream.BaseUrl,
+            ApiKey = upstream.ApiKey,
+            Environment = new Dictionary<string, string>
+            {
+                ["ANTHROPIC_CUSTOM_HEADERS"] = "X-Airlock-Test: harness-check",
+                ["CLAUDE_CODE_GATEWAY_HINT_HEADERS"] = "1",
+            },
+        });
+        output.WriteLine(result.Describe());
+
+        Assert.Equal(0, result.ExitCode);
+        var turn = Assert.Single(upstream.MessagesRequests);
+        foreach (var (name, value) in turn.HeaderLines)
+        {
+            output.WriteLine($"{name}: {(name.Equals("x-api-key", StringComparison.OrdinalIgnoreCase) ? "REDACTED" : value)}");
+        }
+
+        Assert.Equal("harness-check", turn.Header("x-airlock-test"));
+        Assert.Equal("main", turn.Header("x-claude-code-request-class"));
+    }
+
+    [ClaudeCodeFact]
     public async Task Auth_token_is_sent_as_a_bearer_authorization_and_no_api_key()
     {
         await using var upstream = await ScriptedUpstream.StartAsync(new ScriptedUpstreamOptions { AcceptBearerToken = true });
