@@ -38,6 +38,8 @@ public static class MessagesRequestReader
         });
         string? model = null;
         var stream = false;
+        var seenModel = false;
+        var seenStream = false;
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -51,6 +53,14 @@ public static class MessagesRequestReader
                 {
                     if (reader.ValueTextEquals("model"u8))
                     {
+                        // JSON parsers disagree on repeated keys (first wins, last wins, error): refusing them keeps the
+                        // model the gateway routes on the model the upstream serves.
+                        if (seenModel)
+                        {
+                            error = "model: appears more than once";
+                            return false;
+                        }
+                        seenModel = true;
                         reader.Read();
                         if (reader.TokenType != JsonTokenType.String)
                         {
@@ -62,6 +72,12 @@ public static class MessagesRequestReader
                     }
                     if (reader.ValueTextEquals("stream"u8))
                     {
+                        if (seenStream)
+                        {
+                            error = "stream: appears more than once";
+                            return false;
+                        }
+                        seenStream = true;
                         reader.Read();
                         if (reader.TokenType is not (JsonTokenType.True or JsonTokenType.False))
                         {

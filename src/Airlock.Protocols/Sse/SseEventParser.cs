@@ -74,7 +74,9 @@ public sealed class SseEventParser : IDisposable
     {
         if (line.IsEmpty)
         {
-            if (_hasData || _eventTypeLength > 0)
+            // WHATWG §9.2.6: a block without data dispatches nothing, even if it named an event, so a bare
+            // "event: message_stop" line cannot make a truncated answer look complete.
+            if (_hasData)
             {
                 handler.OnEvent(_eventType.AsSpan(0, _eventTypeLength), _data.AsSpan(0, _dataLength));
             }
