@@ -82,6 +82,24 @@ public sealed class MessagesRequestReaderTests
         Assert.Contains("model", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_repeated_stream_field_is_refused()
+    {
+        var (ok, _, error) = Read("""{"model":"x","stream":false,"stream":true}""");
+
+        Assert.False(ok);
+        Assert.Equal("stream: appears more than once", error);
+    }
+
+    [Fact]
+    public void Repeated_keys_below_the_top_level_are_fine()
+    {
+        var (ok, info, _) = Read("""{"model":"x","metadata":{"model":"a","model":"b"},"messages":[{"stream":1},{"stream":2}]}""");
+
+        Assert.True(ok);
+        Assert.Equal("x", info.Model);
+    }
+
     [Theory]
     [InlineData("[]")]
     [InlineData("[{\"model\":\"x\"}]")]
