@@ -64,6 +64,8 @@ public static class SarifReport
         w.WriteEndObject();
         w.WriteEndObject();
 
+        // Columns count UTF-16 code units; stated explicitly although it is the spec's default.
+        w.WriteString("columnKind", "utf16CodeUnits");
         w.WriteStartArray("invocations");
         w.WriteStartObject();
         w.WriteBoolean("executionSuccessful", true);

@@ -129,6 +129,7 @@ public sealed class FileTreeScannerTests : IDisposable
         Assert.Equal("2.1.0", sarif.GetProperty("version").GetString());
         Assert.Equal(SarifReport.SchemaUri, sarif.GetProperty("$schema").GetString());
         var run = Assert.Single(sarif.GetProperty("runs").EnumerateArray());
+        Assert.Equal("utf16CodeUnits", run.GetProperty("columnKind").GetString());
         var driver = run.GetProperty("tool").GetProperty("driver");
         Assert.Equal("airlock", driver.GetProperty("name").GetString());
         var ruleIds = driver.GetProperty("rules").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToList();
