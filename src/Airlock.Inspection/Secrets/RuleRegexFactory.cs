@@ -34,15 +34,8 @@ internal static class RuleRegexFactory
         ? new Regex(netPattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, BuiltInMatchTimeout)
         : CreateLinear(netPattern);
 
-    public static Regex CreateLinear(string netPattern)
-    {
-        var regex = new Regex(netPattern, LinearOptions);
-
-        // NonBacktracking builds parts of its automaton lazily; one tiny match surfaces construction limits
-        // (e.g. too many states) at load time instead of during a request.
-        regex.IsMatch("warm-up 0123456789 ABCxyz");
-        return regex;
-    }
+    /// <summary>Builds the linear-time form; the constructor already enforces the automaton size limit.</summary>
+    public static Regex CreateLinear(string netPattern) => new(netPattern, LinearOptions);
 
     /// <summary>Translates a Go pattern and compiles it; returns null and a reason on failure.</summary>
     public static Regex? TryCreate(string goPattern, bool isBuiltIn, out GoRegexTranslation? translation, out string? error)
@@ -52,14 +45,9 @@ internal static class RuleRegexFactory
         try
         {
             translation = GoRegexTranslator.Translate(goPattern);
-            var regex = Create(translation.Pattern, isBuiltIn);
-            if (isBuiltIn)
-            {
-                // Built-in rules must also be runnable on the linear engine (the timeout fallback).
-                _ = new Regex(translation.Pattern, LinearOptions);
-            }
-
-            return regex;
+            // Built-in rules build their linear fallback lazily (it costs ~20 ms per rule); a unit test checks that
+            // every built-in rule can build it.
+            return Create(translation.Pattern, isBuiltIn);
         }
         catch (FormatException ex)
         {

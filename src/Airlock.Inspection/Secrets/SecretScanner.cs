@@ -33,7 +33,7 @@ public sealed class SecretScanner : ITextScanner
         {
             var rule = pack.Rules[i];
             var allowlists = pack.GlobalAllowlists.Where(a => a.AppliesTo(rule.Id)).Concat(rule.Allowlists).ToArray();
-            _rules[i] = new RuleRuntime(rule, allowlists);
+            _rules[i] = new RuleRuntime(rule, allowlists, _options.BuiltInEngine == BuiltInRegexEngine.NonBacktracking);
             _indexById[rule.Id] = i;
             _anyRequired |= rule.Required.Count > 0;
             if (rule.Regex is null)
@@ -61,6 +61,19 @@ public sealed class SecretScanner : ITextScanner
 
     /// <summary>The pack this scanner runs.</summary>
     public RulePack Pack { get; }
+
+    /// <summary>Builds every rule's regex form now instead of on first use (call at startup, e.g. in the
+    /// background, so the first requests do not pay ~20–400 ms per rule).</summary>
+    public void WarmUp()
+    {
+        foreach (var runtime in _rules)
+        {
+            if (runtime.Rule.Regex is not null)
+            {
+                _ = runtime.CurrentRegex;
+            }
+        }
+    }
 
     /// <inheritdoc />
     public void Scan(string text, List<TextMatch> results) => Scan(text, path: null, results);
@@ -393,7 +406,7 @@ public sealed class SecretScanner : ITextScanner
         private readonly Lazy<Regex>? _linear;
         private volatile bool _useLinear;
 
-        public RuleRuntime(SecretRule rule, RuleAllowlist[] allowlists)
+        public RuleRuntime(SecretRule rule, RuleAllowlist[] allowlists, bool preferLinear)
         {
             Rule = rule;
             Allowlists = allowlists;
@@ -401,6 +414,7 @@ public sealed class SecretScanner : ITextScanner
             {
                 var pattern = rule.Regex.ToString();
                 _linear = new Lazy<Regex>(() => RuleRegexFactory.CreateLinear(pattern), LazyThreadSafetyMode.ExecutionAndPublication);
+                _useLinear = preferLinear;
             }
         }
 

@@ -18,6 +18,11 @@ public sealed class SecretScannerOptions
     /// <summary>Characters after a keyword hit for rules with unbounded repeats (PEM blocks, multi-line values). Default 8 Ki.</summary>
     public int LongMatchWindow { get; init; } = 8 * 1024;
 
+    /// <summary>Engine for built-in rules. <see cref="BuiltInRegexEngine.NonBacktracking"/> (default) builds each rule's
+    /// linear-time form on its first use (or in <see cref="SecretScanner.WarmUp"/>): faster once warm and immune to
+    /// backtracking. <see cref="BuiltInRegexEngine.Compiled"/> uses the backtracking form with a match timeout.</summary>
+    public BuiltInRegexEngine BuiltInEngine { get; init; } = BuiltInRegexEngine.NonBacktracking;
+
     internal void Validate()
     {
         if (MaxStringLength < 1024 || ChunkOverlap < 0 || WindowingThreshold < 0 || WindowRadius < 0 || LongMatchWindow < WindowRadius)
@@ -25,4 +30,14 @@ public sealed class SecretScannerOptions
             throw new ArgumentException("SecretScannerOptions: MaxStringLength >= 1024, other limits >= 0 and LongMatchWindow >= WindowRadius.");
         }
     }
+}
+
+/// <summary>Regex engine used for built-in rules (organization rules always use NonBacktracking).</summary>
+public enum BuiltInRegexEngine
+{
+    /// <summary>Linear time, built lazily per rule.</summary>
+    NonBacktracking,
+
+    /// <summary>Backtracking, compiled at load, 500 ms match timeout with a linear-time fallback.</summary>
+    Compiled,
 }

@@ -36,7 +36,7 @@ public class BoundedScanTests(ITestOutputHelper output)
             regex = '''^zq([a-z]+)+$'''
             keywords = ["zq"]
             """, "built-in", isBuiltIn: true, baseDirectory: null);
-        var scanner = new SecretScanner(pack);
+        var scanner = new SecretScanner(pack, new SecretScannerOptions { BuiltInEngine = BuiltInRegexEngine.Compiled });
         Assert.True((pack.Rules[0].Regex!.Options & System.Text.RegularExpressions.RegexOptions.Compiled) != 0);
         var lettersOnly = new string(FakeTokens.RandomBase62(new Random(9), 10_000).ToLowerInvariant().Where(char.IsAsciiLetter).ToArray());
 
