@@ -31,6 +31,7 @@ public sealed class ScriptedUpstream : IAsyncDisposable
     private readonly ScriptedUpstreamOptions _options;
     private readonly Lock _gate = new();
     private readonly List<RecordedRequest> _requests = [];
+    private readonly List<Exception> _failures = [];
     private readonly Queue<UpstreamReply> _replies = new();
     private readonly CancellationTokenSource _stopping = new();
     private WebApplication? _app;
@@ -67,6 +68,21 @@ public sealed class ScriptedUpstream : IAsyncDisposable
             lock (_gate)
             {
                 return [.. _requests];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Exceptions thrown while answering (a throwing <see cref="Responder"/>, a bug here); each also produced a
+    /// 500 <c>api_error</c>. Tests can assert this is empty to tell a broken script from a broken gateway.
+    /// </summary>
+    public IReadOnlyList<Exception> Failures
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _failures];
             }
         }
     }
@@ -263,6 +279,23 @@ public sealed class ScriptedUpstream : IAsyncDisposable
         catch (IOException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client closed the connection while we were writing.
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            lock (_gate)
+            {
+                _failures.Add(exception);
+            }
+
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, "api_error", "Scripted upstream failed: " + exception.Message, "req_failed", CancellationToken.None);
+            }
+            else
+            {
+                context.Abort();
+            }
         }
     }
 

@@ -47,6 +47,13 @@ public abstract record UpstreamReply
     /// <summary>Never answers: holds the request until the client gives up or the upstream is disposed.</summary>
     public static HangReply Hang() => new();
 
+    /// <summary><paramref name="then"/>, sent only after <paramref name="delay"/> (nothing, not even headers, before).</summary>
+    public static UpstreamReply Delay(TimeSpan delay, UpstreamReply then)
+    {
+        ArgumentNullException.ThrowIfNull(then);
+        return then.WithFirstByteDelay(delay);
+    }
+
     public UpstreamReply WithFirstByteDelay(TimeSpan delay) => this with { FirstByteDelay = delay };
 
     public UpstreamReply WithEventDelay(TimeSpan delay) => this with { EventDelay = delay };

@@ -12,7 +12,7 @@ public static class UpstreamScripts
     {
         var toolUse = UpstreamReply.ToolUse(toolName, input);
         var text = UpstreamReply.Text(finalText);
-        return request => request.LastMessageHasToolResult ? text : toolUse with { ToolUseId = null };
+        return request => request.LastMessageHasToolResult ? text : toolUse;
     }
 
     /// <summary>The same reply to every request (ignores the queue).</summary>
