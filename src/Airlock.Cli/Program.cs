@@ -7,4 +7,5 @@ root.Options.Add(CommonOptions.Config);
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(KeysCommand.Create());
 root.Subcommands.Add(AuditCommand.Create());
+root.Subcommands.Add(ScanCommand.Create());
 return await root.Parse(args).InvokeAsync();
