@@ -357,11 +357,17 @@ EOF
     log "airlock keys create (builds Airlock on first use)"
     pushd "$REPO_ROOT" >/dev/null
     # MSBUILDDISABLENODEREUSE: a first-use build must not leave MSBuild worker nodes running.
-    if ! key_json="$(MSBUILDDISABLENODEREUSE=1 timeout "$start_timeout" "$AIRLOCK" keys create --user bench \
-            --config "$dir/airlock.yaml" --json 2>"$dir/keys.err")"; then
+    local rc=0
+    key_json="$(MSBUILDDISABLENODEREUSE=1 timeout "$start_timeout" "$AIRLOCK" keys create --user bench \
+        --config "$dir/airlock.yaml" --json 2>"$dir/keys.err")" || rc=$?
+    if ((rc != 0)); then
         popd >/dev/null
         tail -n 30 "$dir/keys.err" >&2 || true
-        leg_note[airlock]="'airlock keys create' failed (its output is above)"
+        if ((rc == 124)); then
+            leg_note[airlock]="'airlock keys create' (including any build) did not finish within ${start_timeout}s"
+        else
+            leg_note[airlock]="'airlock keys create' failed with exit code $rc (its output is above)"
+        fi
         return 1
     fi
     key="$(jq -r '.key // empty' <<<"$key_json" 2>/dev/null || true)"
@@ -627,6 +633,9 @@ report="$workdir/report.md"
         || echo "full (${lat_duration}s latency, ${tput_duration}s throughput, ${lat_warmup}s warm-ups)" ); legs: ${legs[*]}"
     echo "- machine: $(nproc) cores, $cpu_model, $mem_total, kernel $(uname -r), load average at report time $load_now"
     echo "- commit: $git_commit"
+    if has_leg airlock; then
+        echo "- airlock: ${AIRLOCK#"$REPO_ROOT"/} (level $AIRLOCK_LEVEL, upstream kind $AIRLOCK_UPSTREAM_KIND)"
+    fi
     echo "- versions: nginx $v_nginx, wrk $v_wrk, node $v_node, portkey $v_portkey, dotnet $v_dotnet"
     echo "- body: $body_origin; $body_bytes bytes, sha256 $body_sha…; headers: $headers_origin"
     echo "- request: POST /v1/messages?beta=true with Claude Code's headers; upstream: nginx (1 worker) answering a canned $(stat -c %s "$SCRIPT_DIR/upstream-sse.txt")-byte SSE stream after reading the whole body"
