@@ -502,6 +502,7 @@ internal static class RuleExamples
         b.Fp("discord-client-secret", "DISCORD_CLIENT_ID=" + f.DigitsOf(19) + "\n");
 
         b.Tp("telegram-bot-token", "TELEGRAM_BOT_TOKEN={T}\n", f.DigitsOf(10) + ":AA" + f.B64UrlOf(32) + "w");
+        b.Tp("telegram-bot-token", "curl https://api.telegram.org/bot{T}/getMe\n", f.DigitsOf(9) + ":AA" + f.B64UrlOf(32) + "w");
         b.Fp("telegram-bot-token", "TELEGRAM_BOT_TOKEN=" + f.DigitsOf(10) + ":AB" + f.B64UrlOf(33) + "\n");
 
         var teams = "https://fakeco.webhook.office.com/webhookb2/" + f.Uuid() + "@" + f.Uuid() + "/IncomingWebhook/" + f.HexOf(32) + "/" + f.Uuid();
@@ -588,6 +589,7 @@ internal static class RuleExamples
         b.Tp("postgres-connection-uri", "DATABASE_URL=postgres://app_user:{T}@db.internal.fake:5432/app\n", f.AlnumOf(18) + "!");
         b.Fp("postgres-connection-uri", "DATABASE_URL=postgres://postgres:postgres@localhost:5432/dev\n");
         b.Fp("postgres-connection-uri", "url: postgresql://app:${DB_PASSWORD}@db:5432/app\n");
+        b.Fp("postgres-connection-uri", "e.g. postgresql://app:" + f.AlnumOf(12) + "@db.example.com:5432/app\n");
 
         b.Tp("mysql-connection-uri", "SQLALCHEMY_URL = \"mysql+pymysql://shop:{T}@10.0.0.5:3306/shop\"\n", f.AlnumOf(16));
         b.Fp("mysql-connection-uri", "mysql://user:password@localhost/db\n");
@@ -607,6 +609,8 @@ internal static class RuleExamples
         b.Tp("basic-auth-url", "git remote set-url origin https://deploy:{T}@git.fake.test/org/repo.git\n", f.AlnumOf(22));
         b.Fp("basic-auth-url", "See https://www.npmjs.com/package/@types/node and http://localhost:8080/@fs/src.\n");
         b.Fp("basic-auth-url", "proxy: https://user:pass@proxy.fake.test:3128\n");
+        b.Fp("basic-auth-url", "const myURL = new URL('https://abc:xyz@example.com');\n");
+        b.Fp("basic-auth-url", "// Prints https://admin:" + f.AlnumOf(12) + "@docs.example.org/\n");
 
         b.Tp("connection-string-password", "\"Default\": \"Server=tcp:fake-sql.database.windows.net,1433;Initial Catalog=app;User ID=svc;Password={T};Encrypt=True;\"", f.AlnumOf(14) + "#1");
         b.Fp("connection-string-password", "var cs = string.Format(\"Server=localhost;Database=app;User Id=sa;Password={0};\", pwd);");
