@@ -113,10 +113,27 @@ internal sealed class StreamedBlockText
     {
         long end = End;
 
-        // Re-read from the start of the current line, at most CarryOverChars back.
+        // Re-read the last CarryOverLines lines (rules that pair values within a few lines need
+        // them; most rules need only the current one), at most CarryOverChars back.
         int floor = Math.Max(0, _count - options.CarryOverChars);
-        int lineBreak = text.AsSpan(floor).LastIndexOf('\n');
-        long keepFrom = _bufferStart + (lineBreak >= 0 ? floor + lineBreak + 1 : floor);
+        int keepIndex = _count;
+        bool atBreak = false;
+        for (int lines = 0; lines < options.CarryOverLines; lines++)
+        {
+            int lineBreak = keepIndex <= floor ? -1 : text.AsSpan(floor, keepIndex - floor).LastIndexOf('\n');
+            if (lineBreak < 0)
+            {
+                keepIndex = floor;
+                atBreak = false;
+                break;
+            }
+
+            // Next round searches before this break; the kept text starts after it.
+            keepIndex = floor + lineBreak;
+            atBreak = true;
+        }
+
+        long keepFrom = _bufferStart + (atBreak ? keepIndex + 1 : keepIndex);
 
         // PEM armor (RFC 7468) is the common multi-line secret: keep it whole until its END line.
         // The armor counts as closed only once its END line is complete ("-----END X-----").

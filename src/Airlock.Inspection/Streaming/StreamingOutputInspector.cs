@@ -43,6 +43,7 @@ public sealed class StreamingOutputInspector
         _team = team;
         _options = options ?? new StreamingInspectorOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(_options.CarryOverChars);
+        ArgumentOutOfRangeException.ThrowIfNegative(_options.CarryOverLines);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.ScanIntervalChars);
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxRetainedChars, _options.CarryOverChars);
         _report = OnMatch;

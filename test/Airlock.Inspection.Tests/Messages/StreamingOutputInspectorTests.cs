@@ -136,6 +136,25 @@ public class StreamingOutputInspectorTests
     }
 
     [Fact]
+    public void A_rule_spanning_a_few_lines_is_found_when_streamed_one_character_at_a_time()
+    {
+        var scanner = new RegexTextScanner(("fake-pair", "ID=[A-Z]{8}\\n(?:[^\\n]*\\n){0,2}[^\\n]*KEY=[a-z]{12}\\b", FindingCategory.Secret, false));
+        string text = new string('-', 700) + "\nID=ABCDEFGH\nregion=eu\nuser KEY=abcdefghijkl\nrest of the answer " + new string('.', 200);
+        var inspector = new StreamingOutputInspector(scanner, Hasher, InspectionPolicy.Default, null, new StreamingInspectorOptions { ScanIntervalChars = 8 });
+
+        var found = new List<Finding>();
+        Feed(inspector, Start(0, "text"));
+        foreach (char c in text)
+        {
+            found.AddRange(Feed(inspector, TextDelta(0, c.ToString())));
+        }
+
+        found.AddRange(Feed(inspector, Stop(0)));
+
+        Assert.Equal(text.IndexOf("ID=", StringComparison.Ordinal), Assert.Single(found).Start);
+    }
+
+    [Fact]
     public void Benign_streams_produce_no_findings()
     {
         var inspector = NewInspector();
