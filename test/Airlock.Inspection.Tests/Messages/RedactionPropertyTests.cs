@@ -91,6 +91,26 @@ public class RedactionPropertyTests
     }
 
     [Fact]
+    public async Task One_inspector_shared_across_threads_gives_the_same_results_as_sequential_use()
+    {
+        var bodies = new List<byte[]>();
+        for (int seed = 0; seed < 6; seed++)
+        {
+            var (baseBody, slots) = ClaudeCodeBodyBuilder.Build(100 + seed, turns: 2);
+            var plan = TokenInsertion.Plan(baseBody, slots.Where(s => s.Kind == SlotKind.Scanned).ToList(), new Random(seed), count: 3);
+            bodies.Add(TokenInsertion.Apply(baseBody, plan).Body);
+        }
+
+        var expected = bodies.Select(b => new MessagesRequestInspector(RegexTextScanner.CreateDefault(), Hasher).Inspect(b, null, InspectionPolicy.Default).Body.ToArray()).ToList();
+        var shared = new MessagesRequestInspector(RegexTextScanner.CreateDefault(), Hasher);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Task.Run(() => (Index: i % bodies.Count, Body: shared.Inspect(bodies[i % bodies.Count], null, InspectionPolicy.Default).Body.ToArray()))));
+
+        Assert.All(results, r => Assert.Equal(expected[r.Index], r.Body));
+        Assert.True(shared.Cache.Hits > 0);
+    }
+
+    [Fact]
     public void A_new_turn_of_a_1MB_conversation_costs_about_the_new_content()
     {
         var scanner = RegexTextScanner.CreateDefault();
