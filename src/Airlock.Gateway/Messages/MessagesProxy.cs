@@ -238,9 +238,13 @@ internal sealed partial class MessagesProxy(
         if (body is { } content)
         {
             request.Content = new ReadOnlyMemoryContent(content);
+        }
+        // The client's own content headers travel verbatim; a body without a declared type is JSON.
+        HeaderPolicy.CopyRequestHeaders(context.Request.Headers, request);
+        if (request.Content is not null && request.Content.Headers.ContentType is null)
+        {
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         }
-        HeaderPolicy.CopyRequestHeaders(context.Request.Headers, request);
         client.ApplyCredential(request);
 
         HttpResponseMessage response;
