@@ -205,6 +205,7 @@ internal static class RuleExamples
         b.Fp("heroku-api-key", "HEROKU_APP_NAME=fake-app-staging\n");
 
         b.Tp("heroku-api-token", "HEROKU_API_KEY={T}\n", "HRKU-AA" + f.B64UrlOf(57) + "Q");
+        b.Tp("heroku-api-token", "heroku_token = \"{T}\"\n", "HRKU-" + f.Uuid());
         b.Fp("heroku-api-token", "Tokens now start with HRKU- followed by the secret.");
 
         b.Tp("cloudflare-api-token", "CLOUDFLARE_API_TOKEN={T}\n", f.B64UrlOf(39) + "a");
