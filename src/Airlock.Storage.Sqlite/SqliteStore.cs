@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -11,10 +12,15 @@ namespace Airlock.Storage.Sqlite;
 /// The embedded store: keys and the audit trail in one SQLite database in WAL mode, so the gateway
 /// and the CLI (<c>airlock keys</c>, <c>airlock audit</c>) can use it at the same time.
 /// </summary>
-public sealed class SqliteStore : IKeyStore, IAuditStore
+public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
 {
     private const int SchemaVersion = 1;
+    private const string KeyColumns = "id, hash, user_name, team, role, created_at, expires_at, revoked_at, description";
     private readonly string _connectionString;
+
+    // Key lookups run on every request: each lookup keeps its connection open and its statement prepared,
+    // so a lookup is one indexed read, not an open + pragma + parse.
+    private readonly ConcurrentBag<KeyLookup> _keyLookups = [];
 
     private SqliteStore(string path)
     {
@@ -150,12 +156,67 @@ public sealed class SqliteStore : IKeyStore, IAuditStore
     /// <inheritdoc/>
     public async Task<KeyRecord?> FindKeyAsync(string id, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, hash, user_name, team, role, created_at, expires_at, revoked_at, description FROM api_keys WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadKey(reader) : null;
+        if (!_keyLookups.TryTake(out var lookup))
+        {
+            lookup = await KeyLookup.OpenAsync(this, cancellationToken).ConfigureAwait(false);
+        }
+        try
+        {
+            lookup.Id.Value = id;
+            KeyRecord? record;
+            await using (var reader = await lookup.Command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                record = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadKey(reader) : null;
+            }
+            _keyLookups.Add(lookup);
+            return record;
+        }
+        catch
+        {
+            lookup.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Closes the kept-open lookup connections.</summary>
+    public void Dispose()
+    {
+        while (_keyLookups.TryTake(out var lookup))
+        {
+            lookup.Dispose();
+        }
+    }
+
+    private sealed class KeyLookup : IDisposable
+    {
+        private readonly SqliteConnection _connection;
+
+        private KeyLookup(SqliteConnection connection, SqliteCommand command, SqliteParameter id)
+        {
+            _connection = connection;
+            Command = command;
+            Id = id;
+        }
+
+        public SqliteCommand Command { get; }
+
+        public SqliteParameter Id { get; }
+
+        public static async Task<KeyLookup> OpenAsync(SqliteStore store, CancellationToken cancellationToken)
+        {
+            var connection = await store.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {KeyColumns} FROM api_keys WHERE id = $id";
+            var id = command.Parameters.Add(new SqliteParameter { ParameterName = "$id", Value = "" });
+            command.Prepare();
+            return new KeyLookup(connection, command, id);
+        }
+
+        public void Dispose()
+        {
+            Command.Dispose();
+            _connection.Dispose();
+        }
     }
 
     /// <inheritdoc/>
@@ -163,7 +224,7 @@ public sealed class SqliteStore : IKeyStore, IAuditStore
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, hash, user_name, team, role, created_at, expires_at, revoked_at, description FROM api_keys ORDER BY created_at DESC, id";
+        command.CommandText = $"SELECT {KeyColumns} FROM api_keys ORDER BY created_at DESC, id";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var keys = new List<KeyRecord>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

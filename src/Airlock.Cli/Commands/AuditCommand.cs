@@ -50,7 +50,7 @@ internal static class AuditCommand
                 }
             }
             var config = CommonOptions.Load(parse);
-            var store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken);
+            using var store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken);
             var records = await store.QueryAsync(new AuditQuery
             {
                 User = parse.GetValue(user),

@@ -39,7 +39,7 @@ internal static class KeysCommand
                 lifetime = span;
             }
             var config = CommonOptions.Load(parse);
-            var store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken);
+            using var store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken);
             var (key, record) = await new KeyIssuer(store, TimeProvider.System).IssueAsync(
                 parse.GetValue(user)!, parse.GetValue(team), Enum.Parse<KeyRole>(parse.GetValue(role)!, ignoreCase: true), lifetime,
                 cancellationToken: cancellationToken);
@@ -74,7 +74,7 @@ internal static class KeysCommand
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var config = CommonOptions.Load(parse);
-            var store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken);
+            using var store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken);
             var keys = await store.ListKeysAsync(cancellationToken);
             var now = DateTimeOffset.UtcNow;
             if (parse.GetValue(CommonOptions.Json))
@@ -111,7 +111,7 @@ internal static class KeysCommand
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var config = CommonOptions.Load(parse);
-            var store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken);
+            using var store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken);
             var keyId = parse.GetValue(id)!;
             if (await store.RevokeKeyAsync(keyId, DateTimeOffset.UtcNow, cancellationToken))
             {

@@ -166,5 +166,6 @@ public sealed class AirlockGateway : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
         await Audit.DisposeAsync().ConfigureAwait(false);
         _upstreams.Dispose();
+        Store.Dispose();
     }
 }
