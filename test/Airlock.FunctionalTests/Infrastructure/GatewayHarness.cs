@@ -50,12 +50,14 @@ internal sealed class GatewayHarness : IAsyncDisposable
 
     /// <summary>
     /// Starts the scripted upstream and a gateway whose default configuration routes every model to it.
-    /// <paramref name="configure"/> may change anything (limits, timeouts, routes, the upstream URL).
+    /// <paramref name="configure"/> may change anything (limits, timeouts, routes, the upstream URL);
+    /// <paramref name="upstreamCredential"/> replaces the credential the gateway presents upstream.
     /// </summary>
     public static async Task<GatewayHarness> StartAsync(
         ITestOutputHelper? output = null,
         Func<AirlockConfig, AirlockConfig>? configure = null,
-        ScriptedUpstreamOptions? upstreamOptions = null)
+        ScriptedUpstreamOptions? upstreamOptions = null,
+        string? upstreamCredential = null)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-ft-" + Guid.NewGuid().ToString("N"));
         var upstream = await ScriptedUpstream.StartAsync(upstreamOptions);
@@ -83,7 +85,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
             gateway = await AirlockGateway.StartAsync(config, new GatewayStartOptions
             {
                 Urls = "http://127.0.0.1:0",
-                GetEnvironment = name => name == UpstreamKeyVariable ? upstream.ApiKey : null,
+                GetEnvironment = name => name == UpstreamKeyVariable ? upstreamCredential ?? upstream.ApiKey : null,
                 LogLevel = LogLevel.Information,
                 ConfigureLogging = logging =>
                 {

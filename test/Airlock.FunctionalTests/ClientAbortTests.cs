@@ -1,0 +1,89 @@
+using System.Net;
+using Airlock.Core.Audit;
+using Airlock.FunctionalTests.Infrastructure;
+using Airlock.Testing;
+using Microsoft.AspNetCore.Http;
+
+namespace Airlock.FunctionalTests;
+
+/// <summary>A developer pressing Esc in Claude Code: the client goes away, the upstream call must stop too.</summary>
+public sealed class ClientAbortTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Client_leaving_mid_stream_cancels_the_upstream_and_is_recorded()
+    {
+        await using var probe = await ProbeUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3}}}\n\n", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            while (true)
+            {
+                await Task.Delay(100, context.RequestAborted);
+                await context.Response.WriteAsync("event: ping\ndata: {\"type\": \"ping\"}\n\n", context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        });
+        await using var harness = await GatewayHarness.StartAsync(output, c => c with { Upstreams = [c.Upstreams[0] with { Url = probe.BaseUri }] });
+
+        using var cancel = new CancellationTokenSource();
+        using var request = harness.Messages(RequestBodies.Streaming());
+        using (var response = await harness.SendStreamingAsync(request, cancel.Token))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var events = SseStreamReader.ReadEventsAsync(await response.Content.ReadAsStreamAsync(cancel.Token), cancel.Token).GetAsyncEnumerator(cancel.Token);
+            Assert.True(await events.MoveNextAsync());
+            Assert.Equal("message_start", events.Current.Name);
+            Assert.True(await events.MoveNextAsync());
+            Assert.Equal("ping", events.Current.Name);
+            await cancel.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await events.MoveNextAsync());
+            await events.DisposeAsync();
+        }
+
+        await probe.Aborted.WaitAsync(TimeSpan.FromSeconds(10));
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal(AuditOutcome.ClientAbort, record.Outcome);
+        Assert.Equal("client_abort", record.ErrorType);
+        Assert.Equal(499, record.Status);
+        Assert.Equal(3, record.InputTokens);
+        Assert.NotNull(record.TimeToFirstByteMs);
+    }
+
+    [Fact]
+    public async Task Client_leaving_before_the_first_byte_cancels_the_upstream_and_is_recorded()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output);
+        harness.Upstream.Enqueue(UpstreamReply.Hang());
+
+        using var cancel = new CancellationTokenSource();
+        using var request = harness.Messages(RequestBodies.Streaming());
+        var sending = harness.SendStreamingAsync(request, cancel.Token);
+        await harness.Upstream.WaitForRequestsAsync(1, TimeSpan.FromSeconds(10));
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
+
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal(AuditOutcome.ClientAbort, record.Outcome);
+        Assert.Equal("client_abort", record.ErrorType);
+        Assert.Null(record.TimeToFirstByteMs);
+    }
+
+    [Fact]
+    public async Task Upstream_observes_the_cancellation_when_the_client_leaves_before_the_first_byte()
+    {
+        await using var probe = await ProbeUpstream.StartAsync(context => Task.Delay(Timeout.Infinite, context.RequestAborted));
+        await using var harness = await GatewayHarness.StartAsync(output, c => c with { Upstreams = [c.Upstreams[0] with { Url = probe.BaseUri }] });
+
+        using var cancel = new CancellationTokenSource();
+        using var request = harness.Messages(RequestBodies.Streaming());
+        var sending = harness.SendStreamingAsync(request, cancel.Token);
+        await probe.Arrived.WaitAsync(TimeSpan.FromSeconds(10));
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
+
+        await probe.Aborted.WaitAsync(TimeSpan.FromSeconds(10));
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal(AuditOutcome.ClientAbort, record.Outcome);
+    }
+}
