@@ -341,7 +341,9 @@ internal sealed partial class MessagesProxy(
                 }
                 catch (Exception ex) when (ex is IOException or HttpRequestException)
                 {
-                    failure = "upstream_stream_broken";
+                    // A connection lost after message_stop lost nothing: the answer is whole, and an error event
+                    // appended to it would make the client discard it.
+                    failure = isSse && usage.Completed ? null : "upstream_stream_broken";
                     break;
                 }
                 if (read == 0)
@@ -471,7 +473,7 @@ internal sealed partial class MessagesProxy(
     private async Task RecordAsync(Exchange exchange)
     {
         var record = exchange.ToRecord();
-        if (logger.IsEnabled(LogLevel.Information))
+        if (logger.IsEnabled(LogLevel.Debug))
         {
             var outcome = AuditOutcomeText(record.Outcome);
             LogRequest(logger, record.RequestId, record.Operation, record.KeyId ?? "-", record.Model ?? "-", record.Upstream ?? "-",
@@ -497,7 +499,8 @@ internal sealed partial class MessagesProxy(
 
     private static string Truncate(string value) => value.Length <= 128 ? value : value[..128] + "…";
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information,
+    // Debug, not Information: the audit trail is the access log; a console line per request costs throughput.
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug,
         Message = "{RequestId} {Operation} key={KeyId} model={Model} upstream={Upstream} status={Status} outcome={Outcome} {LatencyMs:0.0}ms")]
     private static partial void LogRequest(ILogger logger, string requestId, string operation, string keyId, string model, string upstream,
         int status, string outcome, double latencyMs);
