@@ -63,3 +63,50 @@ public sealed class OrdinaryCodeCorpusTests
 
     private static int LineOf(string text, int offset) => text.AsSpan(0, offset).Count('\n') + 1;
 }
+
+/// <summary>
+/// Texts above the scanner's windowing threshold (64 Ki chars) run each rule only in windows around its keyword
+/// hits. Every true positive must survive that: buried after ~75 Ki chars of ordinary code, it is
+/// still reported with the same span.
+/// </summary>
+public sealed class LongTextTests
+{
+    private static readonly Lazy<string> s_filler = new(() =>
+    {
+        var corpus = string.Concat(Directory.GetFiles(CorpusDirectory, "*.txt").Order(StringComparer.Ordinal).Select(File.ReadAllText));
+        var sb = new System.Text.StringBuilder();
+        while (sb.Length < 70_000)
+        {
+            sb.Append(corpus).Append('\n');
+        }
+
+        return sb.ToString();
+    });
+
+    public static TheoryData<string, int> TruePositiveCases()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var group in RuleExamples.TruePositives.GroupBy(e => e.RuleId))
+        {
+            data.Add(group.Key, 0);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(TruePositiveCases))]
+    public void True_positive_is_found_inside_a_long_text(string ruleId, int index)
+    {
+        var example = RuleExamples.TruePositives.Where(e => e.RuleId == ruleId).ElementAt(index);
+        var filler = s_filler.Value;
+        var text = filler + "\n" + example.Text + "\n" + filler[..2048];
+        var start = filler.Length + 1 + example.Start;
+
+        var matches = RulePackFixture.Scan(RulePackFixture.Engines.BuiltIn, text);
+
+        Assert.Contains(matches, m => m.RuleId == ruleId && m.Start == start && m.Length == example.Length);
+    }
+
+    private static string CorpusDirectory => Path.Combine(Path.GetDirectoryName(RulePackFixture.RulesFilePath)!, "..", "test", "Airlock.Inspection.Tests", "Rules", "Corpus");
+}
