@@ -21,6 +21,8 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
     // Key lookups run on every request: each lookup keeps its connection open and its statement prepared,
     // so a lookup is one indexed read, not an open + pragma + parse.
     private readonly ConcurrentBag<KeyLookup> _keyLookups = [];
+    private readonly SemaphoreSlim _appendGate = new(1, 1);
+    private AuditAppender? _appender;
 
     private SqliteStore(string path)
     {
@@ -185,6 +187,9 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
         {
             lookup.Dispose();
         }
+        _appender?.Dispose();
+        _appender = null;
+        _appendGate.Dispose();
     }
 
     private sealed class KeyLookup : IDisposable
@@ -266,62 +271,111 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
         {
             return;
         }
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            INSERT INTO audit_records (request_id, time, door, operation, key_id, user_name, team, session_id, model, upstream,
-                status, outcome, error_type, latency_ms, ttfb_ms, input_tokens, output_tokens, cache_read_tokens,
-                cache_creation_tokens, request_bytes, response_bytes, body_sha256, upstream_request_id, user_agent,
-                client_address, findings)
-            VALUES ($request_id, $time, $door, $operation, $key_id, $user, $team, $session, $model, $upstream,
-                $status, $outcome, $error_type, $latency, $ttfb, $input, $output, $cache_read,
-                $cache_creation, $request_bytes, $response_bytes, $sha, $upstream_request_id, $user_agent,
-                $client_address, $findings)
-            """;
-        var p = new Dictionary<string, SqliteParameter>(StringComparer.Ordinal);
-        foreach (var name in new[]
+        // One writer connection with a prepared insert, reused batch after batch (group commit: one
+        // transaction per batch). Serialized: SQLite has one writer at a time anyway.
+        await _appendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
+            _appender ??= await AuditAppender.OpenAsync(this, cancellationToken).ConfigureAwait(false);
+            var p = _appender.Parameters;
+            var command = _appender.Command;
+            await using var transaction = (SqliteTransaction)await _appender.Connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            command.Transaction = transaction;
+            foreach (var r in records)
+            {
+                p["$request_id"].Value = r.RequestId;
+                p["$time"].Value = r.Time.ToUnixTimeMilliseconds();
+                p["$door"].Value = r.Door;
+                p["$operation"].Value = r.Operation;
+                p["$key_id"].Value = Db(r.KeyId);
+                p["$user"].Value = Db(r.User);
+                p["$team"].Value = Db(r.Team);
+                p["$session"].Value = Db(r.SessionId);
+                p["$model"].Value = Db(r.Model);
+                p["$upstream"].Value = Db(r.Upstream);
+                p["$status"].Value = r.Status;
+                p["$outcome"].Value = AuditOutcomes.ToText(r.Outcome);
+                p["$error_type"].Value = Db(r.ErrorType);
+                p["$latency"].Value = r.LatencyMs;
+                p["$ttfb"].Value = (object?)r.TimeToFirstByteMs ?? DBNull.Value;
+                p["$input"].Value = (object?)r.InputTokens ?? DBNull.Value;
+                p["$output"].Value = (object?)r.OutputTokens ?? DBNull.Value;
+                p["$cache_read"].Value = (object?)r.CacheReadTokens ?? DBNull.Value;
+                p["$cache_creation"].Value = (object?)r.CacheCreationTokens ?? DBNull.Value;
+                p["$request_bytes"].Value = r.RequestBytes;
+                p["$response_bytes"].Value = r.ResponseBytes;
+                p["$sha"].Value = Db(r.BodySha256);
+                p["$upstream_request_id"].Value = Db(r.UpstreamRequestId);
+                p["$user_agent"].Value = Db(r.UserAgent);
+                p["$client_address"].Value = Db(r.ClientAddress);
+                p["$findings"].Value = r.Findings.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(r.Findings, StoreJsonContext.Default.IReadOnlyListAuditFinding);
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A broken connection is not reused: the next batch opens a fresh one.
+            _appender?.Dispose();
+            _appender = null;
+            throw;
+        }
+        finally
+        {
+            _appendGate.Release();
+        }
+    }
+
+    private sealed class AuditAppender : IDisposable
+    {
+        private static readonly string[] ParameterNames =
+        [
             "$request_id", "$time", "$door", "$operation", "$key_id", "$user", "$team", "$session", "$model", "$upstream",
             "$status", "$outcome", "$error_type", "$latency", "$ttfb", "$input", "$output", "$cache_read", "$cache_creation",
             "$request_bytes", "$response_bytes", "$sha", "$upstream_request_id", "$user_agent", "$client_address", "$findings",
-        })
+        ];
+
+        private AuditAppender(SqliteConnection connection, SqliteCommand command, Dictionary<string, SqliteParameter> parameters)
         {
-            p[name] = command.Parameters.Add(new SqliteParameter { ParameterName = name });
+            Connection = connection;
+            Command = command;
+            Parameters = parameters;
         }
-        command.Prepare();
-        foreach (var r in records)
+
+        public SqliteConnection Connection { get; }
+
+        public SqliteCommand Command { get; }
+
+        public Dictionary<string, SqliteParameter> Parameters { get; }
+
+        public static async Task<AuditAppender> OpenAsync(SqliteStore store, CancellationToken cancellationToken)
         {
-            p["$request_id"].Value = r.RequestId;
-            p["$time"].Value = r.Time.ToUnixTimeMilliseconds();
-            p["$door"].Value = r.Door;
-            p["$operation"].Value = r.Operation;
-            p["$key_id"].Value = Db(r.KeyId);
-            p["$user"].Value = Db(r.User);
-            p["$team"].Value = Db(r.Team);
-            p["$session"].Value = Db(r.SessionId);
-            p["$model"].Value = Db(r.Model);
-            p["$upstream"].Value = Db(r.Upstream);
-            p["$status"].Value = r.Status;
-            p["$outcome"].Value = AuditOutcomes.ToText(r.Outcome);
-            p["$error_type"].Value = Db(r.ErrorType);
-            p["$latency"].Value = r.LatencyMs;
-            p["$ttfb"].Value = (object?)r.TimeToFirstByteMs ?? DBNull.Value;
-            p["$input"].Value = (object?)r.InputTokens ?? DBNull.Value;
-            p["$output"].Value = (object?)r.OutputTokens ?? DBNull.Value;
-            p["$cache_read"].Value = (object?)r.CacheReadTokens ?? DBNull.Value;
-            p["$cache_creation"].Value = (object?)r.CacheCreationTokens ?? DBNull.Value;
-            p["$request_bytes"].Value = r.RequestBytes;
-            p["$response_bytes"].Value = r.ResponseBytes;
-            p["$sha"].Value = Db(r.BodySha256);
-            p["$upstream_request_id"].Value = Db(r.UpstreamRequestId);
-            p["$user_agent"].Value = Db(r.UserAgent);
-            p["$client_address"].Value = Db(r.ClientAddress);
-            p["$findings"].Value = r.Findings.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(r.Findings, StoreJsonContext.Default.IReadOnlyListAuditFinding);
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var connection = await store.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO audit_records (request_id, time, door, operation, key_id, user_name, team, session_id, model, upstream,
+                    status, outcome, error_type, latency_ms, ttfb_ms, input_tokens, output_tokens, cache_read_tokens,
+                    cache_creation_tokens, request_bytes, response_bytes, body_sha256, upstream_request_id, user_agent,
+                    client_address, findings)
+                VALUES ($request_id, $time, $door, $operation, $key_id, $user, $team, $session, $model, $upstream,
+                    $status, $outcome, $error_type, $latency, $ttfb, $input, $output, $cache_read,
+                    $cache_creation, $request_bytes, $response_bytes, $sha, $upstream_request_id, $user_agent,
+                    $client_address, $findings)
+                """;
+            var parameters = new Dictionary<string, SqliteParameter>(StringComparer.Ordinal);
+            foreach (var name in ParameterNames)
+            {
+                parameters[name] = command.Parameters.Add(new SqliteParameter { ParameterName = name, Value = DBNull.Value });
+            }
+            command.Prepare();
+            return new AuditAppender(connection, command, parameters);
         }
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+
+        public void Dispose()
+        {
+            Command.Dispose();
+            Connection.Dispose();
+        }
     }
 
     /// <inheritdoc/>
