@@ -575,6 +575,8 @@ internal static class RuleExamples
         b.Tp("jwt", "2026-11-24T10:00:00Z INFO auth accepted token={T} user=42", f.Jwt());
         b.Fp("jwt", "token=eyJ" + f.AlnumOf(20) + ".eyJ" + f.AlnumOf(20) + "." + f.B64UrlOf(43) + "\n");
         b.Fp("jwt", "The header starts with eyJhbGciOi and the claims with eyJzdWIi.");
+        // The jwt.io documentation token is recognised by its published signature.
+        b.Fp("jwt", "const demo = \"" + FakeTokens.Base64Url(Encoding.UTF8.GetBytes("{\"alg\":\"HS256\",\"typ\":\"JWT\"}")) + "." + FakeTokens.Base64Url(Encoding.UTF8.GetBytes("{\"sub\":\"1234567890\",\"name\":\"John Doe\",\"iat\":1516239022}")) + ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c\";\n");
 
         b.Tp("authorization-bearer-header", "curl -H \"Authorization: Bearer {T}\" https://api.fake.test/v1/items", f.AlnumOf(40));
         b.Fp("authorization-bearer-header", "curl -H \"Authorization: Bearer $API_TOKEN\" https://api.fake.test/v1/items");
@@ -582,6 +584,7 @@ internal static class RuleExamples
 
         b.Tp("authorization-basic-header", "Authorization: Basic {T}\n", FakeTokens.Base64Of("svc-user:" + f.AlnumOf(16)));
         b.Fp("authorization-basic-header", "Authorization: Basic ${CREDENTIALS}\n");
+        b.Fp("authorization-basic-header", "RFC 7617 example: Authorization: Basic " + FakeTokens.Base64Of("Aladdin:open sesame") + "\n");
     }
 
     private static void Databases(Builder b)
@@ -668,6 +671,8 @@ internal static class RuleExamples
 
         b.Tp("docker-config-auth", "{\n  \"auths\": {\n    \"registry.fake.test\": {\n      \"auth\": \"{T}\"\n    }\n  }\n}", FakeTokens.Base64Of("robot$ci:" + f.AlnumOf(20)));
         b.Fp("docker-config-auth", "{\n  \"auths\": {\n    \"registry.fake.test\": {\n      \"auth\": \"\"\n    }\n  },\n  \"credsStore\": \"desktop\"\n}");
+        b.Fp("docker-config-auth", "{ \"auth\": \"BearerTokenAuthProvider\", \"retries\": 3 }");
+        b.Fp("docker-config-auth", "{ \"auths\": { \"ghcr.io\": { \"auth\": \"OAuthTokenProvider\" } } }");
 
         b.Tp("crates-io-token", "[registry]\ntoken = \"{T}\"\n", "cio" + f.AlnumOf(32));
         b.Fp("crates-io-token", "[registry]\ntoken = \"cio" + f.AlnumOf(12) + "\"\n");
@@ -727,6 +732,7 @@ internal static class RuleExamples
 
         b.Tp("mailgun-api-key", "MAILGUN_API_KEY={T}\n", "key-" + f.HexOf(32));
         b.Fp("mailgun-api-key", "primary-key-" + f.HexOf(16) + "\n");
+        b.Fp("mailgun-api-key", "const cacheName = \"thumbnail-cache-key-" + f.HexOf(32) + "\";\n");
 
         b.Tp("mailgun-signing-key", "MAILGUN_WEBHOOK_SIGNING_KEY={T}\n", f.HexOf(32) + "-" + f.HexOf(8) + "-" + f.HexOf(8));
         b.Fp("mailgun-signing-key", "MAILGUN_DOMAIN=mg.fake.test\n");
