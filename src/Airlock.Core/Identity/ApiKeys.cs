@@ -57,7 +57,9 @@ public static class ApiKeys
     /// <summary>SHA-256 digest of the whole key, the only form ever stored.</summary>
     public static byte[] Hash(ReadOnlySpan<char> key)
     {
-        Span<byte> utf8 = stackalloc byte[Length * 3];
+        // Sized for the input, not for a well-formed key: callers may pass whatever a client presented.
+        var max = Encoding.UTF8.GetMaxByteCount(key.Length);
+        Span<byte> utf8 = max <= 1024 ? stackalloc byte[max] : new byte[max];
         var count = Encoding.UTF8.GetBytes(key, utf8);
         return SHA256.HashData(utf8[..count]);
     }
