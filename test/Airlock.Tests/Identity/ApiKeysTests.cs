@@ -135,6 +135,20 @@ public sealed class ApiKeysTests
         Assert.Equal(SHA256.HashData(Encoding.UTF8.GetBytes(key)), ApiKeys.Hash(key));
     }
 
+    [Theory]
+    [InlineData(54)]
+    [InlineData(200)]
+    [InlineData(100_000)]
+    public void Hash_and_matches_accept_input_of_any_length(int length)
+    {
+        // Hash and Matches are public: a caller may hand them anything a client sent, not only a parsed key.
+        var text = new string('é', length);
+        var (key, _) = ApiKeys.Generate();
+
+        Assert.Equal(SHA256.HashData(Encoding.UTF8.GetBytes(text)), ApiKeys.Hash(text));
+        Assert.False(ApiKeys.Matches(text, ApiKeys.Hash(key)));
+    }
+
     [Fact]
     public void Matches_accepts_only_the_key_whose_digest_is_stored()
     {
