@@ -9,6 +9,8 @@ public sealed class TokenBoundaryTests
 {
     private static readonly string[] s_suffixes = ["", ".\nNext line.", "\", \"next\": 1}", "`", ")", "'", " ", "\r\n", ";"];
 
+    private static readonly string[] s_prefixes = ["", "=", "\"", "(", " ", "\n", "'", ":", "`", "key: ", "token=", "[", "{\"k\":\""];
+
     // The secret is followed by syntax the rule requires (URI host, closing quote or tag, end of line).
     private static readonly HashSet<string> s_needsTrailingContext = new(StringComparer.Ordinal)
     {
@@ -62,5 +64,45 @@ public sealed class TokenBoundaryTests
                 matches.Exists(m => m.RuleId == ruleId && m.Start == example.Start && m.Length == example.Length),
                 $"{ruleId}: suffix #{Array.IndexOf(s_suffixes, suffix)} changed the span; got [{string.Join(", ", matches.Select(m => $"{m.RuleId}@{m.Start}+{m.Length}"))}]");
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Self_contained_token_is_found_whatever_precedes_it(string ruleId, int index)
+    {
+        var example = RuleExamples.TruePositives.Where(e => e.RuleId == ruleId).ElementAt(index);
+        var secret = example.Text.Substring(example.Start, example.Length);
+
+        // Rules that need a named setting or surrounding syntax do not fire on the bare value; for the others
+        // (prefix + format tokens, 168 of them today) the value alone must be enough, after any delimiter.
+        var bare = RulePackFixture.Scan(RulePackFixture.Engines.BuiltIn, secret);
+        if (!bare.Exists(m => m.RuleId == ruleId && m.Start == 0 && m.Length == secret.Length))
+        {
+            Assert.DoesNotContain(bare, m => m.RuleId == ruleId && m.Length > secret.Length);
+            return;
+        }
+
+        foreach (var prefix in s_prefixes)
+        {
+            var matches = RulePackFixture.Scan(RulePackFixture.Engines.BuiltIn, prefix + secret + "\n");
+
+            Assert.True(
+                matches.Exists(m => m.RuleId == ruleId && m.Start == prefix.Length && m.Length == secret.Length),
+                $"{ruleId}: prefix #{Array.IndexOf(s_prefixes, prefix)} changed the span; got [{string.Join(", ", matches.Select(m => $"{m.RuleId}@{m.Start}+{m.Length}"))}]");
+        }
+    }
+
+    [Fact]
+    public void Most_rules_recognise_the_bare_token()
+    {
+        var selfContained = RuleExamples.TruePositives
+            .GroupBy(e => e.RuleId)
+            .Count(g => g.Any(e =>
+            {
+                var secret = e.Text.Substring(e.Start, e.Length);
+                return RulePackFixture.Scan(RulePackFixture.Engines.BuiltIn, secret).Exists(m => m.RuleId == e.RuleId && m.Start == 0 && m.Length == secret.Length);
+            }));
+
+        Assert.True(selfContained >= 150, $"only {selfContained} rules recognise their token without context");
     }
 }
