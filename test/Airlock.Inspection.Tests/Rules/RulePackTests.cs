@@ -131,6 +131,21 @@ public sealed partial class RulePackTests
         Assert.DoesNotContain("(?<=", text, StringComparison.Ordinal);
         Assert.DoesNotContain("(?<!", text, StringComparison.Ordinal);
         Assert.DoesNotMatch(Backreference(), text);
+        Assert.DoesNotContain("(?>", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_repetition_count_exceeds_the_RE2_limit_of_1000()
+    {
+        // RE2 (and so gitleaks) rejects counted repetitions above 1000; longer runs use an open {n,} bound.
+        var tooLarge = RulePackFixture.BuiltIn.Rules
+            .SelectMany(r => CountedRepetition().Matches(r.Regex!.ToString()).Select(m => (r.Id, Count: int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))))
+            .Where(x => x.Count > 1000)
+            .Select(x => x.Id)
+            .Distinct()
+            .ToList();
+
+        Assert.Empty(tooLarge);
     }
 
     private static TheoryData<string, string, int> Cases(IReadOnlyList<RuleExample> examples)
@@ -161,4 +176,7 @@ public sealed partial class RulePackTests
 
     [GeneratedRegex(@"\\[1-9]|\\k<")]
     private static partial Regex Backreference();
+
+    [GeneratedRegex(@"\{(?:\d+,)?(\d+)\}")]
+    private static partial Regex CountedRepetition();
 }
