@@ -189,6 +189,24 @@ public sealed class BadInputTests(ITestOutputHelper output)
         Assert.Empty(harness.Upstream.Requests);
     }
 
+    [Theory]
+    [InlineData("GET", "/v1/messages")]
+    [InlineData("PUT", "/v1/messages/count_tokens")]
+    [InlineData("DELETE", "/v1/models")]
+    public async Task Wrong_method_on_a_known_path_is_an_anthropic_shaped_error(string method, string path)
+    {
+        await using var harness = await GatewayHarness.StartAsync(output);
+
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        request.Headers.TryAddWithoutValidation("x-api-key", harness.DeveloperKey);
+        using var response = await harness.Client.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed, $"{(int)response.StatusCode}: {body}");
+        ErrorAssert.IsErrorJson(body, response.StatusCode == HttpStatusCode.NotFound ? "not_found_error" : "invalid_request_error");
+        Assert.Empty(harness.Upstream.Requests);
+    }
+
     private static async Task<AuditRecord> AssertRejectedAsync(GatewayHarness harness, int status, string errorType)
     {
         var record = await harness.SingleAuditAsync();

@@ -51,6 +51,42 @@ public sealed class ClientAbortTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Client_leaving_while_the_upstream_floods_events_is_a_client_abort()
+    {
+        // The gateway is most likely writing to the client (not waiting on the upstream) when the client leaves.
+        var delta = System.Text.Encoding.UTF8.GetBytes(
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"" + new string('x', 2000) + "\"}}\n\n");
+        await using var probe = await ProbeUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\n", context.RequestAborted);
+            while (true)
+            {
+                await context.Response.Body.WriteAsync(delta, context.RequestAborted);
+            }
+        });
+        await using var harness = await GatewayHarness.StartAsync(output, c => c with { Upstreams = [c.Upstreams[0] with { Url = probe.BaseUri }] });
+
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            using var cancel = new CancellationTokenSource();
+            using var request = harness.Messages(RequestBodies.Streaming());
+            using var response = await harness.SendStreamingAsync(request, cancel.Token);
+            var stream = await response.Content.ReadAsStreamAsync(cancel.Token);
+            var buffer = new byte[64 * 1024];
+            for (var read = 0; read < 256 * 1024;)
+            {
+                read += await stream.ReadAsync(buffer, cancel.Token);
+            }
+            await cancel.CancelAsync();
+        }
+
+        var records = await harness.AuditAsync(5);
+        Assert.Equal(5, records.Count);
+        Assert.All(records, r => Assert.Equal("client_abort", r.ErrorType));
+    }
+
+    [Fact]
     public async Task Client_leaving_before_the_first_byte_cancels_the_upstream_and_is_recorded()
     {
         await using var harness = await GatewayHarness.StartAsync(output);

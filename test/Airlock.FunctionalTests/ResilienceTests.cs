@@ -51,8 +51,9 @@ public sealed class ResilienceTests(ITestOutputHelper output)
         expectedRecords++;
         var truncated = (await harness.AuditAsync(expectedRecords))[^1];
         output.WriteLine($"truncated body recorded as {truncated.Outcome} / {truncated.ErrorType}");
-        Assert.Equal(AuditOutcome.Rejected, truncated.Outcome);
-        Assert.Equal("bad_http_request", truncated.ErrorType);
+        // Kestrel reports the short body and the closed connection together; which one the gateway sees first
+        // is a race, and both are true.
+        Assert.Contains((truncated.Outcome, truncated.ErrorType), new (AuditOutcome, string?)[] { (AuditOutcome.Rejected, "bad_http_request"), (AuditOutcome.ClientAbort, "client_abort") });
 
         // Raw garbage never becomes a request (Kestrel answers 400 itself) and must not hurt the process.
         await SendRawAsync(harness, "THIS IS NOT HTTP\r\n\r\n"u8.ToArray());
@@ -93,12 +94,12 @@ public sealed class ResilienceTests(ITestOutputHelper output)
         // Records are written when each handler ends, so an abort may land after the good request: count, don't order.
         Assert.Equal(1, records.Count(r => r.Outcome == AuditOutcome.Ok));
         Assert.Equal(1, records.Count(r => r.ErrorType == "upstream_stream_broken"));
-        Assert.Equal(1, records.Count(r => r.ErrorType == "client_abort"));
+        Assert.Equal(truncated.ErrorType == "client_abort" ? 2 : 1, records.Count(r => r.ErrorType == "client_abort"));
         Assert.Equal(4, records.Count(r => r.ErrorType == "invalid_body"));
         Assert.Equal(2, records.Count(r => r.ErrorType == "body_too_large"));
         Assert.Equal(1, records.Count(r => r.ErrorType == "no_route"));
         Assert.Equal(3, records.Count(r => r.ErrorType is "auth_missing" or "auth_malformed"));
-        Assert.Equal(1, records.Count(r => r.ErrorType == "bad_http_request"));
+        Assert.Equal(truncated.ErrorType == "bad_http_request" ? 1 : 0, records.Count(r => r.ErrorType == "bad_http_request"));
         Assert.Equal(3, harness.Upstream.MessagesRequests.Count);
         await harness.AssertNotStoredAsync(RequestBodies.ContentMarker);
     }
