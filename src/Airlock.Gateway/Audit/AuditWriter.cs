@@ -13,6 +13,11 @@ namespace Airlock.Gateway.Audit;
 public sealed partial class AuditWriter : IAsyncDisposable
 {
     private const int MaxBatch = 512;
+
+    // Group commit: after the first record of a batch arrives, records arriving within this window share
+    // its transaction. A commit costs ~0.1–0.2 ms on this store; at 1,000+ requests/s one commit per
+    // record would occupy a core. The window delays durability, never the response.
+    private static readonly TimeSpan GroupCommitWindow = TimeSpan.FromMilliseconds(5);
     private readonly IAuditStore _store;
     private readonly ILogger _logger;
     private readonly Channel<AuditRecord> _queue;
@@ -66,6 +71,14 @@ public sealed partial class AuditWriter : IAsyncDisposable
             while (batch.Count < MaxBatch && reader.TryRead(out var record))
             {
                 batch.Add(record);
+            }
+            if (batch.Count < MaxBatch && !reader.Completion.IsCompleted)
+            {
+                await Task.Delay(GroupCommitWindow).ConfigureAwait(false);
+                while (batch.Count < MaxBatch && reader.TryRead(out var record))
+                {
+                    batch.Add(record);
+                }
             }
             var delay = TimeSpan.FromMilliseconds(50);
             while (true)
