@@ -112,12 +112,24 @@ internal sealed class FakeTokens
         return new string(chars);
     }
 
-    /// <summary>An HS256-shaped JWT (RFC 7519): JSON header and claims, base64url without padding, random signature.</summary>
+    /// <summary>An HS256-shaped JWT (RFC 7519): JSON header and claims, base64url without padding, and a signature
+    /// that is the canonical encoding of 32 random bytes (a decoder rejects stray bits in the last character).</summary>
     public string Jwt()
     {
         var header = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
         var claims = $"{{\"sub\":\"{DigitsOf(10)}\",\"name\":\"Fake User\",\"iat\":{DigitsOf(10)},\"scope\":\"read:items\"}}";
-        return $"{Base64Url(Encoding.UTF8.GetBytes(header))}.{Base64Url(Encoding.UTF8.GetBytes(claims))}.{B64UrlOf(43)}";
+        return $"{Base64Url(Encoding.UTF8.GetBytes(header))}.{Base64Url(Encoding.UTF8.GetBytes(claims))}.{Base64Url(Bytes(32))}";
+    }
+
+    /// <summary>An RS256-shaped OIDC id token the size real ones have (~1.6 K chars): many claims, 256-byte signature.</summary>
+    public string LongJwt()
+    {
+        var header = $"{{\"alg\":\"RS256\",\"kid\":\"{HexOf(40)}\",\"typ\":\"JWT\"}}";
+        var groups = string.Join(",", Enumerable.Range(0, 12).Select(_ => $"\"{Uuid()}\""));
+        var claims = $"{{\"iss\":\"https://login.fake.test/{Uuid()}/v2.0\",\"aud\":\"{Uuid()}\",\"sub\":\"{AlnumOf(43)}\","
+            + $"\"iat\":{DigitsOf(10)},\"nbf\":{DigitsOf(10)},\"exp\":{DigitsOf(10)},\"name\":\"Fake User\",\"preferred_username\":\"fake.user@fake.test\","
+            + $"\"oid\":\"{Uuid()}\",\"tid\":\"{Uuid()}\",\"groups\":[{groups}],\"nonce\":\"{AlnumOf(32)}\"}}";
+        return $"{Base64Url(Encoding.UTF8.GetBytes(header))}.{Base64Url(Encoding.UTF8.GetBytes(claims))}.{Base64Url(Bytes(256))}";
     }
 
     /// <summary>A PEM block (RFC 7468 layout) whose body is random base64 in 64-char lines.</summary>

@@ -61,6 +61,7 @@ internal static class RuleExamples
         b.Fp("aws-secret-access-key", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
 
         b.Tp("aws-secret-access-key-near-id", "User name,Access key ID,Secret access key\nci-deployer," + keyId + ",{T}\n", f.B64Of(40));
+        b.Tp("aws-secret-access-key-near-id", "Here are the deploy credentials:\n" + keyId + "\n{T}\n", f.B64Of(40));
         b.Fp("aws-secret-access-key-near-id", "key " + keyId + "\ncommit " + f.HexOf(40) + "\n");
         b.Fp("aws-secret-access-key-near-id", "id: " + keyId + "\n\n\n\n\n\n\n\n\nblob: " + f.B64Of(40) + "\n");
 
@@ -573,6 +574,7 @@ internal static class RuleExamples
         var f = FakeTokens.For("structured");
         b.Tp("jwt", "const session = \"{T}\";", f.Jwt());
         b.Tp("jwt", "2026-11-24T10:00:00Z INFO auth accepted token={T} user=42", f.Jwt());
+        b.Tp("jwt", "{\"id_token\": \"{T}\", \"token_type\": \"Bearer\"}", f.LongJwt());
         b.Fp("jwt", "token=eyJ" + f.AlnumOf(20) + ".eyJ" + f.AlnumOf(20) + "." + f.B64UrlOf(43) + "\n");
         b.Fp("jwt", "The header starts with eyJhbGciOi and the claims with eyJzdWIi.");
         // The jwt.io documentation token is recognised by its published signature.
@@ -670,8 +672,9 @@ internal static class RuleExamples
         b.Fp("dockerhub-oat", "DOCKERHUB_ORG_TOKEN=dckr_oat_" + f.AlnumOf(10) + "\n");
 
         b.Tp("docker-config-auth", "{\n  \"auths\": {\n    \"registry.fake.test\": {\n      \"auth\": \"{T}\"\n    }\n  }\n}", FakeTokens.Base64Of("robot$ci:" + f.AlnumOf(20)));
+        b.Tp("docker-config-auth", "{\n  \"auths\": {\n    \"ghcr.io\": {\n      \"auth\": \"" + FakeTokens.Base64Of("bot:" + f.AlnumOf(20)) + "\"\n    },\n    \"registry.fake.test\": {\n      \"auth\": \"{T}\"\n    }\n  }\n}", FakeTokens.Base64Of("ci:" + f.AlnumOf(24)));
         b.Fp("docker-config-auth", "{\n  \"auths\": {\n    \"registry.fake.test\": {\n      \"auth\": \"\"\n    }\n  },\n  \"credsStore\": \"desktop\"\n}");
-        b.Fp("docker-config-auth", "{ \"auth\": \"BearerTokenAuthProvider\", \"retries\": 3 }");
+        b.Fp("docker-config-auth", "{ \"auth\": \"" + FakeTokens.Base64Of("svc:" + f.AlnumOf(20)) + "\", \"retries\": 3 }");
         b.Fp("docker-config-auth", "{ \"auths\": { \"ghcr.io\": { \"auth\": \"OAuthTokenProvider\" } } }");
 
         b.Tp("crates-io-token", "[registry]\ntoken = \"{T}\"\n", "cio" + f.AlnumOf(32));

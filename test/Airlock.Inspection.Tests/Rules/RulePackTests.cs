@@ -47,9 +47,21 @@ public sealed partial class RulePackTests
     {
         var covered = RuleExamples.TruePositives.Select(e => e.RuleId).ToHashSet(StringComparer.Ordinal);
 
-        var missing = RulePackFixture.BuiltIn.Rules.Select(r => r.Id).Where(id => !covered.Contains(id)).ToList();
+        // Companion-only rules (skipReport) never report on their own; they are covered through the rule that requires them.
+        var missing = RulePackFixture.BuiltIn.Rules.Where(r => !r.SkipReport).Select(r => r.Id).Where(id => !covered.Contains(id)).ToList();
 
         Assert.True(missing.Count == 0, "rules without a true-positive example: " + string.Join(", ", missing));
+    }
+
+    [Fact]
+    public void Every_companion_only_rule_is_required_by_a_reporting_rule()
+    {
+        var required = RulePackFixture.BuiltIn.Rules.SelectMany(r => r.Required).Select(q => q.Id).ToHashSet(StringComparer.Ordinal);
+
+        var orphans = RulePackFixture.BuiltIn.Rules.Where(r => r.SkipReport && !required.Contains(r.Id)).Select(r => r.Id).ToList();
+
+        Assert.Empty(orphans);
+        Assert.All(required, id => Assert.NotNull(RulePackFixture.BuiltIn.FindRule(id)));
     }
 
     [Fact]
