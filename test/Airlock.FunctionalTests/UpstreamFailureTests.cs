@@ -35,6 +35,44 @@ public sealed class UpstreamFailureTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Upstream_that_cannot_be_connected_within_the_connect_timeout_is_504()
+    {
+        // A listener whose accept queue is full: the kernel drops further SYNs, so connecting hangs.
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start(backlog: 1);
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var fillers = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var filler = new System.Net.Sockets.TcpClient();
+                fillers.Add(filler);
+                _ = filler.ConnectAsync(IPAddress.Loopback, port);
+            }
+            await Task.Delay(200);
+            await using var harness = await GatewayHarness.StartAsync(output, c => c with
+            {
+                Upstreams = [c.Upstreams[0] with { Url = new Uri($"http://127.0.0.1:{port}"), ConnectTimeout = TimeSpan.FromMilliseconds(500) }],
+            });
+
+            using var request = harness.Messages(RequestBodies.Streaming());
+            using var response = await harness.Client.SendAsync(request);
+
+            var message = await ErrorAssert.IsAnthropicErrorAsync(response, HttpStatusCode.GatewayTimeout, "api_error");
+            Assert.Contains("could not be reached within 0.5s", message, StringComparison.Ordinal);
+            var record = await harness.SingleAuditAsync();
+            Assert.Equal(AuditOutcome.UpstreamError, record.Outcome);
+            Assert.Equal("upstream_connect_timeout", record.ErrorType);
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+            listener.Stop();
+        }
+    }
+
+    [Fact]
     public async Task Upstream_silent_past_the_first_byte_timeout_is_504()
     {
         await using var harness = await GatewayHarness.StartAsync(output, c => c with
