@@ -858,6 +858,8 @@ internal static class RuleExamples
         b.Fp("generic-api-key", "apiKey: \"your_api_key_here\"\n");
         b.Fp("generic-api-key", "private const string TokenCacheKey = \"auth-token-cache-v2\";\n\"apiKeyHeader\": \"X-Goog-Api-Key\",\n");
         b.Fp("generic-api-key", "partition_key = \"tenant#2024-11#region\"\ntokens = [\"xoxb\", \"ghp_\"]\n");
+        b.Fp("generic-api-key", "<File Type=\"Managed\" Path=\"ref/net10.0/System.Core.dll\" AssemblyName=\"System.Core\" PublicKeyToken=\"" + f.HexOf(16) + "\" />\n");
+        b.Fp("generic-api-key", "const traceToken = \"" + f.HexOf(24) + "\";\n");
 
         b.Tp("generic-password", "db_password = \"{T}\"\n", f.AlnumOf(10) + "#" + f.DigitsOf(3));
         b.Fp("generic-password", "password: \"${DB_PASSWORD}\"\n");
