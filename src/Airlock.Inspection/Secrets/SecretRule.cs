@@ -9,6 +9,7 @@ namespace Airlock.Inspection;
 public sealed class SecretRule
 {
     private readonly int[] _goGroupToNet;
+    private RuleRequirements? _requirements;
 
     internal SecretRule(
         string id,
@@ -97,8 +98,8 @@ public sealed class SecretRule
     /// <summary>Source name the rule came from (file name or <c>built-in</c>).</summary>
     public string Source { get; }
 
-    /// <summary>True for rules from the vetted built-in pack (Compiled regex with a timeout); organization rules
-    /// use the linear-time NonBacktracking engine.</summary>
+    /// <summary>True for rules from the vetted built-in pack (backtracking regex with a match timeout and a linear-time
+    /// fallback); organization rules use the linear-time NonBacktracking engine.</summary>
     public bool IsBuiltIn { get; }
 
     /// <summary>True when the pattern has <c>*</c>, <c>+</c> or <c>{n,}</c>: long texts get a wider scan window.</summary>
@@ -106,6 +107,9 @@ public sealed class SecretRule
 
     /// <summary>Maps a Go group number to the .NET group number (.NET numbers named groups last).</summary>
     internal int NetGroupNumber(int goGroup) => goGroup == 0 ? 0 : _goGroupToNet[goGroup];
+
+    /// <summary>Necessary conditions of the regex, checked before it runs on a window (computed once, on first use).</summary>
+    internal RuleRequirements Requirements => _requirements ??= Regex is null ? RuleRequirements.None : RuleRequirements.Analyze(Regex.ToString());
 
     /// <summary>Number of capture groups in the Go pattern.</summary>
     internal int GroupCount => _goGroupToNet.Length - 1;

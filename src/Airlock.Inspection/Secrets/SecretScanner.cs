@@ -14,10 +14,13 @@ public sealed class SecretScanner : ITextScanner
 {
     private readonly SecretScannerOptions _options;
     private readonly RuleRuntime[] _rules;
-    private readonly SearchValues<string>? _keywords;
-    private readonly Dictionary<char, KeywordEntry[]> _keywordsByFirstChar;
+    private readonly KeywordMatcher? _keywords;
+    private readonly int[][] _keywordRules;
     private readonly Dictionary<string, int> _indexById;
     private readonly bool _anyRequired;
+
+    [ThreadStatic]
+    private static ScanScratch? t_scratch;
 
     public SecretScanner(RulePack pack, SecretScannerOptions? options = null)
     {
@@ -33,7 +36,7 @@ public sealed class SecretScanner : ITextScanner
         {
             var rule = pack.Rules[i];
             var allowlists = pack.GlobalAllowlists.Where(a => a.AppliesTo(rule.Id)).Concat(rule.Allowlists).ToArray();
-            _rules[i] = new RuleRuntime(rule, allowlists, _options.BuiltInEngine == BuiltInRegexEngine.NonBacktracking);
+            _rules[i] = new RuleRuntime(rule, allowlists, _options.BuiltInEngine);
             _indexById[rule.Id] = i;
             _anyRequired |= rule.Required.Count > 0;
             if (rule.Regex is null)
@@ -52,18 +55,17 @@ public sealed class SecretScanner : ITextScanner
             }
         }
 
-        _keywordsByFirstChar = keywordRules
-            .Select(kv => new KeywordEntry(kv.Key, [.. kv.Value]))
-            .GroupBy(e => char.ToUpperInvariant(e.Keyword[0]))
-            .ToDictionary(g => g.Key, g => g.OrderByDescending(e => e.Keyword.Length).ToArray());
-        _keywords = keywordRules.Count > 0 ? SearchValues.Create([.. keywordRules.Keys], StringComparison.OrdinalIgnoreCase) : null;
+        var keywords = keywordRules.Keys.ToArray();
+        _keywordRules = [.. keywords.Select(k => keywordRules[k].ToArray())];
+        _keywords = keywords.Length > 0 ? new KeywordMatcher(keywords) : null;
     }
 
     /// <summary>The pack this scanner runs.</summary>
     public RulePack Pack { get; }
 
-    /// <summary>Builds every rule's regex form now instead of on first use (call at startup, e.g. in the
-    /// background, so the first requests do not pay ~20–400 ms per rule).</summary>
+    /// <summary>Builds every rule's regex form now instead of on first use. Only needed with
+    /// <see cref="BuiltInRegexEngine.NonBacktracking"/> or <see cref="BuiltInRegexEngine.Compiled"/> (~20–400 ms per rule
+    /// for the linear form); the default interpreted engine is ready at load.</summary>
     public void WarmUp()
     {
         foreach (var runtime in _rules)
@@ -96,98 +98,138 @@ public sealed class SecretScanner : ITextScanner
 
     private void ScanRange(string text, int rangeStart, int rangeEnd, string? path, List<TextMatch> results)
     {
-        var windowing = rangeEnd - rangeStart > _options.WindowingThreshold;
-        var state = new ScanState(_rules.Length, windowing);
-        FindKeywords(text, rangeStart, rangeEnd, state);
-        if (state.TriggeredCount == 0)
+        var scratch = t_scratch ??= new ScanScratch();
+        t_scratch = null; // a nested scan on this thread (none today) gets its own scratch
+        try
         {
-            return;
-        }
-
-        var candidates = new List<Candidate>();
-        for (var i = 0; i < _rules.Length; i++)
-        {
-            if (!state.Triggered[i])
+            scratch.Reset(_rules.Length);
+            _keywords!.FindAll(text.AsSpan(rangeStart, rangeEnd - rangeStart), scratch.Hits);
+            if (scratch.Hits.Count == 0)
             {
-                continue;
+                return;
             }
 
-            var runtime = _rules[i];
-            var rule = runtime.Rule;
-            if (rule.Path is not null && (path is null || !SafeIsMatch(rule.Path, path)))
+            CollectWindows(text, rangeStart, rangeEnd, path, scratch);
+            var candidates = scratch.Candidates;
+            foreach (var window in scratch.Windows)
             {
-                continue;
-            }
-
-            if (windowing)
-            {
-                foreach (var (start, end) in state.Windows[i]!)
+                // Cheap necessary conditions first (vectorized IndexOfAny); the regex only runs where they hold.
+                if (_rules[window.RuleIndex].Requirements.MayMatch(text.AsSpan(window.Start, window.End - window.Start), out var skip))
                 {
-                    RunRule(i, text, start, end, rangeStart, rangeEnd, path, candidates);
+                    RunRule(window.RuleIndex, text, window.Start + skip, window.End, rangeStart, rangeEnd, path, candidates);
                 }
             }
-            else
+
+            if (_anyRequired && candidates.Count > 0)
             {
-                RunRule(i, text, rangeStart, rangeEnd, rangeStart, rangeEnd, path, candidates);
+                ApplyRequired(text, rangeStart, rangeEnd, candidates);
+            }
+
+            foreach (var candidate in candidates)
+            {
+                var rule = _rules[candidate.RuleIndex].Rule;
+                if (!rule.SkipReport)
+                {
+                    results.Add(new TextMatch(rule.Id, rule.Category, rule.Confidence, candidate.Start, candidate.Length, rule.Identifiable));
+                }
             }
         }
-
-        if (_anyRequired && candidates.Count > 0)
+        finally
         {
-            ApplyRequired(text, rangeStart, rangeEnd, candidates);
+            t_scratch = scratch;
         }
+    }
 
-        foreach (var candidate in candidates)
+    /// <summary>
+    /// Turns keyword hits into per-rule windows. A bounded rule sees the line around its keyword (from the line
+    /// start, at most <see cref="SecretScannerOptions.MaxLineLookBehind"/> back, to the line end, at most
+    /// <see cref="SecretScannerOptions.WindowRadius"/> after the keyword): windows that begin and end at line breaks
+    /// keep <c>^</c>, <c>$</c> and <c>\b</c> meaning what they mean in the whole text. A rule with an unbounded
+    /// repeat (PEM blocks) sees <see cref="SecretScannerOptions.WindowRadius"/> before and
+    /// <see cref="SecretScannerOptions.LongMatchWindow"/> after, also widened to line breaks. Overlapping windows of
+    /// one rule merge, so each character is matched at most once per rule.
+    /// </summary>
+    private void CollectWindows(string text, int rangeStart, int rangeEnd, string? path, ScanScratch scratch)
+    {
+        var lineStart = -1;
+        var lineEnd = -1;
+        foreach (var hit in scratch.Hits)
         {
-            var rule = _rules[candidate.RuleIndex].Rule;
-            if (!rule.SkipReport)
+            var at = rangeStart + hit.Position;
+            var keywordEnd = at + _keywords!.Keywords[hit.Keyword].Length;
+            if (at < lineStart || keywordEnd > lineEnd)
             {
-                results.Add(new TextMatch(rule.Id, rule.Category, rule.Confidence, candidate.Start, candidate.Length, rule.Identifiable));
+                lineStart = LineStart(text, at, Math.Max(rangeStart, at - _options.MaxLineLookBehind));
+                lineEnd = LineEnd(text, keywordEnd, (int)Math.Min(rangeEnd, (long)keywordEnd + _options.WindowRadius));
+            }
+
+            foreach (var ruleIndex in _keywordRules[hit.Keyword])
+            {
+                var state = scratch.RuleState[ruleIndex];
+                if (state == ScanScratch.Untouched)
+                {
+                    var pathRule = _rules[ruleIndex].Rule.Path;
+                    state = pathRule is not null && (path is null || !SafeIsMatch(pathRule, path)) ? ScanScratch.Disabled : ScanScratch.NoWindow;
+                    scratch.RuleState[ruleIndex] = state;
+                }
+
+                if (state == ScanScratch.Disabled)
+                {
+                    continue;
+                }
+
+                int start;
+                int end;
+                var requirements = _rules[ruleIndex].Requirements;
+                var reach = requirements.Reach;
+                var matchChars = requirements.MaxLength; // int.MaxValue when unbounded
+                if (reach == RuleReach.Line && matchChars <= _options.MaxLineLookBehind)
+                {
+                    start = lineStart;
+                    end = lineEnd;
+                }
+                else if (reach == RuleReach.Line)
+                {
+                    // A long single-line token (JWT, base64 key): the window must hold a whole match on either side;
+                    // an unbounded one runs to the end of its line (windows on one line merge, so a long line is
+                    // still matched once per rule).
+                    start = LineStart(text, at, Math.Max(rangeStart, at - Math.Min(matchChars, _options.LongMatchWindow)));
+                    end = LineEnd(text, keywordEnd, (int)Math.Min(rangeEnd, (long)keywordEnd + matchChars));
+                }
+                else
+                {
+                    // Matches may cross lines: reach back and ahead by the longest match (bounded by the options),
+                    // then widen to line breaks.
+                    var before = reach == RuleReach.Unbounded ? _options.WindowRadius : Math.Min(matchChars, _options.LongMatchWindow);
+                    var after = reach == RuleReach.Unbounded ? _options.LongMatchWindow : Math.Min(matchChars, _options.LongMatchWindow);
+                    var from = Math.Max(rangeStart, at - before);
+                    start = LineStart(text, from, Math.Max(rangeStart, from - _options.MaxLineLookBehind));
+                    var to = (int)Math.Min(rangeEnd, (long)keywordEnd + after);
+                    end = LineEnd(text, to, (int)Math.Min(rangeEnd, (long)to + _options.MaxLineLookBehind));
+                }
+
+                scratch.AddWindow(ruleIndex, start, end);
             }
         }
     }
 
-    private void FindKeywords(string text, int rangeStart, int rangeEnd, ScanState state)
+    /// <summary>Start of the line holding <paramref name="at"/>, searching back no further than <paramref name="limit"/>.</summary>
+    private static int LineStart(string text, int at, int limit)
     {
-        var span = text.AsSpan(rangeStart, rangeEnd - rangeStart);
-        var pos = 0;
-        while (pos < span.Length)
+        var newline = text.AsSpan(limit, at - limit).LastIndexOf('\n');
+        return newline < 0 ? limit : limit + newline + 1;
+    }
+
+    /// <summary>End (the newline's offset) of the line holding <paramref name="at"/>, searching up to <paramref name="limit"/>.</summary>
+    private static int LineEnd(string text, int at, int limit)
+    {
+        if (at >= limit)
         {
-            var rel = span[pos..].IndexOfAny(_keywords!);
-            if (rel < 0)
-            {
-                break;
-            }
-
-            var at = pos + rel;
-            if (_keywordsByFirstChar.TryGetValue(char.ToUpperInvariant(span[at]), out var entries))
-            {
-                var rest = span[at..];
-                foreach (var entry in entries)
-                {
-                    if (!rest.StartsWith(entry.Keyword, StringComparison.OrdinalIgnoreCase))
-                    {
-                        continue;
-                    }
-
-                    foreach (var ruleIndex in entry.RuleIndexes)
-                    {
-                        state.Trigger(ruleIndex);
-                        if (state.Windowing)
-                        {
-                            var after = _rules[ruleIndex].Rule.HasUnboundedRepeat ? _options.LongMatchWindow : _options.WindowRadius;
-                            var hit = rangeStart + at;
-                            state.AddWindow(
-                                ruleIndex,
-                                Math.Max(rangeStart, hit - _options.WindowRadius),
-                                (int)Math.Min(rangeEnd, (long)hit + entry.Keyword.Length + after));
-                        }
-                    }
-                }
-            }
-
-            pos = at + 1;
+            return Math.Max(at, limit);
         }
+
+        var newline = text.AsSpan(at, limit - at).IndexOf('\n');
+        return newline < 0 ? limit : at + newline;
     }
 
     private void RunRule(int ruleIndex, string text, int start, int end, int rangeStart, int rangeEnd, string? path, List<Candidate> candidates)
@@ -398,23 +440,27 @@ public sealed class SecretScanner : ITextScanner
 
     private readonly record struct Candidate(int RuleIndex, int Start, int Length);
 
-    private sealed record KeywordEntry(string Keyword, int[] RuleIndexes);
-
     /// <summary>Per-rule runtime state: the allowlists that apply and, for built-in rules, the linear fallback.</summary>
     private sealed class RuleRuntime
     {
         private readonly Lazy<Regex>? _linear;
+        private readonly Lazy<Regex>? _compiled;
         private volatile bool _useLinear;
 
-        public RuleRuntime(SecretRule rule, RuleAllowlist[] allowlists, bool preferLinear)
+        public RuleRuntime(SecretRule rule, RuleAllowlist[] allowlists, BuiltInRegexEngine engine)
         {
             Rule = rule;
             Allowlists = allowlists;
+            Requirements = rule.Requirements;
             if (rule.IsBuiltIn && rule.Regex is not null)
             {
                 var pattern = rule.Regex.ToString();
                 _linear = new Lazy<Regex>(() => RuleRegexFactory.CreateLinear(pattern), LazyThreadSafetyMode.ExecutionAndPublication);
-                _useLinear = preferLinear;
+                _useLinear = engine == BuiltInRegexEngine.NonBacktracking;
+                if (engine == BuiltInRegexEngine.Compiled)
+                {
+                    _compiled = new Lazy<Regex>(() => RuleRegexFactory.CreateCompiled(pattern), LazyThreadSafetyMode.ExecutionAndPublication);
+                }
             }
         }
 
@@ -422,7 +468,9 @@ public sealed class SecretScanner : ITextScanner
 
         public RuleAllowlist[] Allowlists { get; }
 
-        public Regex CurrentRegex => _useLinear && _linear is not null ? _linear.Value : Rule.Regex!;
+        public RuleRequirements Requirements { get; }
+
+        public Regex CurrentRegex => _useLinear && _linear is not null ? _linear.Value : _compiled is not null ? _compiled.Value : Rule.Regex!;
 
         public void SwitchToLinear()
         {
@@ -435,47 +483,64 @@ public sealed class SecretScanner : ITextScanner
         }
     }
 
-    /// <summary>Which rules a keyword triggered in one range, and (for long texts) their merged windows.</summary>
-    private sealed class ScanState
+    /// <summary>Per-thread buffers of one range scan (keyword hits, windows, candidates), reused across scans so
+    /// the hot path allocates nothing once warm.</summary>
+    private sealed class ScanScratch
     {
-        public ScanState(int ruleCount, bool windowing)
+        public const byte Untouched = 0;
+        public const byte NoWindow = 1;
+        public const byte Disabled = 2;
+        private const byte Active = 3;
+
+        private int[] _lastWindow = [];
+
+        public List<KeywordHit> Hits { get; } = [];
+
+        public List<RuleWindow> Windows { get; } = [];
+
+        public List<Candidate> Candidates { get; } = [];
+
+        public byte[] RuleState { get; private set; } = [];
+
+        public void Reset(int ruleCount)
         {
-            Triggered = new bool[ruleCount];
-            Windowing = windowing;
-            Windows = windowing ? new List<(int Start, int End)>?[ruleCount] : [];
-        }
-
-        public bool[] Triggered { get; }
-
-        public int TriggeredCount { get; private set; }
-
-        public bool Windowing { get; }
-
-        public List<(int Start, int End)>?[] Windows { get; }
-
-        public void Trigger(int ruleIndex)
-        {
-            if (!Triggered[ruleIndex])
+            if (RuleState.Length != ruleCount)
             {
-                Triggered[ruleIndex] = true;
-                TriggeredCount++;
+                RuleState = new byte[ruleCount];
+                _lastWindow = new int[ruleCount];
+            }
+            else
+            {
+                Array.Clear(RuleState);
+            }
+
+            Hits.Clear();
+            Windows.Clear();
+            Candidates.Clear();
+            if (Hits.Capacity > 1 << 20)
+            {
+                Hits.Capacity = 1024; // do not keep a huge buffer alive after one giant input
+                Windows.Capacity = 1024;
             }
         }
 
         public void AddWindow(int ruleIndex, int start, int end)
         {
-            var list = Windows[ruleIndex] ??= [];
-            if (list.Count > 0 && start <= list[^1].End)
+            var last = RuleState[ruleIndex] == Active ? _lastWindow[ruleIndex] : -1;
+            if (last >= 0 && start <= Windows[last].End)
             {
-                var last = list[^1];
-                list[^1] = (last.Start, Math.Max(last.End, end));
+                var window = Windows[last];
+                Windows[last] = window with { End = Math.Max(window.End, end) };
+                return;
             }
-            else
-            {
-                list.Add((start, end));
-            }
+
+            RuleState[ruleIndex] = Active;
+            _lastWindow[ruleIndex] = Windows.Count;
+            Windows.Add(new RuleWindow(ruleIndex, start, end));
         }
     }
+
+    private readonly record struct RuleWindow(int RuleIndex, int Start, int End);
 
     /// <summary>Maps offsets to (line, column) within a range, for the companion distance check.</summary>
     private sealed class LineIndex
@@ -499,3 +564,4 @@ public sealed class SecretScanner : ITextScanner
         }
     }
 }
+

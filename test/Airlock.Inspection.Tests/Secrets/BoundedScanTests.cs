@@ -37,7 +37,9 @@ public class BoundedScanTests(ITestOutputHelper output)
             keywords = ["zq"]
             """, "built-in", isBuiltIn: true, baseDirectory: null);
         var scanner = new SecretScanner(pack, new SecretScannerOptions { BuiltInEngine = BuiltInRegexEngine.Compiled });
-        Assert.True((pack.Rules[0].Regex!.Options & System.Text.RegularExpressions.RegexOptions.Compiled) != 0);
+        // Built-in rules load as interpreted backtracking regexes with a match timeout (built in microseconds).
+        Assert.Equal(System.Text.RegularExpressions.RegexOptions.None, pack.Rules[0].Regex!.Options & (System.Text.RegularExpressions.RegexOptions.Compiled | System.Text.RegularExpressions.RegexOptions.NonBacktracking));
+        Assert.Equal(RuleRegexFactory.BuiltInMatchTimeout, pack.Rules[0].Regex!.MatchTimeout);
         var lettersOnly = new string(FakeTokens.RandomBase62(new Random(9), 10_000).ToLowerInvariant().Where(char.IsAsciiLetter).ToArray());
 
         var sw = Stopwatch.StartNew();
