@@ -620,6 +620,7 @@ internal static class RuleExamples
 
         b.Tp("connection-string-password", "\"Default\": \"Server=tcp:fake-sql.database.windows.net,1433;Initial Catalog=app;User ID=svc;Password={T};Encrypt=True;\"", f.AlnumOf(14) + "#1");
         b.Fp("connection-string-password", "var cs = string.Format(\"Server=localhost;Database=app;User Id=sa;Password={0};\", pwd);");
+        b.Fp("connection-string-password", "var connString = \"Host=myserver;Username=mylogin;Password=mypass;Database=mydatabase\";\n");
 
         b.Tp("jdbc-connection-password", "spring.datasource.url=jdbc:postgresql://db.fake:5432/app?user=svc&password={T}&ssl=true\n", f.AlnumOf(18));
         b.Fp("jdbc-connection-password", "spring.datasource.url=jdbc:mysql://localhost:3306/db?user=root&password=${DB_PASS}\n");
