@@ -495,6 +495,7 @@ internal static class RuleExamples
         b.Fp("slack-workflow-webhook-url", "url: https://hooks.slack.com/workflows/T" + f.Chars(FakeTokens.UpperAlnum, 10) + "\n");
 
         b.Tp("discord-bot-token", "DISCORD_BOT_TOKEN={T}\n", "MT" + f.AlnumOf(24) + "." + f.B64UrlOf(6) + "." + f.B64UrlOf(37) + "Q");
+        b.Tp("discord-bot-token", "import os\n" + string.Concat(Enumerable.Repeat("# handler code\n", 40)) + "client.run(\"{T}\")\n", "MT" + f.AlnumOf(24) + "." + f.B64UrlOf(6) + "." + f.B64UrlOf(37) + "g");
         b.Fp("discord-bot-token", "# discord bot\nDISCORD_APP_ID=" + f.DigitsOf(19) + "\n");
 
         b.Tp("discord-webhook-url", "DISCORD_WEBHOOK={T}\n", "https://discord.com/api/webhooks/" + f.DigitsOf(19) + "/" + f.B64UrlOf(67) + "x");
