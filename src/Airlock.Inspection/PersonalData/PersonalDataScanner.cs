@@ -78,9 +78,18 @@ public sealed class PersonalDataScanner : ITextScanner
 
     private void ScanRange(string text, int start, int end, List<TextMatch> results)
     {
-        if (_options.Email.Enabled)
+        // Cheap vectorized gates before the regexes: each pattern needs a character the text may not have at all
+        // (prose and most config lack '@'; identifiers-only code lacks digits; an IPv6 address needs ':').
+        var span = text.AsSpan(start, end - start);
+        var hasDigit = span.IndexOfAnyInRange('0', '9') >= 0;
+        if (_options.Email.Enabled && span.Contains('@'))
         {
             ForEach(s_email, text, start, end, m => Email(text, start, end, m, results));
+        }
+
+        if (!hasDigit)
+        {
+            return; // every other entity contains digits
         }
 
         if (_options.PaymentCard.Enabled)
@@ -88,7 +97,7 @@ public sealed class PersonalDataScanner : ITextScanner
             ForEach(s_card, text, start, end, m => Card(text, start, end, m, results));
         }
 
-        if (_options.Iban.Enabled)
+        if (_options.Iban.Enabled && span.IndexOfAnyInRange('A', 'Z') >= 0)
         {
             ForEach(s_iban, text, start, end, m => Iban(text, start, end, m, results));
         }
@@ -105,8 +114,15 @@ public sealed class PersonalDataScanner : ITextScanner
 
         if (_options.IpAddress.Enabled)
         {
-            ForEach(s_ipv4, text, start, end, m => Ipv4(text, start, end, m, results));
-            ForEach(s_ipv6, text, start, end, m => Ipv6(text, start, end, m, results));
+            if (span.Contains('.'))
+            {
+                ForEach(s_ipv4, text, start, end, m => Ipv4(text, start, end, m, results));
+            }
+
+            if (span.Contains(':'))
+            {
+                ForEach(s_ipv6, text, start, end, m => Ipv6(text, start, end, m, results));
+            }
         }
     }
 
