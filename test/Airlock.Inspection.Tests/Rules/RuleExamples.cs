@@ -356,6 +356,9 @@ internal static class RuleExamples
         b.Tp("anthropic-oauth-token", "CLAUDE_CODE_OAUTH_TOKEN={T}\n", "sk-ant-oat01-" + f.B64UrlOf(93) + "AA");
         b.Fp("anthropic-oauth-token", "CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-" + f.AlnumOf(30) + "\n");
 
+        b.Tp("anthropic-session-key", "curl https://claude.ai/api/organizations -H \"Cookie: sessionKey={T}; lastActiveOrg=" + f.Uuid() + "\"\n", "sk-ant-sid01-" + f.B64UrlOf(93) + "AA");
+        b.Fp("anthropic-session-key", "Copy the sessionKey cookie (starts with sk-ant-sid01-...) into the tool.\n");
+
         foreach (var (id, prefix) in new[] { ("openai-project-key", "sk-proj-"), ("openai-service-account-key", "sk-svcacct-"), ("openai-admin-key", "sk-admin-"), ("openai-user-key", "sk-None-") })
         {
             b.Tp(id, "OPENAI_API_KEY={T}\n", prefix + f.B64UrlOf(73) + "eT3BlbkFJ" + f.B64UrlOf(73) + "A");
