@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using System.Globalization;
+using Airlock.Inspection;
+using BenchmarkDotNet.Running;
+
+namespace Airlock.Benchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release -- [BenchmarkDotNet args]</c> runs the suite; <c>quick</c> prints rough numbers in seconds
+/// (for iterating on the engine); <c>startup</c> measures a cold load in this fresh process; <c>corpus DIR</c> writes
+/// the side-by-side corpus; <c>scan DIR</c> scans a directory and prints findings as TSV (for bench/secretlint).
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        switch (args.FirstOrDefault())
+        {
+            case "quick":
+                QuickRun.Run(args.Skip(1).ToArray());
+                return 0;
+            case "probe":
+                KeywordProbe.Run();
+                return 0;
+            case "regex":
+                RegexProbe.Run();
+                return 0;
+            case "startup":
+                QuickRun.Startup();
+                return 0;
+            case "corpus" when args.Length == 2:
+                return SideBySide.WriteCorpus(args[1]);
+            case "scan" when args.Length == 2:
+                return SideBySide.Scan(args[1]);
+            default:
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new ShortRunConfig());
+                return 0;
+        }
+    }
+}

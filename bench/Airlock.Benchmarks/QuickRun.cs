@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Globalization;
+using Airlock.Inspection;
+
+namespace Airlock.Benchmarks;
+
+/// <summary>Fast, rough measurements for iterating on the engine (the BenchmarkDotNet suite gives the real numbers).</summary>
+internal static class QuickRun
+{
+    public static void Startup()
+    {
+        var sw = Stopwatch.StartNew();
+        var pack = RulePack.LoadBuiltIn();
+        var load = sw.Elapsed;
+        var scanner = new SecretScanner(pack);
+        var construct = sw.Elapsed - load;
+        var sample = CodeCorpus.Text(32 * 1024);
+        var results = new List<TextMatch>();
+        scanner.Scan(sample, results);
+        var first = sw.Elapsed - load - construct;
+        results.Clear();
+        var t = Stopwatch.StartNew();
+        scanner.Scan(sample, results);
+        var second = t.Elapsed;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"load {load.TotalMilliseconds:F0} ms, construct {construct.TotalMilliseconds:F0} ms, first 32 KB scan {first.TotalMilliseconds:F1} ms, second {second.TotalMilliseconds:F2} ms ({pack.Rules.Count} rules)"));
+    }
+
+    public static void Run(string[] args)
+    {
+        var which = args.Length > 0 ? args[0] : "all";
+        var files = CodeCorpus.Files(1024 * 1024);
+        var chars = files.Sum(f => (long)f.Text.Length);
+        var engine = args.Length > 1 ? Enum.Parse<BuiltInRegexEngine>(args[1]) : BuiltInRegexEngine.Interpreted;
+        var secrets = new SecretScanner(RulePack.LoadBuiltIn(), new SecretScannerOptions { BuiltInEngine = engine });
+        var pii = new PersonalDataScanner();
+        var all = new CompositeScanner(secrets, pii);
+        if (which is "all" or "secrets")
+        {
+            Measure("secrets", secrets, files, chars);
+        }
+
+        if (which is "all" or "pii")
+        {
+            Measure("pii", pii, files, chars);
+        }
+
+        if (which is "all" or "default")
+        {
+            Measure("secrets+pii", all, files, chars);
+        }
+    }
+
+    private static void Measure(string name, ITextScanner scanner, IReadOnlyList<CodeCorpus.CorpusFile> files, long chars)
+    {
+        var results = new List<TextMatch>();
+        var found = 0;
+        foreach (var f in files)
+        {
+            results.Clear();
+            scanner.Scan(f.Text, results);
+            found += results.Count;
+        }
+
+        var best = double.MaxValue;
+        for (var round = 0; round < 5; round++)
+        {
+            var sw = Stopwatch.StartNew();
+            foreach (var f in files)
+            {
+                results.Clear();
+                scanner.Scan(f.Text, results);
+            }
+
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-12} {chars / best / 1e6,8:F1} MB/s  ({best * 1000:F1} ms per {chars / 1e6:F2} M chars, {files.Count} files, {found} matches)"));
+    }
+}
