@@ -65,6 +65,9 @@ public sealed class UpstreamClient : IDisposable
         PooledConnectionLifetime = TimeSpan.FromMinutes(10),
         EnableMultipleHttp2Connections = true,
         MaxResponseHeadersLength = 64,
+        // An answer abandoned half-read (the client left) must end the upstream call at once: draining it to
+        // reuse the connection keeps the model generating, and billing, for nobody.
+        ResponseDrainTimeout = TimeSpan.Zero,
         ActivityHeadersPropagator = null,
     };
 }
