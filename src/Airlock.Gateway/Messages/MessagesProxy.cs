@@ -92,7 +92,7 @@ internal sealed partial class MessagesProxy(
             exchange.Upstream = upstream.Name;
             await ForwardAsync(context, exchange, upstreams.Get(upstream.Name), HttpMethod.Post, forwardBody).ConfigureAwait(false);
         }
-        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException)
+        catch (Exception ex) when (IsClientGone(context, ex))
         {
             exchange.Status = StatusCodes.Status499ClientClosedRequest;
             exchange.Fail(AuditOutcome.ClientAbort, "client_abort");
@@ -136,7 +136,7 @@ internal sealed partial class MessagesProxy(
             context.Response.ContentType = "application/json";
             await context.Response.Body.WriteAsync(ModelList.Build(router.LiteralModels().Select(m => m.Model)), context.RequestAborted).ConfigureAwait(false);
         }
-        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException)
+        catch (Exception ex) when (IsClientGone(context, ex))
         {
             exchange.Status = StatusCodes.Status499ClientClosedRequest;
             exchange.Fail(AuditOutcome.ClientAbort, "client_abort");
@@ -428,6 +428,16 @@ internal sealed partial class MessagesProxy(
             context.Abort();
         }
     }
+
+    /// <summary>
+    /// The client left: RequestAborted fired, or the response pipe reported the connection closed before
+    /// RequestAborted did (the relay then throws with the RequestAborted token). Both are a client abort,
+    /// not an internal error.
+    /// </summary>
+    private static bool IsClientGone(HttpContext context, Exception ex) =>
+        ex is OperationCanceledException or IOException
+        && (context.RequestAborted.IsCancellationRequested
+            || (ex is OperationCanceledException { CancellationToken: var token } && token == context.RequestAborted));
 
     private static async Task RejectAsync(HttpContext context, Exchange exchange, int status, string type, string message, string errorType,
         AuditOutcome outcome = AuditOutcome.Rejected)
