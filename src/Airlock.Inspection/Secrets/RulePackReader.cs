@@ -16,7 +16,7 @@ internal sealed class RulePackReader
     private static readonly HashSet<string> s_ruleKeys = new(StringComparer.Ordinal)
     {
         "id", "description", "regex", "secretGroup", "entropy", "keywords", "path", "tags", "allowlist", "allowlists",
-        "required", "skipReport", "category", "confidence", "identifiable", "validate",
+        "required", "skipReport", "category", "confidence", "identifiable", "validate", "keywordAnchor",
     };
 
     // gitleaks keys Airlock accepts but has no use for (git history scanning).
@@ -215,6 +215,7 @@ internal sealed class RulePackReader
         var category = ParseCategory(GetString(table, "category", context), context);
         var confidence = ParseConfidence(GetString(table, "confidence", context), context);
         var validator = GetString(table, "validate", context);
+        var keywordAnchor = GetInt(table, "keywordAnchor", context);
 
         if (string.IsNullOrEmpty(pattern) && string.IsNullOrEmpty(pathPattern))
         {
@@ -234,6 +235,11 @@ internal sealed class RulePackReader
         if (entropy is < 0 or > 16)
         {
             AddError(context, "'entropy' must be between 0 and 16 bits per character");
+        }
+
+        if (keywordAnchor is < 0 or > 64)
+        {
+            AddError(context, "'keywordAnchor' must be between 0 and 64 characters");
         }
 
         if (validator is not null && !SecretValidators.IsKnown(validator))
@@ -282,7 +288,10 @@ internal sealed class RulePackReader
         var groupMap = BuildGroupMap(regex, translation);
         return new SecretRule(
             id, description, category, confidence, identifiable, keywords, tags, secretGroup, entropy, regex, pathRegex,
-            allowlists, validator, required, skipReport, _source, _isBuiltIn, groupMap, translation?.HasUnboundedRepeat ?? false);
+            allowlists, validator, required, skipReport, _source, _isBuiltIn, groupMap, translation?.HasUnboundedRepeat ?? false)
+        {
+            KeywordAnchor = keywordAnchor,
+        };
     }
 
     private static int[] BuildGroupMap(Regex? regex, GoRegexTranslation? translation)

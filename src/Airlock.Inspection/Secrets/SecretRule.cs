@@ -95,6 +95,14 @@ public sealed class SecretRule
     /// <summary>gitleaks <c>skipReport</c>: the rule only serves as a companion and never reports on its own.</summary>
     public bool SkipReport { get; }
 
+    /// <summary>
+    /// Engine option (<c>keywordAnchor</c> in TOML, built-in rules only): every match starts at most this many
+    /// characters before an occurrence of one of the rule's keywords inside it (the keyword opens the assignment,
+    /// e.g. <c>encryption_key = "…"</c>). The scanner then tries the regex only at those start positions instead
+    /// of at every position of the line. Null: no such guarantee, the regex searches the whole window.
+    /// </summary>
+    public int? KeywordAnchor { get; internal init; }
+
     /// <summary>Source name the rule came from (file name or <c>built-in</c>).</summary>
     public string Source { get; }
 

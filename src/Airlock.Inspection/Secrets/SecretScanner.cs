@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Buffers;
 using System.Text.RegularExpressions;
 
@@ -114,7 +115,16 @@ public sealed class SecretScanner : ITextScanner
             foreach (var window in scratch.Windows)
             {
                 // Cheap necessary conditions first (vectorized IndexOfAny); the regex only runs where they hold.
-                if (_rules[window.RuleIndex].Requirements.MayMatch(text.AsSpan(window.Start, window.End - window.Start), out var skip))
+                if (!_rules[window.RuleIndex].Requirements.MayMatch(text.AsSpan(window.Start, window.End - window.Start), out var skip))
+                {
+                    continue;
+                }
+
+                if (window.AnchorTo >= 0)
+                {
+                    RunAnchored(window.RuleIndex, text, window.Start + skip, window.AnchorTo, window.End, rangeStart, rangeEnd, path, scratch);
+                }
+                else
                 {
                     RunRule(window.RuleIndex, text, window.Start + skip, window.End, rangeStart, rangeEnd, path, candidates);
                 }
@@ -208,7 +218,15 @@ public sealed class SecretScanner : ITextScanner
                     end = LineEnd(text, to, (int)Math.Min(rangeEnd, (long)to + _options.MaxLineLookBehind));
                 }
 
-                scratch.AddWindow(ruleIndex, start, end);
+                if (_rules[ruleIndex].KeywordAnchor is { } anchor)
+                {
+                    // Only the positions from which a match could reach this keyword are start candidates.
+                    scratch.AddAnchoredWindow(ruleIndex, Math.Max(start, at - anchor), at, end);
+                }
+                else
+                {
+                    scratch.AddWindow(ruleIndex, start, end);
+                }
             }
         }
     }
@@ -238,7 +256,7 @@ public sealed class SecretScanner : ITextScanner
         var before = candidates.Count;
         try
         {
-            RunRegex(runtime.CurrentRegex, ruleIndex, text, start, end, rangeStart, rangeEnd, path, candidates);
+            _ = RunRegex(runtime.CurrentRegex, ruleIndex, text, start, end, int.MaxValue, rangeStart, rangeEnd, path, candidates);
         }
         catch (RegexMatchTimeoutException)
         {
@@ -246,47 +264,116 @@ public sealed class SecretScanner : ITextScanner
             // linear-time engine for good and redo this window, so the scan stays bounded and complete.
             candidates.RemoveRange(before, candidates.Count - before);
             runtime.SwitchToLinear();
-            RunRegex(runtime.CurrentRegex, ruleIndex, text, start, end, rangeStart, rangeEnd, path, candidates);
+            _ = RunRegex(runtime.CurrentRegex, ruleIndex, text, start, end, int.MaxValue, rangeStart, rangeEnd, path, candidates);
         }
     }
 
-    private void RunRegex(Regex regex, int ruleIndex, string text, int start, int end, int rangeStart, int rangeEnd, string? path, List<Candidate> candidates)
+    /// <summary>
+    /// Runs a <see cref="SecretRule.KeywordAnchor"/> rule: the <c>\G</c>-anchored form of its regex is tried at each
+    /// start position in [<paramref name="from"/>, <paramref name="to"/>] only, so a failing line costs a few
+    /// anchored attempts that mostly die on the first character, instead of a backtracking search from every
+    /// position. Positions inside an earlier match of the rule are skipped, as a left-to-right search would.
+    /// </summary>
+    private void RunAnchored(int ruleIndex, string text, int from, int to, int end, int rangeStart, int rangeEnd, string? path, ScanScratch scratch)
     {
         var runtime = _rules[ruleIndex];
-        var rule = runtime.Rule;
-        for (var match = regex.Match(text, start, end - start); match.Success; match = match.NextMatch())
+        var candidates = scratch.Candidates;
+        var first = Math.Max(from, scratch.MatchFloor[ruleIndex]);
+        var anchored = runtime.AnchoredRegex;
+        if (anchored is null)
         {
-            if (!TryGetSecret(rule, match, out var secretStart, out var secretLength))
-            {
-                continue;
-            }
+            // Linear engine (no \G): search from the first candidate position, keeping only matches that start
+            // in this window's candidate range (later ones belong to later windows).
+            scratch.MatchFloor[ruleIndex] = RunRegex(runtime.CurrentRegex, ruleIndex, text, first, end, to, rangeStart, rangeEnd, path, candidates);
+            return;
+        }
 
-            var secret = text.AsSpan(secretStart, secretLength);
-            if (rule.Entropy is { } minimum && ShannonEntropy.Compute(secret) <= minimum)
+        var group = runtime.AnchorGroup;
+        var step = runtime.KeywordAnchor!.Value + 1;
+        var before = candidates.Count;
+        try
+        {
+            // One call tries the K + 1 start positions p..p+K inside the engine (the lazy .{0,K}? prefix); the
+            // leftmost real match is the anchor group.
+            var p = first;
+            while (p <= to && p < end)
             {
-                continue;
-            }
+                var match = anchored.Match(text, p, end - p);
+                if (!match.Success)
+                {
+                    p += step;
+                    continue;
+                }
 
-            if (rule.Category == FindingCategory.Secret && PlaceholderFilter.IsPlaceholder(secret))
-            {
-                continue;
-            }
+                var found = match.Groups[group];
+                if (found.Index > to)
+                {
+                    break; // a later window of this rule owns that start position
+                }
 
-            if (rule.Validator is not null && !SecretValidators.Validate(rule.Validator, secret))
-            {
-                continue;
+                var matchEnd = found.Index + found.Length;
+                scratch.MatchFloor[ruleIndex] = matchEnd;
+                AcceptMatch(runtime, ruleIndex, text, match, found.Index, found.Length, rangeStart, rangeEnd, path, candidates);
+                p = Math.Max(matchEnd, found.Index + 1);
             }
-
-            if (runtime.Allowlists.Length > 0 && IsAllowed(runtime.Allowlists, text, match, secretStart, secretLength, rangeStart, rangeEnd, path))
-            {
-                continue;
-            }
-
-            candidates.Add(new Candidate(ruleIndex, secretStart, secretLength));
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            candidates.RemoveRange(before, candidates.Count - before);
+            runtime.SwitchToLinear();
+            scratch.MatchFloor[ruleIndex] = RunRegex(runtime.CurrentRegex, ruleIndex, text, first, end, to, rangeStart, rangeEnd, path, candidates);
         }
     }
 
-    private static bool TryGetSecret(SecretRule rule, Match match, out int start, out int length)
+    /// <summary>Searches [start, end) for matches starting at or before <paramref name="maxStart"/>; returns the end
+    /// of the last such match (or <paramref name="start"/>).</summary>
+    private int RunRegex(Regex regex, int ruleIndex, string text, int start, int end, int maxStart, int rangeStart, int rangeEnd, string? path, List<Candidate> candidates)
+    {
+        var runtime = _rules[ruleIndex];
+        var lastEnd = start;
+        for (var match = regex.Match(text, start, end - start); match.Success && match.Index <= maxStart; match = match.NextMatch())
+        {
+            lastEnd = match.Index + match.Length;
+            AcceptMatch(runtime, ruleIndex, text, match, match.Index, match.Length, rangeStart, rangeEnd, path, candidates);
+        }
+
+        return lastEnd;
+    }
+
+    /// <summary>Passes one regex match through the entropy gate, placeholder filter, validator and allowlists.</summary>
+    private static void AcceptMatch(RuleRuntime runtime, int ruleIndex, string text, Match match, int matchStart, int matchLength, int rangeStart, int rangeEnd, string? path, List<Candidate> candidates)
+    {
+        var rule = runtime.Rule;
+        if (!TryGetSecret(rule, match, matchStart, matchLength, out var secretStart, out var secretLength))
+        {
+            return;
+        }
+
+        var secret = text.AsSpan(secretStart, secretLength);
+        if (rule.Entropy is { } minimum && ShannonEntropy.Compute(secret) <= minimum)
+        {
+            return;
+        }
+
+        if (rule.Category == FindingCategory.Secret && PlaceholderFilter.IsPlaceholder(secret))
+        {
+            return;
+        }
+
+        if (rule.Validator is not null && !SecretValidators.Validate(rule.Validator, secret))
+        {
+            return;
+        }
+
+        if (runtime.Allowlists.Length > 0 && IsAllowed(runtime.Allowlists, text, matchStart, matchLength, secretStart, secretLength, rangeStart, rangeEnd, path))
+        {
+            return;
+        }
+
+        candidates.Add(new Candidate(ruleIndex, secretStart, secretLength));
+    }
+
+    private static bool TryGetSecret(SecretRule rule, Match match, int matchStart, int matchLength, out int start, out int length)
     {
         if (rule.SecretGroup > 0)
         {
@@ -308,12 +395,12 @@ public sealed class SecretScanner : ITextScanner
             }
         }
 
-        start = match.Index;
-        length = match.Length;
+        start = matchStart;
+        length = matchLength;
         return length > 0;
     }
 
-    private static bool IsAllowed(RuleAllowlist[] allowlists, string text, Match match, int secretStart, int secretLength, int rangeStart, int rangeEnd, string? path)
+    private static bool IsAllowed(RuleAllowlist[] allowlists, string text, int matchStart, int matchLength, int secretStart, int secretLength, int rangeStart, int rangeEnd, string? path)
     {
         var secret = text.AsSpan(secretStart, secretLength);
         foreach (var allowlist in allowlists)
@@ -331,8 +418,8 @@ public sealed class SecretScanner : ITextScanner
             {
                 var target = allowlist.RegexTarget switch
                 {
-                    AllowlistTarget.Match => text.AsSpan(match.Index, match.Length),
-                    AllowlistTarget.Line => LineAround(text, match.Index, match.Index + match.Length, rangeStart, rangeEnd),
+                    AllowlistTarget.Match => text.AsSpan(matchStart, matchLength),
+                    AllowlistTarget.Line => LineAround(text, matchStart, matchStart + matchLength, rangeStart, rangeEnd),
                     _ => secret,
                 };
                 foreach (var regex in allowlist.Regexes)
@@ -445,6 +532,7 @@ public sealed class SecretScanner : ITextScanner
     {
         private readonly Lazy<Regex>? _linear;
         private readonly Lazy<Regex>? _compiled;
+        private readonly Lazy<Regex>? _anchored;
         private volatile bool _useLinear;
 
         public RuleRuntime(SecretRule rule, RuleAllowlist[] allowlists, BuiltInRegexEngine engine)
@@ -461,8 +549,33 @@ public sealed class SecretScanner : ITextScanner
                 {
                     _compiled = new Lazy<Regex>(() => RuleRegexFactory.CreateCompiled(pattern), LazyThreadSafetyMode.ExecutionAndPublication);
                 }
+
+                // The anchored form needs the backtracking engine (NonBacktracking has no \G). The real match is a
+                // named group after the lazy start offset; with no other named group in the rule it is numbered after
+                // the unnamed groups, so the rule's group map still applies (rules with named groups are not anchored).
+                if (rule.KeywordAnchor is { } anchor && rule.Regex.GetGroupNames().All(n => int.TryParse(n, out _)))
+                {
+                    var anchoredPattern = @"\G.{0," + anchor.ToString(CultureInfo.InvariantCulture) + "}?(?<" + AnchorGroupName + ">" + pattern + ")";
+                    var compiled = true;
+                    _anchored = new Lazy<Regex>(
+                        () => compiled ? RuleRegexFactory.CreateCompiled(anchoredPattern) : RuleRegexFactory.Create(anchoredPattern, isBuiltIn: true),
+                        LazyThreadSafetyMode.ExecutionAndPublication);
+                    KeywordAnchor = anchor;
+                    AnchorGroup = rule.Regex.GetGroupNumbers().Max() + 1;
+                }
             }
         }
+
+        private const string AnchorGroupName = "airlockAnchoredMatch";
+
+        /// <summary>The rule's keyword anchor when the scanner honours it (built-in rules with a regex), else null.</summary>
+        public int? KeywordAnchor { get; }
+
+        /// <summary>Number of the group holding the real match in <see cref="AnchoredRegex"/>.</summary>
+        public int AnchorGroup { get; }
+
+        /// <summary>The \G-anchored form of the regex, or null once the rule runs on the linear engine.</summary>
+        public Regex? AnchoredRegex => _useLinear || _anchored is null ? null : _anchored.Value;
 
         public SecretRule Rule { get; }
 
@@ -494,6 +607,9 @@ public sealed class SecretScanner : ITextScanner
 
         private int[] _lastWindow = [];
 
+        /// <summary>Per rule: end of its last regex match in this range (anchored rules resume after it).</summary>
+        public int[] MatchFloor { get; private set; } = [];
+
         public List<KeywordHit> Hits { get; } = [];
 
         public List<RuleWindow> Windows { get; } = [];
@@ -508,10 +624,12 @@ public sealed class SecretScanner : ITextScanner
             {
                 RuleState = new byte[ruleCount];
                 _lastWindow = new int[ruleCount];
+                MatchFloor = new int[ruleCount];
             }
             else
             {
                 Array.Clear(RuleState);
+                Array.Clear(MatchFloor);
             }
 
             Hits.Clear();
@@ -536,11 +654,30 @@ public sealed class SecretScanner : ITextScanner
 
             RuleState[ruleIndex] = Active;
             _lastWindow[ruleIndex] = Windows.Count;
-            Windows.Add(new RuleWindow(ruleIndex, start, end));
+            Windows.Add(new RuleWindow(ruleIndex, start, end, AnchorTo: -1));
+        }
+
+        /// <summary>Adds the start positions [<paramref name="start"/>, <paramref name="anchorTo"/>] of an anchored
+        /// rule, merged with the rule's previous range when they touch.</summary>
+        public void AddAnchoredWindow(int ruleIndex, int start, int anchorTo, int end)
+        {
+            var last = RuleState[ruleIndex] == Active ? _lastWindow[ruleIndex] : -1;
+            if (last >= 0 && start <= Windows[last].AnchorTo + 1)
+            {
+                var window = Windows[last];
+                Windows[last] = window with { AnchorTo = Math.Max(window.AnchorTo, anchorTo), End = Math.Max(window.End, end) };
+                return;
+            }
+
+            RuleState[ruleIndex] = Active;
+            _lastWindow[ruleIndex] = Windows.Count;
+            Windows.Add(new RuleWindow(ruleIndex, start, end, anchorTo));
         }
     }
 
-    private readonly record struct RuleWindow(int RuleIndex, int Start, int End);
+    /// <summary>A span of text one rule's regex runs over; <see cref="AnchorTo"/> >= 0 marks an anchored rule's
+    /// window, whose matches may only start in [<see cref="Start"/>, <see cref="AnchorTo"/>].</summary>
+    private readonly record struct RuleWindow(int RuleIndex, int Start, int End, int AnchorTo);
 
     /// <summary>Maps offsets to (line, column) within a range, for the companion distance check.</summary>
     private sealed class LineIndex
