@@ -287,6 +287,15 @@ internal sealed partial class MessagesProxy(
             {
                 exchange.UpstreamRequestId = ids.FirstOrDefault();
             }
+            if (status is >= 300 and < 400)
+            {
+                // No Messages API redirects. Relaying one would send the client, with its unredacted body, to an
+                // address the egress policy never vetted; following it could leave the allowed network.
+                await RejectAsync(context, exchange, 502, AnthropicErrors.Api,
+                    $"upstream '{client.Config.Name}' answered with a redirect ({status}); Airlock does not follow or relay redirects",
+                    "upstream_redirect", AuditOutcome.UpstreamError).ConfigureAwait(false);
+                return;
+            }
             if (status >= 400)
             {
                 exchange.Fail(AuditOutcome.UpstreamError, "upstream_status_" + status);
