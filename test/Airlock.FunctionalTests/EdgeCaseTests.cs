@@ -46,6 +46,33 @@ public sealed class EdgeCaseTests(ITestOutputHelper output)
         Assert.Equal(AuditOutcome.Ok, (await harness.SingleAuditAsync()).Outcome);
     }
 
+    [Theory]
+    [InlineData(301)]
+    [InlineData(307)]
+    [InlineData(308)]
+    public async Task Upstream_redirect_is_neither_followed_nor_relayed(int status)
+    {
+        // Relaying a redirect would send the client, with its unredacted body, to an address the gateway
+        // never vetted: the egress level promises only configured upstreams are reached.
+        await using var probe = await ProbeUpstream.StartAsync(context =>
+        {
+            context.Response.StatusCode = status;
+            context.Response.Headers.Location = "http://127.0.0.1:1/v1/messages";
+            return Task.CompletedTask;
+        });
+        await using var harness = await GatewayHarness.StartAsync(output, c => c with { Upstreams = [c.Upstreams[0] with { Url = probe.BaseUri }] });
+
+        using var request = harness.Messages(RequestBodies.Streaming());
+        using var response = await harness.Client.SendAsync(request);
+
+        await ErrorAssert.IsAnthropicErrorAsync(response, HttpStatusCode.BadGateway, "api_error");
+        Assert.Null(response.Headers.Location);
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal(AuditOutcome.UpstreamError, record.Outcome);
+        Assert.Equal("upstream_redirect", record.ErrorType);
+        Assert.Equal(502, record.Status);
+    }
+
     [Fact]
     public async Task Connection_lost_after_message_stop_is_still_a_complete_answer()
     {
