@@ -50,37 +50,5 @@ public sealed class ModelRouter
 public static class Glob
 {
     /// <summary>True when <paramref name="text"/> matches <paramref name="pattern"/>.</summary>
-    public static bool IsMatch(ReadOnlySpan<char> pattern, ReadOnlySpan<char> text)
-    {
-        // Classic two-pointer wildcard match with single backtrack point: O(n·m) worst case is avoided
-        // because only the last star is ever resumed.
-        int p = 0, t = 0, star = -1, mark = 0;
-        while (t < text.Length)
-        {
-            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == text[t]))
-            {
-                p++;
-                t++;
-            }
-            else if (p < pattern.Length && pattern[p] == '*')
-            {
-                star = p++;
-                mark = t;
-            }
-            else if (star >= 0)
-            {
-                p = star + 1;
-                t = ++mark;
-            }
-            else
-            {
-                return false;
-            }
-        }
-        while (p < pattern.Length && pattern[p] == '*')
-        {
-            p++;
-        }
-        return p == pattern.Length;
-    }
+    public static bool IsMatch(ReadOnlySpan<char> pattern, ReadOnlySpan<char> text) => WildcardPattern.IsMatch(pattern, text, ignoreCase: false);
 }
