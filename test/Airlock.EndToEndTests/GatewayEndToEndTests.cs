@@ -15,7 +15,7 @@ public sealed class GatewayEndToEndTests(ITestOutputHelper output)
     [ClaudeCodeFact]
     public async Task Plain_answer_passes_the_body_through_unchanged_and_is_audited()
     {
-        await using var harness = await GatewayHarness.StartAsync();
+        await using var harness = await GatewayHarness.StartAsync(output);
         harness.Upstream.DefaultReply = UpstreamReply.Text("Answer relayed by Airlock.", inputTokens: 1234, outputTokens: 56);
 
         var result = await ClaudeCodeCli.RunAsync(new ClaudeCodeRunOptions
@@ -40,16 +40,16 @@ public sealed class GatewayEndToEndTests(ITestOutputHelper output)
         Assert.NotNull(sessionId);
 
         // Byte for byte: the hash of what the upstream received equals the hash of what the gateway received.
-        var record = Assert.Single(await harness.AuditAsync(sessionId));
+        var record = Assert.Single(await harness.SessionAuditAsync(sessionId));
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(turn.Body.Span)), record.BodySha256);
         Assert.Equal(turn.Body.Length, record.RequestBytes);
 
-        Assert.Equal("alice", record.User);
-        Assert.Equal("payments", record.Team);
+        Assert.Equal(GatewayHarness.DeveloperUser, record.User);
+        Assert.Equal(GatewayHarness.DeveloperTeam, record.Team);
         Assert.Equal(sessionId, record.SessionId);
         Assert.Equal(AuditOutcome.Ok, record.Outcome);
         Assert.Equal(200, record.Status);
-        Assert.Equal("scripted", record.Upstream);
+        Assert.Equal("main", record.Upstream);
         Assert.Equal(turn.Model, record.Model);
         Assert.Equal(1234, record.InputTokens);
         Assert.Equal(56, record.OutputTokens);
@@ -66,7 +66,7 @@ public sealed class GatewayEndToEndTests(ITestOutputHelper output)
             var marker = $"marker-{Guid.NewGuid():N}";
             var filePath = Path.Combine(project, "notes.txt");
             await File.WriteAllTextAsync(filePath, $"Release notes\n{marker}\n");
-            await using var harness = await GatewayHarness.StartAsync();
+            await using var harness = await GatewayHarness.StartAsync(output);
             harness.Upstream.RespondWithToolRoundTrip("Read", new { file_path = filePath }, "Read the notes.");
 
             var result = await ClaudeCodeCli.RunAsync(new ClaudeCodeRunOptions
@@ -87,11 +87,11 @@ public sealed class GatewayEndToEndTests(ITestOutputHelper output)
             Assert.Null(turns[1].Header("authorization"));
 
             var sessionId = turns[0].Header("x-claude-code-session-id");
-            var records = await harness.AuditAsync(sessionId);
+            var records = await harness.SessionAuditAsync(sessionId);
             Assert.Equal(2, records.Count);
             Assert.All(records, r =>
             {
-                Assert.Equal("alice", r.User);
+                Assert.Equal(GatewayHarness.DeveloperUser, r.User);
                 Assert.Equal(AuditOutcome.Ok, r.Outcome);
                 Assert.NotNull(r.InputTokens);
                 Assert.NotNull(r.OutputTokens);
@@ -120,7 +120,7 @@ public sealed class GatewayEndToEndTests(ITestOutputHelper output)
             var envPath = Path.Combine(project, ".env");
             await File.WriteAllTextAsync(envPath, $"APP_NAME=demo\nAWS_ACCESS_KEY_ID={keyId}\nAWS_SECRET_ACCESS_KEY={secret}\n");
 
-            await using var harness = await GatewayHarness.StartAsync();
+            await using var harness = await GatewayHarness.StartAsync(output);
             harness.Upstream.RespondWithToolRoundTrip("Read", new { file_path = envPath }, "I looked at the configuration.");
 
             var first = await ClaudeCodeCli.RunAsync(new ClaudeCodeRunOptions
@@ -173,7 +173,7 @@ public sealed class GatewayEndToEndTests(ITestOutputHelper output)
             Assert.Subset(Placeholders(third).ToHashSet(), placeholders.ToHashSet());
 
             // The audit trail names rule, location and a keyed hash, and never holds the values.
-            var records = await harness.AuditAsync();
+            var records = await harness.SessionAuditAsync(null);
             var findings = records.SelectMany(r => r.Findings).ToList();
             Assert.Contains(findings, f => f.RuleId == "aws-access-key-id" && f.Action == "redact" && f.Location.Contains("content", StringComparison.Ordinal));
             Assert.Contains(findings, f => f.RuleId == "aws-secret-access-key" && f.Action == "redact");

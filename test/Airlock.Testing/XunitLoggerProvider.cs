@@ -1,12 +1,15 @@
 using Microsoft.Extensions.Logging;
 
-namespace Airlock.FunctionalTests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Airlock.Testing;
 
 /// <summary>
 /// Routes gateway logs to the test's output, so a failing test shows what the gateway said. Writes after
 /// the test has ended (a late audit flush, a shutdown warning) are dropped: xunit refuses them.
 /// </summary>
-internal sealed class XunitLoggerProvider(ITestOutputHelper output) : ILoggerProvider
+public sealed class XunitLoggerProvider(ITestOutputHelper output) : ILoggerProvider
 {
     public ILogger CreateLogger(string categoryName) => new XunitLogger(output, categoryName);
 

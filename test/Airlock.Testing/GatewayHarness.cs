@@ -4,17 +4,19 @@ using Airlock.Core.Audit;
 using Airlock.Core.Configuration;
 using Airlock.Core.Identity;
 using Airlock.Gateway.Hosting;
-using Airlock.Testing;
 using Microsoft.Extensions.Logging;
 
-namespace Airlock.FunctionalTests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Airlock.Testing;
 
 /// <summary>
 /// One real Airlock gateway on Kestrel (<c>127.0.0.1:0</c>, temp data dir) in front of one
 /// <see cref="ScriptedUpstream"/>, plus a developer key issued against the gateway's own store and an
 /// <see cref="HttpClient"/> pointed at the gateway. Everything is torn down and deleted on dispose.
 /// </summary>
-internal sealed class GatewayHarness : IAsyncDisposable
+public sealed class GatewayHarness : IAsyncDisposable
 {
     /// <summary>The environment variable the test config names for the gateway's upstream credential.</summary>
     public const string UpstreamKeyVariable = "AIRLOCK_TEST_UPSTREAM_KEY";
@@ -42,6 +44,9 @@ internal sealed class GatewayHarness : IAsyncDisposable
     public HttpClient Client { get; }
 
     public Uri GatewayUri => Client.BaseAddress!;
+
+    /// <summary>The gateway address without a trailing slash, as <c>ANTHROPIC_BASE_URL</c> takes it.</summary>
+    public string BaseUrl => GatewayUri.ToString().TrimEnd('/');
 
     /// <summary>A developer key (user <see cref="DeveloperUser"/>, team <see cref="DeveloperTeam"/>).</summary>
     public string DeveloperKey { get; }
@@ -180,6 +185,14 @@ internal sealed class GatewayHarness : IAsyncDisposable
             }
             await Task.Delay(20);
         }
+    }
+
+    /// <summary>The records of one Claude Code session, oldest first (after flushing the writer).</summary>
+    public async Task<IReadOnlyList<AuditRecord>> SessionAuditAsync(string? sessionId)
+    {
+        await Gateway.Audit.FlushAsync();
+        var records = await Gateway.Store.QueryAsync(new AuditQuery { SessionId = sessionId, Limit = 10_000 });
+        return records.Reverse().ToList();
     }
 
     /// <summary>The only audit record of a test that made exactly one request.</summary>
