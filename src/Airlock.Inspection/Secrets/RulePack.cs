@@ -41,7 +41,8 @@ public sealed class RulePack
     /// <summary>Identifies the exact rule content: a SHA-256 prefix over the sources. Recorded in the audit trail.</summary>
     public string Version { get; }
 
-    /// <summary>Non-fatal notes, e.g. TOML keys Airlock does not use (gitleaks options it ignores).</summary>
+    /// <summary>Non-fatal notes, e.g. TOML keys Airlock does not use (gitleaks options it ignores) or an organization
+    /// rule without keywords (it runs on all text, which is slower).</summary>
     public IReadOnlyList<string> Warnings { get; }
 
     /// <summary>True when this build embeds <c>rules/secrets.toml</c>.</summary>

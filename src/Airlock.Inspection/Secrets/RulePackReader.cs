@@ -224,7 +224,16 @@ internal sealed class RulePackReader
 
         if (!string.IsNullOrEmpty(pattern) && keywords.Count == 0)
         {
-            AddError(context, "missing 'keywords': every regex rule needs at least one keyword (the prefilter only runs rules whose keyword occurs)");
+            // gitleaks runs a keyword-less rule on every fragment, so an organization's config is accepted as is
+            // (its regex is linear-time). The vetted built-in pack stays strict: its rules must stay cheap to skip.
+            if (_isBuiltIn)
+            {
+                AddError(context, "missing 'keywords': every built-in regex rule needs at least one keyword (the prefilter only runs rules whose keyword occurs)");
+            }
+            else
+            {
+                _warnings.Add($"{_source}: rule '{id}' has no keywords: it runs on all text, which is slower");
+            }
         }
 
         if (secretGroup < 0)

@@ -9,7 +9,9 @@ namespace Airlock.Inspection;
 /// OrdinalIgnoreCase, Aho-Corasick/Teddy inside the runtime) selects the rules whose keyword occurs; only those
 /// rules' regexes run, over the whole text when it is short and in merged windows around the keyword hits when
 /// it is long. Each match then passes the entropy gate, the global placeholder filter, the rule's validator,
-/// the allowlists and the companion (<c>[[rules.required]]</c>) check. Immutable and thread-safe.
+/// the allowlists and the companion (<c>[[rules.required]]</c>) check. Keyword-less rules (organization packs only,
+/// as gitleaks allows) run on their linear-time regex over every range, through the same per-match checks.
+/// Immutable and thread-safe.
 /// </summary>
 public sealed class SecretScanner : ITextScanner
 {
@@ -17,6 +19,7 @@ public sealed class SecretScanner : ITextScanner
     private readonly RuleRuntime[] _rules;
     private readonly KeywordMatcher? _keywords;
     private readonly int[][] _keywordRules;
+    private readonly int[] _alwaysRules;
     private readonly Dictionary<string, int> _indexById;
     private readonly bool _anyRequired;
 
@@ -33,6 +36,7 @@ public sealed class SecretScanner : ITextScanner
         _rules = new RuleRuntime[pack.Rules.Count];
         _indexById = new Dictionary<string, int>(StringComparer.Ordinal);
         var keywordRules = new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
+        var alwaysRules = new List<int>();
         for (var i = 0; i < pack.Rules.Count; i++)
         {
             var rule = pack.Rules[i];
@@ -42,6 +46,13 @@ public sealed class SecretScanner : ITextScanner
             _anyRequired |= rule.Required.Count > 0;
             if (rule.Regex is null)
             {
+                continue;
+            }
+
+            if (rule.Keywords.Count == 0)
+            {
+                // Only organization packs load such rules (gitleaks semantics): they run over every range.
+                alwaysRules.Add(i);
                 continue;
             }
 
@@ -59,6 +70,7 @@ public sealed class SecretScanner : ITextScanner
         var keywords = keywordRules.Keys.ToArray();
         _keywordRules = [.. keywords.Select(k => keywordRules[k].ToArray())];
         _keywords = keywords.Length > 0 ? new KeywordMatcher(keywords) : null;
+        _alwaysRules = [.. alwaysRules];
     }
 
     /// <summary>The pack this scanner runs.</summary>
@@ -87,7 +99,7 @@ public sealed class SecretScanner : ITextScanner
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(results);
-        if (_keywords is null || text.Length == 0)
+        if ((_keywords is null && _alwaysRules.Length == 0) || text.Length == 0)
         {
             return;
         }
@@ -104,13 +116,17 @@ public sealed class SecretScanner : ITextScanner
         try
         {
             scratch.Reset(_rules.Length);
-            _keywords!.FindAll(text.AsSpan(rangeStart, rangeEnd - rangeStart), scratch.Hits);
-            if (scratch.Hits.Count == 0)
+            _keywords?.FindAll(text.AsSpan(rangeStart, rangeEnd - rangeStart), scratch.Hits);
+            if (scratch.Hits.Count == 0 && _alwaysRules.Length == 0)
             {
                 return;
             }
 
-            CollectWindows(text, rangeStart, rangeEnd, path, scratch);
+            if (scratch.Hits.Count > 0)
+            {
+                CollectWindows(text, rangeStart, rangeEnd, path, scratch);
+            }
+
             var candidates = scratch.Candidates;
             foreach (var window in scratch.Windows)
             {
@@ -128,6 +144,19 @@ public sealed class SecretScanner : ITextScanner
                 {
                     RunRule(window.RuleIndex, text, window.Start + skip, window.End, rangeStart, rangeEnd, path, candidates);
                 }
+            }
+
+            foreach (var ruleIndex in _alwaysRules)
+            {
+                // Keyword-less rules see the whole range; the per-match logic below is shared with keyword rules.
+                var pathRule = _rules[ruleIndex].Rule.Path;
+                if ((pathRule is not null && (path is null || !SafeIsMatch(pathRule, path)))
+                    || !_rules[ruleIndex].Requirements.MayMatch(text.AsSpan(rangeStart, rangeEnd - rangeStart), out var skip))
+                {
+                    continue;
+                }
+
+                RunRule(ruleIndex, text, rangeStart + skip, rangeEnd, rangeStart, rangeEnd, path, candidates);
             }
 
             if (_anyRequired && candidates.Count > 0)
