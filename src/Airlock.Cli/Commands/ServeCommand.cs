@@ -21,6 +21,18 @@ internal static class ServeCommand
             var bound = gateway.Addresses;
             var address = bound.Count > 0 ? bound[0].ToString().TrimEnd('/') : config.Urls;
             PrintBanner(config, address);
+            if (gateway.Inspection is { } inspection)
+            {
+                Console.WriteLine($"  inspection: {inspection.RuleCount} secret rules (pack {inspection.RulesVersion}), on_error={(config.Inspection.FailClosed ? "block" : "pass")}");
+                foreach (var warning in inspection.Warnings)
+                {
+                    Console.WriteLine($"  rule pack warning: {warning}");
+                }
+            }
+            else
+            {
+                Console.WriteLine("  inspection: DISABLED (inspection.enabled: false)");
+            }
             if (firstRun || (await gateway.Store.ListKeysAsync(cancellationToken)).Count == 0)
             {
                 await PrintFirstKeysAsync(gateway, address, cancellationToken);

@@ -14,8 +14,10 @@ namespace Airlock.Gateway.Inspection;
 /// </summary>
 public sealed class InspectionRuntime
 {
-    private InspectionRuntime(InspectionConfig config, ITextScanner scanner, FindingHasher hasher, InspectionPolicy policy, string rulesVersion, int ruleCount)
+    private InspectionRuntime(InspectionConfig config, ITextScanner scanner, FindingHasher hasher, InspectionPolicy policy, string rulesVersion, int ruleCount,
+        IReadOnlyList<string> warnings)
     {
+        Warnings = warnings;
         Config = config;
         Scanner = scanner;
         Hasher = hasher;
@@ -42,6 +44,9 @@ public sealed class InspectionRuntime
 
     /// <summary>Identifies the loaded secret rules (shown in the banner, used by hooks later).</summary>
     public string RulesVersion { get; }
+
+    /// <summary>Rule-pack warnings an administrator should see (e.g. organization rules without keywords, which run on all text).</summary>
+    public IReadOnlyList<string> Warnings { get; }
 
     /// <summary>Number of secret rules loaded.</summary>
     public int RuleCount { get; }
@@ -125,7 +130,8 @@ public sealed class InspectionRuntime
             throw new ConfigurationException("inspection", errors);
         }
         var scanner = scanners.Count == 1 ? scanners[0] : new CompositeScanner(scanners);
-        return new InspectionRuntime(config, scanner, new FindingHasher(hashKey), policy!, pack?.Version ?? "none", pack?.Rules.Count ?? 0);
+        return new InspectionRuntime(config, scanner, new FindingHasher(hashKey), policy!, pack?.Version ?? "none", pack?.Rules.Count ?? 0,
+            pack?.Warnings ?? []);
     }
 
     /// <summary>The audit form of a finding: rule, category, location, action, keyed hash. Never the value.</summary>
