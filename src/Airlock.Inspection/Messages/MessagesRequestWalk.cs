@@ -458,7 +458,7 @@ internal sealed class MessagesRequestWalk
 
     // The key as written by a plain identifier, or null. Escaped keys ("descr\u0069ption") are
     // decoded first by re-reading the quoted token, which includes its quotes.
-    private static string? PlainName(ReadOnlySpan<byte> body, ref Frame frame)
+    private string? PlainName(ReadOnlySpan<byte> body, ref Frame frame)
     {
         string name;
         if (frame.NameEscaped)
@@ -491,7 +491,11 @@ internal sealed class MessagesRequestWalk
             }
         }
 
-        return name;
+        // A plain-looking key can still be a secret ({"AKIA…": 1}); locations reach error messages and audit
+        // rows, so a key the scanner flags is never echoed.
+        var matches = new List<TextMatch>();
+        _owner.Scanner.Scan(name, matches);
+        return matches.Count == 0 ? name : null;
     }
 
     private RequestInspection Finish()

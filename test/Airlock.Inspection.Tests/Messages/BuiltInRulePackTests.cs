@@ -15,6 +15,24 @@ public class BuiltInRulePackTests
     private static readonly Lazy<ITextScanner> Scanner = new(() => new SecretScanner(RulePack.LoadBuiltIn()));
 
     [Fact]
+    public void A_secret_used_as_a_key_inside_tool_input_never_appears_in_a_location()
+    {
+        var random = new Random(7);
+        string keyAsName = FakeGitHubTokens.CreateAwsKeyId(random);
+        string value = FakeGitHubTokens.CreateAwsKeyId(random);
+        string json =
+            "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"Bash\"," +
+            "\"input\":{\"command\":\"ls\",\"" + keyAsName + "\":{\"value\":\"" + value + "\"}}}]}]}";
+        var inspector = new MessagesRequestInspector(Scanner.Value, Hasher);
+
+        var result = inspector.Inspect(Encoding.UTF8.GetBytes(json), null, InspectionPolicy.Default);
+
+        var finding = Assert.Single(result.Findings, f => f.RuleId == "aws-access-key-id");
+        Assert.Equal("messages[0].content[0].input[*].value", finding.Location);
+        Assert.DoesNotContain(keyAsName, finding.Location, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Identifiable_tokens_in_tool_results_and_inputs_are_redacted_in_place()
     {
         var random = new Random(100);
