@@ -139,6 +139,37 @@ public sealed class InspectionTests(ITestOutputHelper output)
         Assert.Equal("output_blocked:aws-access-key-id", blockedRecord.ErrorType);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_request_too_big_to_inspect_completely_follows_on_error(bool failClosed)
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, config => config with
+        {
+            Inspection = config.Inspection with { FailClosed = failClosed },
+        });
+        // More strings than the inspector's limit (200,000) inside one tool input.
+        var strings = string.Join(",", Enumerable.Repeat("\"a\"", 200_001));
+        var body = $$$"""{"model":"m","max_tokens":8,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"X","input":{"list":[{{{strings}}}]}}]}]}""";
+
+        using var response = await harness.Client.SendAsync(harness.Messages(body));
+        var record = await harness.SingleAuditAsync();
+        if (failClosed)
+        {
+            await ErrorAssert.IsAnthropicErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error");
+            Assert.Empty(harness.Upstream.MessagesRequests);
+            Assert.Equal(AuditOutcome.Rejected, record.Outcome);
+            Assert.Equal("inspection_incomplete", record.ErrorType);
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(body, Assert.Single(harness.Upstream.MessagesRequests).BodyText);
+            Assert.Equal(AuditOutcome.Ok, record.Outcome);
+            Assert.Equal("inspection_incomplete_passed", record.ErrorType);
+        }
+    }
+
     [Fact]
     public async Task Inspection_disabled_forwards_secrets_unchanged()
     {

@@ -41,56 +41,44 @@ internal sealed partial class MessagesProxy(
 
     public Task CountTokensAsync(HttpContext context) => HandlePostAsync(context, "count_tokens");
 
-    private async Task HandlePostAsync(HttpContext context, string operation)
+    private Task HandlePostAsync(HttpContext context, string operation) =>
+        RunExchangeAsync(context, operation, async exchange =>
+        {
+            using var body = await RequestBody.ReadAsync(context.Request, config.Limits.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+            await HandleBodyAsync(context, exchange, body).ConfigureAwait(false);
+        });
+
+    public Task ModelsAsync(HttpContext context) =>
+        RunExchangeAsync(context, "models", async exchange =>
+        {
+            if (router.CatchAll() is { } upstream)
+            {
+                // A catch-all route serves any model name: the upstream's own list is the truth.
+                exchange.Upstream = upstream.Name;
+                await ForwardAsync(context, exchange, upstreams.Get(upstream.Name), HttpMethod.Get, null).ConfigureAwait(false);
+                return;
+            }
+            exchange.Status = 200;
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(ModelList.Build(router.LiteralModels().Select(m => m.Model)), context.RequestAborted).ConfigureAwait(false);
+        });
+
+    /// <summary>
+    /// The one place every request's exit paths are handled: authenticate, run <paramref name="handle"/>, map a
+    /// client that left to <c>client_abort</c> and anything unexpected to a 500, and record exactly one audit
+    /// record whatever happened.
+    /// </summary>
+    private async Task RunExchangeAsync(HttpContext context, string operation, Func<Exchange, Task> handle)
     {
         var exchange = new Exchange(context, Door, operation, time.GetUtcNow());
         context.Response.Headers["x-airlock-request-id"] = exchange.RequestId;
-        RequestBody? body = null;
         try
         {
-            if (!await AuthenticateAsync(context, exchange).ConfigureAwait(false))
+            if (await AuthenticateAsync(context, exchange).ConfigureAwait(false))
             {
-                return;
+                await handle(exchange).ConfigureAwait(false);
             }
-            body = await RequestBody.ReadAsync(context.Request, config.Limits.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
-            if (body is null)
-            {
-                await RejectAsync(context, exchange, 413, AnthropicErrors.RequestTooLarge,
-                    $"request body exceeds the gateway limit of {config.Limits.MaxBodyBytes} bytes", "body_too_large").ConfigureAwait(false);
-                return;
-            }
-            exchange.RequestBytes = body.Length;
-            exchange.BodySha256 = Convert.ToHexStringLower(SHA256.HashData(body.Span));
-            if (!MessagesRequestReader.TryRead(body.Span, config.Limits.MaxJsonDepth, out var info, out var error))
-            {
-                await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest, error!, "invalid_body").ConfigureAwait(false);
-                return;
-            }
-            exchange.Model = info.Model;
-            if (string.IsNullOrEmpty(info.Model))
-            {
-                await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest, "model: field required", "invalid_body").ConfigureAwait(false);
-                return;
-            }
-            var forwardBody = body.Memory;
-            if (inspection.Runtime is { } runtime)
-            {
-                var inspected = await InspectRequestAsync(context, exchange, runtime, body.Memory).ConfigureAwait(false);
-                if (inspected is null)
-                {
-                    return;
-                }
-                forwardBody = inspected.Value;
-            }
-            var upstream = router.Resolve(info.Model);
-            if (upstream is null)
-            {
-                await RejectAsync(context, exchange, 404, AnthropicErrors.NotFound,
-                    $"model '{Truncate(info.Model)}' is not served by this gateway (no route matches it)", "no_route").ConfigureAwait(false);
-                return;
-            }
-            exchange.Upstream = upstream.Name;
-            await ForwardAsync(context, exchange, upstreams.Get(upstream.Name), HttpMethod.Post, forwardBody).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsClientGone(context, ex))
         {
@@ -109,46 +97,51 @@ internal sealed partial class MessagesProxy(
         }
         finally
         {
-            body?.Dispose();
             await RecordAsync(exchange).ConfigureAwait(false);
         }
     }
 
-    public async Task ModelsAsync(HttpContext context)
+    private async Task HandleBodyAsync(HttpContext context, Exchange exchange, RequestBody? body)
     {
-        var exchange = new Exchange(context, Door, "models", time.GetUtcNow());
-        context.Response.Headers["x-airlock-request-id"] = exchange.RequestId;
-        try
+        if (body is null)
         {
-            if (!await AuthenticateAsync(context, exchange).ConfigureAwait(false))
+            await RejectAsync(context, exchange, 413, AnthropicErrors.RequestTooLarge,
+                $"request body exceeds the gateway limit of {config.Limits.MaxBodyBytes} bytes", "body_too_large").ConfigureAwait(false);
+            return;
+        }
+        exchange.RequestBytes = body.Length;
+        exchange.BodySha256 = Convert.ToHexStringLower(SHA256.HashData(body.Span));
+        if (!MessagesRequestReader.TryRead(body.Span, config.Limits.MaxJsonDepth, out var info, out var error))
+        {
+            await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest, error!, "invalid_body").ConfigureAwait(false);
+            return;
+        }
+        exchange.Model = info.Model;
+        if (string.IsNullOrEmpty(info.Model))
+        {
+            await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest, "model: field required", "invalid_body").ConfigureAwait(false);
+            return;
+        }
+        // Routing is a lookup: a model nobody serves is refused before paying for inspection.
+        var upstream = router.Resolve(info.Model);
+        if (upstream is null)
+        {
+            await RejectAsync(context, exchange, 404, AnthropicErrors.NotFound,
+                $"model '{Truncate(info.Model)}' is not served by this gateway (no route matches it)", "no_route").ConfigureAwait(false);
+            return;
+        }
+        exchange.Upstream = upstream.Name;
+        var forwardBody = body.Memory;
+        if (inspection.Runtime is { } runtime)
+        {
+            var inspected = await InspectRequestAsync(context, exchange, runtime, body.Memory).ConfigureAwait(false);
+            if (inspected is null)
             {
                 return;
             }
-            if (router.CatchAll() is { } upstream)
-            {
-                // A catch-all route serves any model name: the upstream's own list is the truth.
-                exchange.Upstream = upstream.Name;
-                await ForwardAsync(context, exchange, upstreams.Get(upstream.Name), HttpMethod.Get, null).ConfigureAwait(false);
-                return;
-            }
-            exchange.Status = 200;
-            context.Response.StatusCode = 200;
-            context.Response.ContentType = "application/json";
-            await context.Response.Body.WriteAsync(ModelList.Build(router.LiteralModels().Select(m => m.Model)), context.RequestAborted).ConfigureAwait(false);
+            forwardBody = inspected.Value;
         }
-        catch (Exception ex) when (IsClientGone(context, ex))
-        {
-            exchange.Status = StatusCodes.Status499ClientClosedRequest;
-            exchange.Fail(AuditOutcome.ClientAbort, "client_abort");
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            await FailInternallyAsync(context, exchange, ex).ConfigureAwait(false);
-        }
-        finally
-        {
-            await RecordAsync(exchange).ConfigureAwait(false);
-        }
+        await ForwardAsync(context, exchange, upstreams.Get(upstream.Name), HttpMethod.Post, forwardBody).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -179,17 +172,24 @@ internal sealed partial class MessagesProxy(
         {
             exchange.Findings.Add(InspectionRuntime.ToAudit(finding));
         }
+        // An inspection that could not finish (limits, undecodable string) is an inspection failure, not a
+        // policy block: inspection.on_error decides, as for an exception.
+        if (result.Incomplete)
+        {
+            if (runtime.Config.FailClosed)
+            {
+                await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest,
+                    result.BlockReason ?? "request refused: it could not be inspected completely", "inspection_incomplete").ConfigureAwait(false);
+                return null;
+            }
+            exchange.ErrorType = "inspection_incomplete_passed";
+            return body;
+        }
         if (result.Blocked)
         {
             var rule = result.BlockingFinding?.RuleId ?? "unknown";
             await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest,
                 result.BlockReason ?? $"request blocked by Airlock policy: rule {rule}", "blocked:" + rule, AuditOutcome.Blocked).ConfigureAwait(false);
-            return null;
-        }
-        if (result.Incomplete && runtime.Config.FailClosed)
-        {
-            await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest,
-                "request refused: it is too large or too deeply structured to inspect completely", "inspection_incomplete").ConfigureAwait(false);
             return null;
         }
         return result.Body;
@@ -361,10 +361,10 @@ internal sealed partial class MessagesProxy(
                 }
                 var chunk = buffer.AsMemory(0, read);
                 parser?.Feed(chunk.Span, observer);
-                if (observer.Blocking is { } blocking)
+                if (observer.Blocking is not null)
                 {
                     // Output policy says block: this chunk is not delivered and the stream ends with an error event.
-                    failure = "output_blocked:" + blocking.RuleId;
+                    failure = "output_blocked";
                     break;
                 }
                 if (tee is not null && tee.WrittenCount + read <= MaxTeeBytes)
@@ -399,10 +399,9 @@ internal sealed partial class MessagesProxy(
                 exchange.Findings.Add(InspectionRuntime.ToAudit(finding, "response:"));
             }
         }
-        if (failure is not null && failure.StartsWith("output_blocked:", StringComparison.Ordinal))
+        if (observer.Blocking is { } blocking)
         {
-            exchange.Fail(AuditOutcome.Blocked, failure);
-            var blocking = observer.Blocking!;
+            exchange.Fail(AuditOutcome.Blocked, "output_blocked:" + blocking.RuleId);
             await clientBody.WriteAsync(AnthropicErrors.SseEvent(AnthropicErrors.Api,
                 $"answer stopped by Airlock output policy: rule {blocking.RuleId} at {blocking.Location}"), context.RequestAborted).ConfigureAwait(false);
             return;
