@@ -5,8 +5,7 @@ public static class ScannerFactory
 {
     /// <summary>Built-in secret rules + personal data with default options (no organization terms).
     /// Throws <see cref="RulePackException"/> if the built-in pack cannot load (fail closed).</summary>
-    public static ITextScanner CreateDefault() =>
-        new CompositeScanner(new SecretScanner(RulePack.LoadBuiltIn()), new PersonalDataScanner());
+    public static ITextScanner CreateDefault() => Create(RulePack.LoadBuiltIn());
 
     /// <summary>Secrets from <paramref name="pack"/>, personal data and optional organization lists.</summary>
     public static ITextScanner Create(RulePack pack, PersonalDataOptions? personalData = null, IEnumerable<OrganizationTermList>? organizationLists = null)

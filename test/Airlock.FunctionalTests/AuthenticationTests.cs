@@ -94,7 +94,7 @@ public sealed class AuthenticationTests(ITestOutputHelper output)
     {
         await using var harness = await GatewayHarness.StartAsync(output);
         var body = harness.DeveloperKey[..17] + new string('Z', 32);
-        var forged = body + Base62.Encode(Crc32.Compute(Encoding.ASCII.GetBytes(body)), 6);
+        var forged = body + Base62.Encode(System.IO.Hashing.Crc32.HashToUInt32(Encoding.ASCII.GetBytes(body)), 6);
 
         using var request = GatewayHarness.Post("/v1/messages", Encoding.UTF8.GetBytes(RequestBodies.Streaming()), forged);
         using var response = await harness.Client.SendAsync(request);

@@ -75,7 +75,7 @@ public static class ApiKeys
         {
             bytes[i] = (byte)body[i];
         }
-        return Base62.Encode(Crc32.Compute(bytes), ChecksumLength);
+        return Base62.Encode(System.IO.Hashing.Crc32.HashToUInt32(bytes), ChecksumLength);
     }
 }
 
@@ -97,37 +97,5 @@ public static class Base62
             value /= 62;
         }
         return new string(chars);
-    }
-}
-
-/// <summary>CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as used by zip and PNG.</summary>
-public static class Crc32
-{
-    private static readonly uint[] Table = BuildTable();
-
-    /// <summary>CRC-32 of <paramref name="data"/>.</summary>
-    public static uint Compute(ReadOnlySpan<byte> data)
-    {
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in data)
-        {
-            crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        }
-        return ~crc;
-    }
-
-    private static uint[] BuildTable()
-    {
-        var table = new uint[256];
-        for (var n = 0u; n < 256; n++)
-        {
-            var c = n;
-            for (var k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            }
-            table[n] = c;
-        }
-        return table;
     }
 }

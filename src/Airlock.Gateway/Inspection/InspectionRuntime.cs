@@ -138,18 +138,9 @@ public sealed class InspectionRuntime
     public static AuditFinding ToAudit(Finding finding, string locationPrefix = "")
     {
         ArgumentNullException.ThrowIfNull(finding);
-        return new AuditFinding(finding.RuleId, CategoryName(finding.Category), locationPrefix + finding.Location,
-            finding.Action.ToString().ToLowerInvariant(), finding.ValueHash);
+        return new AuditFinding(finding.RuleId, Airlock.Inspection.Files.ScanReportNames.Category(finding.Category), locationPrefix + finding.Location,
+            Airlock.Inspection.Files.ScanReportNames.Action(finding.Action), finding.ValueHash);
     }
-
-    /// <summary>Config spelling of a category.</summary>
-    public static string CategoryName(FindingCategory category) => category switch
-    {
-        FindingCategory.Secret => "secret",
-        FindingCategory.PersonalData => "personal-data",
-        FindingCategory.OrganizationTerm => "organization-term",
-        _ => category.ToString().ToLowerInvariant(),
-    };
 
     private static ActionRule ToActionRule(ActionRuleConfig rule) => new()
     {

@@ -76,8 +76,8 @@ public static class JsonReport
     }
 }
 
-/// <summary>Stable lowercase names used by every report format.</summary>
-internal static class ScanReportNames
+/// <summary>Stable lowercase names used by every report format and by the gateway's audit findings.</summary>
+public static class ScanReportNames
 {
     public static string Category(FindingCategory category) => category switch
     {

@@ -105,8 +105,6 @@ internal sealed class RuleRequirements
     /// <summary>Debug view: the requirements, e.g. <c>[:=] ["'`] ["'`]</c>.</summary>
     public override string ToString() => $"prefix<={_maxPrefix} " + string.Join(' ', _items.Select(i => i.Description));
 
-    /// <summary>Debug view of the reach.</summary>
-    internal string ReachName => Reach.ToString();
 
     private sealed record Requirement(SearchValues<char>? Chars, SearchValues<string>? Strings, string Description);
 

@@ -552,7 +552,6 @@ public sealed class SecretScanner : ITextScanner
         });
     }
 
-    private static bool SafeIsMatch(Regex regex, string input) => SafeIsMatch(regex, input.AsSpan());
 
     private readonly record struct Candidate(int RuleIndex, int Start, int Length);
 

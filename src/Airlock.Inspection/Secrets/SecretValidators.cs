@@ -77,7 +77,12 @@ public static class SecretValidators
         }
 
         Span<char> expected = stackalloc char[6];
-        Base62.EncodePadded(Crc32.ComputeAscii(value[..30]), expected);
+        Span<byte> ascii = stackalloc byte[30];
+        for (var i = 0; i < ascii.Length; i++)
+        {
+            ascii[i] = (byte)value[i];
+        }
+        Base62.EncodePadded(System.IO.Hashing.Crc32.HashToUInt32(ascii), expected);
         return value[30..].SequenceEqual(expected);
     }
 
@@ -207,40 +212,6 @@ public static class SecretValidators
 
         bytes = new byte[length];
         return Base64Url.TryDecodeFromChars(trimmed, bytes, out var written) && written == length;
-    }
-}
-
-/// <summary>CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, init and final xor 0xFFFFFFFF).</summary>
-internal static class Crc32
-{
-    private static readonly uint[] Table = BuildTable();
-
-    public static uint ComputeAscii(ReadOnlySpan<char> ascii)
-    {
-        var crc = 0xFFFFFFFFu;
-        foreach (var ch in ascii)
-        {
-            crc = Table[(crc ^ (byte)ch) & 0xFF] ^ (crc >> 8);
-        }
-
-        return ~crc;
-    }
-
-    private static uint[] BuildTable()
-    {
-        var table = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            var c = n;
-            for (var k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            }
-
-            table[n] = c;
-        }
-
-        return table;
     }
 }
 

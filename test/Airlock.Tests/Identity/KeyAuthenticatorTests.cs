@@ -80,7 +80,7 @@ public sealed class KeyAuthenticatorTests
         var (key, _) = await _issuer.IssueAsync("grace", null, KeyRole.Developer, null);
         // Same id, different secret, valid checksum: only the stored digest can tell it apart.
         var body = key[..17] + new string('Q', 32);
-        var forged = body + Base62.Encode(Crc32.Compute(Encoding.ASCII.GetBytes(body)), 6);
+        var forged = body + Base62.Encode(System.IO.Hashing.Crc32.HashToUInt32(Encoding.ASCII.GetBytes(body)), 6);
         Assert.True(ApiKeys.TryParse(forged, out _));
 
         var result = await _authenticator.AuthenticateAsync(forged);
