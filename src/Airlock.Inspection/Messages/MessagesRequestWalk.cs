@@ -344,9 +344,9 @@ internal sealed class MessagesRequestWalk
 
         // A scanner bug must not turn into an exception or a wrong splice: drop impossible spans.
         _scratch.RemoveAll(m => m.Start < 0 || m.Length <= 0 || m.Start > text.Length - m.Length);
-        var matches = _scratch.ToArray();
-        Array.Sort(matches, static (a, b) => a.Start.CompareTo(b.Start));
-        return matches;
+        // Stable: scanners already order by start (CompositeScanner: then longest, then rule id), and that tie-break
+        // decides the rule named in a merged redaction; a stable sort only repairs a scanner that broke the order.
+        return [.. _scratch.OrderBy(static m => m.Start)];
     }
 
     private void OnMatches(string text, ReadOnlySpan<byte> raw, int rawStart, TextMatch[] matches, bool signed)

@@ -30,7 +30,8 @@ public sealed class OrganizationTermList
         {
             try
             {
-                compiled.Add(new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | RegexOptions.IgnoreCase));
+                // Through the factory, so the linear engine's automaton limit is the one every rule gets.
+                compiled.Add(RuleRegexFactory.CreateLinear(pattern, ignoreCase: true));
             }
             catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
             {

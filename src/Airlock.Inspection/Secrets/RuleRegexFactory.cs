@@ -41,7 +41,8 @@ internal static class RuleRegexFactory
     public static Regex CreateCompiled(string netPattern) => new(netPattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, BuiltInMatchTimeout);
 
     /// <summary>Builds the linear-time form; the constructor already enforces the automaton size limit.</summary>
-    public static Regex CreateLinear(string netPattern) => new(netPattern, LinearOptions);
+    public static Regex CreateLinear(string netPattern, bool ignoreCase = false) =>
+        new(netPattern, ignoreCase ? LinearOptions | RegexOptions.IgnoreCase : LinearOptions);
 
     /// <summary>Translates a Go pattern and compiles it; returns null and a reason on failure.</summary>
     public static Regex? TryCreate(string goPattern, bool isBuiltIn, out GoRegexTranslation? translation, out string? error)
