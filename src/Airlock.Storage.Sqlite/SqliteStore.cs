@@ -14,7 +14,8 @@ namespace Airlock.Storage.Sqlite;
 /// </summary>
 public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
 {
-    private const int SchemaVersion = 1;
+    // 1: keys and model-call audit records. 2: audit record kind and Claude Code tool-event columns.
+    private const int SchemaVersion = 2;
     private const string KeyColumns = "id, hash, user_name, team, role, created_at, expires_at, revoked_at, description";
     private readonly string _connectionString;
 
@@ -80,58 +81,91 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
         {
             return;
         }
+        // Microsoft.Data.Sqlite begins IMMEDIATE transactions by default: a second process migrating at the same time waits, then sees the new version.
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        using var create = connection.CreateCommand();
-        create.Transaction = transaction;
-        create.CommandText = """
-            CREATE TABLE IF NOT EXISTS api_keys (
-                id           TEXT PRIMARY KEY,
-                hash         BLOB NOT NULL,
-                user_name    TEXT NOT NULL,
-                team         TEXT,
-                role         TEXT NOT NULL,
-                created_at   INTEGER NOT NULL,
-                expires_at   INTEGER,
-                revoked_at   INTEGER,
-                description  TEXT
-            );
-            CREATE TABLE IF NOT EXISTS audit_records (
-                seq                   INTEGER PRIMARY KEY AUTOINCREMENT,
-                request_id            TEXT NOT NULL,
-                time                  INTEGER NOT NULL,
-                door                  TEXT NOT NULL,
-                operation             TEXT NOT NULL,
-                key_id                TEXT,
-                user_name             TEXT,
-                team                  TEXT,
-                session_id            TEXT,
-                model                 TEXT,
-                upstream              TEXT,
-                status                INTEGER NOT NULL,
-                outcome               TEXT NOT NULL,
-                error_type            TEXT,
-                latency_ms            REAL NOT NULL,
-                ttfb_ms               REAL,
-                input_tokens          INTEGER,
-                output_tokens         INTEGER,
-                cache_read_tokens     INTEGER,
-                cache_creation_tokens INTEGER,
-                request_bytes         INTEGER NOT NULL,
-                response_bytes        INTEGER NOT NULL,
-                body_sha256           TEXT,
-                upstream_request_id   TEXT,
-                user_agent            TEXT,
-                client_address        TEXT,
-                findings              TEXT
-            );
-            CREATE INDEX IF NOT EXISTS ix_audit_time ON audit_records(time);
-            CREATE INDEX IF NOT EXISTS ix_audit_user_time ON audit_records(user_name, time);
-            CREATE INDEX IF NOT EXISTS ix_audit_session ON audit_records(session_id);
-            PRAGMA user_version = 1;
-            """;
-        await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        version.Transaction = transaction;
+        current = Convert.ToInt32(await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        if (current < 1)
+        {
+            await ExecuteAsync(connection, transaction, SchemaV1, cancellationToken).ConfigureAwait(false);
+        }
+        if (current < 2)
+        {
+            await ExecuteAsync(connection, transaction, SchemaV2, cancellationToken).ConfigureAwait(false);
+        }
+        await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SchemaVersion};", cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private const string SchemaV1 = """
+        CREATE TABLE IF NOT EXISTS api_keys (
+            id           TEXT PRIMARY KEY,
+            hash         BLOB NOT NULL,
+            user_name    TEXT NOT NULL,
+            team         TEXT,
+            role         TEXT NOT NULL,
+            created_at   INTEGER NOT NULL,
+            expires_at   INTEGER,
+            revoked_at   INTEGER,
+            description  TEXT
+        );
+        CREATE TABLE IF NOT EXISTS audit_records (
+            seq                   INTEGER PRIMARY KEY AUTOINCREMENT,
+            request_id            TEXT NOT NULL,
+            time                  INTEGER NOT NULL,
+            door                  TEXT NOT NULL,
+            operation             TEXT NOT NULL,
+            key_id                TEXT,
+            user_name             TEXT,
+            team                  TEXT,
+            session_id            TEXT,
+            model                 TEXT,
+            upstream              TEXT,
+            status                INTEGER NOT NULL,
+            outcome               TEXT NOT NULL,
+            error_type            TEXT,
+            latency_ms            REAL NOT NULL,
+            ttfb_ms               REAL,
+            input_tokens          INTEGER,
+            output_tokens         INTEGER,
+            cache_read_tokens     INTEGER,
+            cache_creation_tokens INTEGER,
+            request_bytes         INTEGER NOT NULL,
+            response_bytes        INTEGER NOT NULL,
+            body_sha256           TEXT,
+            upstream_request_id   TEXT,
+            user_agent            TEXT,
+            client_address        TEXT,
+            findings              TEXT
+        );
+        CREATE INDEX IF NOT EXISTS ix_audit_time ON audit_records(time);
+        CREATE INDEX IF NOT EXISTS ix_audit_user_time ON audit_records(user_name, time);
+        CREATE INDEX IF NOT EXISTS ix_audit_session ON audit_records(session_id);
+        """;
+
+    // Existing rows are model calls: the kind defaults to 'request' and the tool columns stay null.
+    private const string SchemaV2 = """
+        ALTER TABLE audit_records ADD COLUMN kind TEXT NOT NULL DEFAULT 'request';
+        ALTER TABLE audit_records ADD COLUMN tool_event TEXT;
+        ALTER TABLE audit_records ADD COLUMN tool_name TEXT;
+        ALTER TABLE audit_records ADD COLUMN tool_file_paths TEXT;
+        ALTER TABLE audit_records ADD COLUMN tool_command TEXT;
+        ALTER TABLE audit_records ADD COLUMN tool_command_truncated INTEGER;
+        ALTER TABLE audit_records ADD COLUMN tool_decision TEXT;
+        ALTER TABLE audit_records ADD COLUMN tool_decision_reason TEXT;
+        ALTER TABLE audit_records ADD COLUMN tool_duration_ms REAL;
+        ALTER TABLE audit_records ADD COLUMN tool_cwd TEXT;
+        ALTER TABLE audit_records ADD COLUMN tool_event_id TEXT;
+        CREATE UNIQUE INDEX IF NOT EXISTS ux_audit_tool_event_id ON audit_records(tool_event_id) WHERE tool_event_id IS NOT NULL;
+        """;
 
     /// <inheritdoc/>
     public async Task CreateKeyAsync(KeyRecord key, CancellationToken cancellationToken = default)
@@ -281,8 +315,21 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
             var command = _appender.Command;
             await using var transaction = (SqliteTransaction)await _appender.Connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             command.Transaction = transaction;
+            _appender.EventIdExists.Transaction = transaction;
+            HashSet<string>? batchEventIds = null;
             foreach (var r in records)
             {
+                if (r.Tool?.EventId is { } eventId)
+                {
+                    // Idempotent delivery: a hook that resends an event (same id) adds nothing.
+                    batchEventIds ??= new HashSet<string>(StringComparer.Ordinal);
+                    _appender.EventIdParameter.Value = eventId;
+                    if (!batchEventIds.Add(eventId) || await _appender.EventIdExists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null)
+                    {
+                        continue;
+                    }
+                }
+                p["$kind"].Value = AuditKinds.ToText(r.Kind);
                 p["$request_id"].Value = r.RequestId;
                 p["$time"].Value = r.Time.ToUnixTimeMilliseconds();
                 p["$door"].Value = r.Door;
@@ -309,6 +356,17 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
                 p["$user_agent"].Value = Db(r.UserAgent);
                 p["$client_address"].Value = Db(r.ClientAddress);
                 p["$findings"].Value = r.Findings.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(r.Findings, StoreJsonContext.Default.IReadOnlyListAuditFinding);
+                var tool = r.Tool;
+                p["$tool_event"].Value = Db(tool?.HookEvent);
+                p["$tool_name"].Value = Db(tool?.ToolName);
+                p["$tool_file_paths"].Value = tool is { FilePaths.Count: > 0 } ? JsonSerializer.Serialize(tool.FilePaths, StoreJsonContext.Default.IReadOnlyListString) : DBNull.Value;
+                p["$tool_command"].Value = Db(tool?.Command);
+                p["$tool_command_truncated"].Value = tool is null ? DBNull.Value : tool.CommandTruncated ? 1 : 0;
+                p["$tool_decision"].Value = tool is null ? DBNull.Value : ToolDecisions.ToText(tool.Decision);
+                p["$tool_decision_reason"].Value = Db(tool?.DecisionReason);
+                p["$tool_duration_ms"].Value = (object?)tool?.DurationMs ?? DBNull.Value;
+                p["$tool_cwd"].Value = Db(tool?.Cwd);
+                p["$tool_event_id"].Value = Db(tool?.EventId);
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -333,14 +391,23 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
             "$request_id", "$time", "$door", "$operation", "$key_id", "$user", "$team", "$session", "$model", "$upstream",
             "$status", "$outcome", "$error_type", "$latency", "$ttfb", "$input", "$output", "$cache_read", "$cache_creation",
             "$request_bytes", "$response_bytes", "$sha", "$upstream_request_id", "$user_agent", "$client_address", "$findings",
+            "$kind", "$tool_event", "$tool_name", "$tool_file_paths", "$tool_command", "$tool_command_truncated", "$tool_decision",
+            "$tool_decision_reason", "$tool_duration_ms", "$tool_cwd", "$tool_event_id",
         ];
 
-        private AuditAppender(SqliteConnection connection, SqliteCommand command, Dictionary<string, SqliteParameter> parameters)
+        private AuditAppender(SqliteConnection connection, SqliteCommand command, Dictionary<string, SqliteParameter> parameters,
+            SqliteCommand eventIdExists, SqliteParameter eventIdParameter)
         {
             Connection = connection;
             Command = command;
             Parameters = parameters;
+            EventIdExists = eventIdExists;
+            EventIdParameter = eventIdParameter;
         }
+
+        public SqliteCommand EventIdExists { get; }
+
+        public SqliteParameter EventIdParameter { get; }
 
         public SqliteConnection Connection { get; }
 
@@ -356,11 +423,13 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
                 INSERT INTO audit_records (request_id, time, door, operation, key_id, user_name, team, session_id, model, upstream,
                     status, outcome, error_type, latency_ms, ttfb_ms, input_tokens, output_tokens, cache_read_tokens,
                     cache_creation_tokens, request_bytes, response_bytes, body_sha256, upstream_request_id, user_agent,
-                    client_address, findings)
+                    client_address, findings, kind, tool_event, tool_name, tool_file_paths, tool_command, tool_command_truncated,
+                    tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd, tool_event_id)
                 VALUES ($request_id, $time, $door, $operation, $key_id, $user, $team, $session, $model, $upstream,
                     $status, $outcome, $error_type, $latency, $ttfb, $input, $output, $cache_read,
                     $cache_creation, $request_bytes, $response_bytes, $sha, $upstream_request_id, $user_agent,
-                    $client_address, $findings)
+                    $client_address, $findings, $kind, $tool_event, $tool_name, $tool_file_paths, $tool_command, $tool_command_truncated,
+                    $tool_decision, $tool_decision_reason, $tool_duration_ms, $tool_cwd, $tool_event_id)
                 """;
             var parameters = new Dictionary<string, SqliteParameter>(StringComparer.Ordinal);
             foreach (var name in ParameterNames)
@@ -368,11 +437,16 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
                 parameters[name] = command.Parameters.Add(new SqliteParameter { ParameterName = name, Value = DBNull.Value });
             }
             command.Prepare();
-            return new AuditAppender(connection, command, parameters);
+            var exists = connection.CreateCommand();
+            exists.CommandText = "SELECT 1 FROM audit_records WHERE tool_event_id = $event_id LIMIT 1";
+            var eventId = exists.Parameters.Add(new SqliteParameter { ParameterName = "$event_id", Value = "" });
+            exists.Prepare();
+            return new AuditAppender(connection, command, parameters, exists, eventId);
         }
 
         public void Dispose()
         {
+            EventIdExists.Dispose();
             Command.Dispose();
             Connection.Dispose();
         }
@@ -395,6 +469,11 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
             where.Add("session_id = $session");
             command.Parameters.AddWithValue("$session", query.SessionId);
         }
+        if (query.Kind is { } kind)
+        {
+            where.Add("kind = $kind");
+            command.Parameters.AddWithValue("$kind", AuditKinds.ToText(kind));
+        }
         if (query.Since is { } since)
         {
             where.Add("time >= $since");
@@ -405,7 +484,8 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
             SELECT request_id, time, door, operation, key_id, user_name, team, session_id, model, upstream,
                 status, outcome, error_type, latency_ms, ttfb_ms, input_tokens, output_tokens, cache_read_tokens,
                 cache_creation_tokens, request_bytes, response_bytes, body_sha256, upstream_request_id, user_agent,
-                client_address, findings
+                client_address, findings, kind, tool_event, tool_name, tool_file_paths, tool_command, tool_command_truncated,
+                tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd, tool_event_id
             FROM audit_records {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")}
             ORDER BY seq DESC LIMIT $limit
             """;
@@ -443,6 +523,22 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
                 Findings = reader.IsDBNull(25)
                     ? []
                     : JsonSerializer.Deserialize(reader.GetString(25), StoreJsonContext.Default.IReadOnlyListAuditFinding) ?? [],
+                Kind = AuditKinds.Parse(reader.GetString(26)),
+                Tool = reader.IsDBNull(27) ? null : new ToolEventDetails
+                {
+                    HookEvent = reader.GetString(27),
+                    ToolName = Str(reader, 28),
+                    FilePaths = reader.IsDBNull(29)
+                        ? []
+                        : JsonSerializer.Deserialize(reader.GetString(29), StoreJsonContext.Default.IReadOnlyListString) ?? [],
+                    Command = Str(reader, 30),
+                    CommandTruncated = !reader.IsDBNull(31) && reader.GetInt64(31) != 0,
+                    Decision = reader.IsDBNull(32) ? ToolDecision.None : ToolDecisions.Parse(reader.GetString(32)),
+                    DecisionReason = Str(reader, 33),
+                    DurationMs = reader.IsDBNull(34) ? null : reader.GetDouble(34),
+                    Cwd = Str(reader, 35),
+                    EventId = Str(reader, 36),
+                },
             });
         }
         return records;
@@ -482,5 +578,6 @@ public static class AuditOutcomes
 }
 
 [JsonSerializable(typeof(IReadOnlyList<AuditFinding>))]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 internal sealed partial class StoreJsonContext : JsonSerializerContext;

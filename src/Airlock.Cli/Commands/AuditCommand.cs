@@ -28,8 +28,12 @@ internal static class AuditCommand
         var user = new Option<string>("--user") { Description = "Only this user" };
         var session = new Option<string>("--session") { Description = "Only this Claude Code session id" };
         var since = new Option<string>("--since") { Description = "Only records since a time (ISO 8601, e.g. 2026-11-24T08:00Z) or a duration ago (e.g. 2h)" };
+        var kind = new Option<string>("--kind") { Description = "Only records of this kind: request, tool_event, admin or purge" };
         var limit = new Option<int>("--limit") { Description = "Most records to show (newest first)", DefaultValueFactory = _ => 100 };
-        var command = new Command("list", "List requests (metadata only: no prompt content is stored)") { user, session, since, limit, CommonOptions.Json };
+        var command = new Command("list", "List model calls and Claude Code tool events (metadata only: no prompt content is stored)")
+        {
+            user, session, since, kind, limit, CommonOptions.Json,
+        };
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             DateTimeOffset? from = null;
@@ -49,6 +53,16 @@ internal static class AuditCommand
                     return 2;
                 }
             }
+            AuditKind? onlyKind = null;
+            if (parse.GetValue(kind) is { } kindText)
+            {
+                if (!AuditKinds.TryParse(kindText, out var parsedKind))
+                {
+                    await Console.Error.WriteLineAsync($"--kind: '{kindText}' is not one of request, tool_event, admin, purge");
+                    return 2;
+                }
+                onlyKind = parsedKind;
+            }
             var config = CommonOptions.Load(parse);
             using var store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken);
             var records = await store.QueryAsync(new AuditQuery
@@ -56,6 +70,7 @@ internal static class AuditCommand
                 User = parse.GetValue(user),
                 SessionId = parse.GetValue(session),
                 Since = from,
+                Kind = onlyKind,
                 Limit = parse.GetValue(limit),
             }, cancellationToken);
             if (parse.GetValue(CommonOptions.Json))
@@ -63,18 +78,41 @@ internal static class AuditCommand
                 Console.WriteLine(JsonSerializer.Serialize(records, JsonOptions));
                 return 0;
             }
-            var table = new TableWriter("TIME", "USER", "SESSION", "OP", "MODEL", "UPSTREAM", "STATUS", "OUTCOME", "IN", "OUT", "MS", "ERROR");
+            // One timeline: model calls show model and upstream, tool events show tool, decision and what it touched.
+            var table = new TableWriter("TIME", "KIND", "USER", "SESSION", "OP", "MODEL/TOOL", "UPSTREAM", "STATUS", "OUTCOME", "IN", "OUT", "MS", "DETAIL");
             foreach (var r in records)
             {
-                table.Add(r.Time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), r.User,
-                    r.SessionId is { Length: > 8 } s ? s[..8] : r.SessionId, r.Operation, r.Model, r.Upstream,
+                var tool = r.Tool;
+                table.Add(r.Time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), AuditKinds.ToText(r.Kind), r.User,
+                    r.SessionId is { Length: > 8 } s ? s[..8] : r.SessionId, tool?.HookEvent ?? r.Operation, tool?.ToolName ?? r.Model, r.Upstream,
                     r.Status.ToString(CultureInfo.InvariantCulture), AuditOutcomes.ToText(r.Outcome),
                     r.InputTokens?.ToString(CultureInfo.InvariantCulture), r.OutputTokens?.ToString(CultureInfo.InvariantCulture),
-                    r.LatencyMs.ToString("0", CultureInfo.InvariantCulture), r.ErrorType);
+                    (tool?.DurationMs ?? r.LatencyMs).ToString("0", CultureInfo.InvariantCulture),
+                    tool is null ? r.ErrorType : ToolDetail(tool));
             }
             table.Write(Console.Out);
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Decision (when one was given) and what the tool touched, shortened to fit a table cell.</summary>
+    internal static string ToolDetail(ToolEventDetails tool)
+    {
+        var parts = new List<string>(3);
+        if (tool.Decision != ToolDecision.None)
+        {
+            parts.Add(tool.DecisionReason is null ? ToolDecisions.ToText(tool.Decision) : $"{ToolDecisions.ToText(tool.Decision)} ({tool.DecisionReason})");
+        }
+        if (tool.FilePaths.Count > 0)
+        {
+            parts.Add(string.Join(',', tool.FilePaths));
+        }
+        if (tool.Command is not null)
+        {
+            parts.Add("$ " + tool.Command.ReplaceLineEndings(" "));
+        }
+        var text = string.Join(' ', parts);
+        return text.Length > 80 ? text[..79] + "…" : text;
     }
 }

@@ -20,11 +20,15 @@ public enum AuditOutcome
 }
 
 /// <summary>
-/// One request as the audit trail sees it. Holds metadata only: no prompt or answer content, no
+/// One entry of the audit trail: a model call (<see cref="AuditKind.Request"/>), a Claude Code tool
+/// event, an administrative action or a purge. Holds metadata only: no prompt or answer content, no
 /// credential. Findings carry rule id, location and a keyed hash, never the matched value.
 /// </summary>
 public sealed record AuditRecord
 {
+    /// <summary>What this record is about; model calls (the default) fill the request fields, tool events fill <see cref="Tool"/>.</summary>
+    public AuditKind Kind { get; init; } = AuditKind.Request;
+
     /// <summary>Gateway-assigned request id (also returned to the client as <c>x-airlock-request-id</c>).</summary>
     public required string RequestId { get; init; }
 
@@ -102,6 +106,9 @@ public sealed record AuditRecord
 
     /// <summary>Inspection findings (empty when inspection found nothing or is off).</summary>
     public IReadOnlyList<AuditFinding> Findings { get; init; } = [];
+
+    /// <summary>The Claude Code hook event, for <see cref="AuditKind.ToolEvent"/> records (null otherwise).</summary>
+    public ToolEventDetails? Tool { get; init; }
 }
 
 /// <summary>One inspection finding as recorded: never the value, only where and a keyed hash of it.</summary>
@@ -121,6 +128,9 @@ public sealed record AuditQuery
     /// <summary>Only this Claude Code session.</summary>
     public string? SessionId { get; init; }
 
+    /// <summary>Only records of this kind.</summary>
+    public AuditKind? Kind { get; init; }
+
     /// <summary>Only records at or after this time.</summary>
     public DateTimeOffset? Since { get; init; }
 
@@ -131,7 +141,10 @@ public sealed record AuditQuery
 /// <summary>Persistence of the audit trail.</summary>
 public interface IAuditStore
 {
-    /// <summary>Appends records durably, in one transaction.</summary>
+    /// <summary>
+    /// Appends records durably, in one transaction. A tool event whose <see cref="ToolEventDetails.EventId"/>
+    /// is already stored (or repeated within the batch) is skipped, so a hook may redeliver an event safely.
+    /// </summary>
     Task AppendAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken = default);
 
     /// <summary>Reads records matching <paramref name="query"/>, newest first.</summary>

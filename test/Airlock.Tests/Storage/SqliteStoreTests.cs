@@ -248,6 +248,208 @@ public sealed class SqliteStoreTests : IAsyncLifetime
         Assert.Contains("newer", ex.Message, StringComparison.Ordinal);
     }
 
+    private static AuditRecord ToolEvent(string requestId, DateTimeOffset time, string? eventId, string session = "s-1") => new()
+    {
+        Kind = AuditKind.ToolEvent,
+        RequestId = requestId,
+        Time = time,
+        Door = "events",
+        Operation = "PreToolUse",
+        KeyId = "AbCdEfGhIjKl",
+        User = "ada",
+        Team = "platform",
+        SessionId = session,
+        Status = 200,
+        Outcome = AuditOutcome.Blocked,
+        Tool = new ToolEventDetails
+        {
+            HookEvent = "PreToolUse",
+            ToolName = "Read",
+            FilePaths = ["/repo/.env", "/repo/src/app.cs"],
+            Command = "cat .env",
+            CommandTruncated = true,
+            Decision = ToolDecision.Deny,
+            DecisionReason = "secret file: .env",
+            DurationMs = 41.5,
+            Cwd = "/repo",
+            EventId = eventId,
+        },
+    };
+
+    private static void AssertSameRecord(AuditRecord expected, AuditRecord actual)
+    {
+        Assert.Equal(expected.Findings, actual.Findings);
+        if (expected.Tool is null)
+        {
+            Assert.Null(actual.Tool);
+            Assert.Equal(expected with { Findings = actual.Findings }, actual);
+            return;
+        }
+        Assert.NotNull(actual.Tool);
+        Assert.Equal(expected.Tool.FilePaths, actual.Tool.FilePaths);
+        Assert.Equal(expected.Tool with { FilePaths = actual.Tool.FilePaths }, actual.Tool);
+        Assert.Equal(expected with { Findings = actual.Findings, Tool = actual.Tool }, actual);
+    }
+
+    [Fact]
+    public async Task Tool_event_round_trips_with_every_field()
+    {
+        var record = ToolEvent("t1", T0, "evt-1");
+
+        await _store.AppendAsync([record]);
+        var read = Assert.Single(await _store.QueryAsync(new AuditQuery()));
+
+        AssertSameRecord(record, read);
+    }
+
+    [Fact]
+    public async Task Tool_event_with_only_the_hook_name_round_trips()
+    {
+        var record = new AuditRecord
+        {
+            Kind = AuditKind.ToolEvent,
+            RequestId = "t-min",
+            Time = T0,
+            Door = "events",
+            Operation = "SessionStart",
+            Outcome = AuditOutcome.Ok,
+            Tool = new ToolEventDetails { HookEvent = "SessionStart" },
+        };
+
+        await _store.AppendAsync([record]);
+        var read = Assert.Single(await _store.QueryAsync(new AuditQuery()));
+
+        AssertSameRecord(record, read);
+        Assert.Equal(ToolDecision.None, read.Tool!.Decision);
+        Assert.Empty(read.Tool.FilePaths);
+    }
+
+    [Fact]
+    public async Task Every_kind_round_trips_and_filters()
+    {
+        var kinds = Enum.GetValues<AuditKind>();
+        await _store.AppendAsync([.. kinds.Select((k, i) => Record("k" + i, T0) with { Kind = k })]);
+
+        var read = await _store.QueryAsync(new AuditQuery());
+
+        Assert.Equal(kinds.Reverse(), read.Select(r => r.Kind));
+        foreach (var kind in kinds)
+        {
+            Assert.Equal([kind], (await _store.QueryAsync(new AuditQuery { Kind = kind })).Select(r => r.Kind));
+        }
+    }
+
+    [Fact]
+    public async Task A_redelivered_tool_event_is_stored_once()
+    {
+        await _store.AppendAsync([ToolEvent("t1", T0, "evt-1"), ToolEvent("t2", T0, "evt-1"), ToolEvent("t3", T0, "evt-2")]);
+        await _store.AppendAsync([ToolEvent("t4", T0.AddSeconds(1), "evt-2"), ToolEvent("t5", T0.AddSeconds(1), null), ToolEvent("t6", T0.AddSeconds(1), null)]);
+
+        var read = await _store.QueryAsync(new AuditQuery());
+
+        Assert.Equal(["t6", "t5", "t3", "t1"], read.Select(r => r.RequestId));
+    }
+
+    [Fact]
+    public async Task Session_timeline_interleaves_model_calls_and_tool_events()
+    {
+        await _store.AppendAsync(
+        [
+            Record("m1", T0, session: "s-9"),
+            ToolEvent("t1", T0.AddSeconds(1), "evt-1", session: "s-9"),
+            Record("other", T0.AddSeconds(2), session: "s-8"),
+            Record("m2", T0.AddSeconds(3), session: "s-9"),
+        ]);
+
+        var read = await _store.QueryAsync(new AuditQuery { SessionId = "s-9" });
+
+        Assert.Equal(["m2", "t1", "m1"], read.Select(r => r.RequestId));
+        Assert.Equal([AuditKind.Request, AuditKind.ToolEvent, AuditKind.Request], read.Select(r => r.Kind));
+    }
+
+    [Fact]
+    public async Task A_version_1_database_is_migrated_and_keeps_its_records()
+    {
+        var dir = Path.Combine(Path.GetDirectoryName(_dataDir)!, "v1");
+        Directory.CreateDirectory(dir);
+        await using (var connection = new SqliteConnection("Data Source=" + Path.Combine(dir, "airlock.db")))
+        {
+            await connection.OpenAsync();
+            using var command = connection.CreateCommand();
+            // The version-1 schema as shipped (frozen here on purpose: it is what existing data dirs hold).
+            command.CommandText = """
+                PRAGMA journal_mode=WAL;
+                CREATE TABLE api_keys (id TEXT PRIMARY KEY, hash BLOB NOT NULL, user_name TEXT NOT NULL, team TEXT, role TEXT NOT NULL,
+                    created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER, description TEXT);
+                CREATE TABLE audit_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, time INTEGER NOT NULL,
+                    door TEXT NOT NULL, operation TEXT NOT NULL, key_id TEXT, user_name TEXT, team TEXT, session_id TEXT, model TEXT,
+                    upstream TEXT, status INTEGER NOT NULL, outcome TEXT NOT NULL, error_type TEXT, latency_ms REAL NOT NULL, ttfb_ms REAL,
+                    input_tokens INTEGER, output_tokens INTEGER, cache_read_tokens INTEGER, cache_creation_tokens INTEGER,
+                    request_bytes INTEGER NOT NULL, response_bytes INTEGER NOT NULL, body_sha256 TEXT, upstream_request_id TEXT,
+                    user_agent TEXT, client_address TEXT, findings TEXT);
+                CREATE INDEX ix_audit_time ON audit_records(time);
+                INSERT INTO api_keys VALUES ('AbCdEfGhIjKl', x'00', 'ada', NULL, 'developer', 1, NULL, NULL, NULL);
+                INSERT INTO audit_records (request_id, time, door, operation, user_name, session_id, model, status, outcome, latency_ms,
+                    request_bytes, response_bytes) VALUES ('old-1', 1772355600123, 'messages', 'messages', 'ada', 's-1', 'claude-opus-5-5',
+                    200, 'ok', 9.5, 10, 20);
+                PRAGMA user_version = 1;
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        using var migrated = await SqliteStore.OpenAsync(dir);
+        await migrated.AppendAsync([ToolEvent("t1", T0.AddSeconds(1), "evt-1")]);
+        var read = await migrated.QueryAsync(new AuditQuery());
+
+        Assert.NotNull(await migrated.FindKeyAsync("AbCdEfGhIjKl"));
+        Assert.Equal(["t1", "old-1"], read.Select(r => r.RequestId));
+        var old = read[1];
+        Assert.Equal(AuditKind.Request, old.Kind);
+        Assert.Null(old.Tool);
+        Assert.Equal(T0, old.Time);
+        Assert.Equal("claude-opus-5-5", old.Model);
+        Assert.Equal(AuditKind.ToolEvent, read[0].Kind);
+        using var reopened = await SqliteStore.OpenAsync(dir);
+        Assert.Equal(2, (await reopened.QueryAsync(new AuditQuery())).Count);
+    }
+
+    [Theory]
+    [InlineData(AuditKind.Request, "request")]
+    [InlineData(AuditKind.ToolEvent, "tool_event")]
+    [InlineData(AuditKind.Admin, "admin")]
+    [InlineData(AuditKind.Purge, "purge")]
+    public void Kind_text_round_trips(AuditKind kind, string text)
+    {
+        Assert.Equal(text, AuditKinds.ToText(kind));
+        Assert.Equal(kind, AuditKinds.Parse(text));
+    }
+
+    [Theory]
+    [InlineData(ToolDecision.None, "none")]
+    [InlineData(ToolDecision.Allow, "allow")]
+    [InlineData(ToolDecision.Deny, "deny")]
+    [InlineData(ToolDecision.Ask, "ask")]
+    public void Decision_text_round_trips(ToolDecision decision, string text)
+    {
+        Assert.Equal(text, ToolDecisions.ToText(decision));
+        Assert.Equal(decision, ToolDecisions.Parse(text));
+    }
+
+    [Fact]
+    public void Long_commands_are_cut_without_splitting_a_surrogate_pair()
+    {
+        Assert.Equal(("ls", false), ToolEventDetails.LimitCommand("ls"));
+        Assert.Equal((null, false), ToolEventDetails.LimitCommand(null));
+        var (cut, truncated) = ToolEventDetails.LimitCommand(new string('x', 5000));
+        Assert.True(truncated);
+        Assert.Equal(ToolEventDetails.MaxCommandLength, cut!.Length);
+        var emoji = new string('x', ToolEventDetails.MaxCommandLength - 1) + "\U0001F600tail";
+        (cut, truncated) = ToolEventDetails.LimitCommand(emoji);
+        Assert.True(truncated);
+        Assert.Equal(ToolEventDetails.MaxCommandLength - 1, cut!.Length);
+        Assert.False(char.IsHighSurrogate(cut[^1]));
+    }
+
     [Theory]
     [InlineData(AuditOutcome.Ok, "ok")]
     [InlineData(AuditOutcome.UpstreamError, "upstream_error")]
