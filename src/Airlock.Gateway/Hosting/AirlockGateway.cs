@@ -3,7 +3,8 @@ using Airlock.Core.Identity;
 using Airlock.Core.Routing;
 using Airlock.Gateway.Audit;
 using Airlock.Gateway.Inspection;
-using Airlock.Gateway.Messages;
+using Airlock.Gateway.Doors;
+using Airlock.Gateway.Pipeline;
 using Airlock.Gateway.Upstreams;
 using Airlock.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
@@ -131,13 +132,11 @@ public sealed class AirlockGateway : IAsyncDisposable
         services.AddSingleton<KeyAuthenticator>();
         services.AddSingleton(sp => new AuditWriter(store, sp.GetRequiredService<ILogger<AuditWriter>>()));
         services.AddSingleton(new GatewayInspection(inspection));
-        services.AddSingleton<MessagesProxy>();
+        services.AddSingleton<GatewayPipeline>();
+        services.AddSingleton<MessagesDoor>();
 
         var app = builder.Build();
-        var proxy = app.Services.GetRequiredService<MessagesProxy>();
-        app.MapPost("/v1/messages", proxy.MessagesAsync);
-        app.MapPost("/v1/messages/count_tokens", proxy.CountTokensAsync);
-        app.MapGet("/v1/models", proxy.ModelsAsync);
+        app.Services.GetRequiredService<MessagesDoor>().Map(app);
         app.MapGet("/healthz", static context =>
         {
             context.Response.ContentType = "text/plain";

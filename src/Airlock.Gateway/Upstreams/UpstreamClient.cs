@@ -76,6 +76,7 @@ public sealed class UpstreamClient : IDisposable
 public sealed class UpstreamRegistry : IDisposable
 {
     private readonly Dictionary<string, UpstreamClient> _clients = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UpstreamAdapter> _adapters = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Builds a client per upstream. Reads each credential from the environment now, so a missing
@@ -103,7 +104,9 @@ public sealed class UpstreamRegistry : IDisposable
             var handler = upstream.Kind == UpstreamKind.Simulated
                 ? new SimulatedModelHandler()
                 : handlerFactory?.Invoke(upstream) ?? UpstreamClient.CreateHandler(upstream);
-            _clients[upstream.Name] = new UpstreamClient(upstream, handler, credential);
+            var client = new UpstreamClient(upstream, handler, credential);
+            _clients[upstream.Name] = client;
+            _adapters[upstream.Name] = CreateAdapter(client);
         }
         if (errors.Count > 0)
         {
@@ -114,6 +117,18 @@ public sealed class UpstreamRegistry : IDisposable
 
     /// <summary>The client for a configured upstream.</summary>
     public UpstreamClient Get(string name) => _clients[name];
+
+    /// <summary>The adapter (request building, answer translation) for a configured upstream.</summary>
+    internal UpstreamAdapter Adapter(string name) => _adapters[name];
+
+    private static UpstreamAdapter CreateAdapter(UpstreamClient client)
+    {
+        UpstreamAdapter adapter = client.Config.Kind switch
+        {
+            _ => new MessagesUpstreamAdapter(client),
+        };
+        return adapter;
+    }
 
     /// <inheritdoc/>
     public void Dispose()

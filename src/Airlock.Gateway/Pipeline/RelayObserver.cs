@@ -4,7 +4,7 @@ using Airlock.Inspection.Streaming;
 using Airlock.Protocols.Messages;
 using Airlock.Protocols.Sse;
 
-namespace Airlock.Gateway.Messages;
+namespace Airlock.Gateway.Pipeline;
 
 /// <summary>Sees each SSE event of a relayed answer: usage accounting and output inspection.</summary>
 internal sealed class RelayObserver(MessagesUsageTracker usage, StreamingOutputInspector? output) : ISseEventSink

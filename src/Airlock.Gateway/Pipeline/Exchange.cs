@@ -4,7 +4,7 @@ using Airlock.Core.Identity;
 using Airlock.Protocols.Messages;
 using Microsoft.AspNetCore.Http;
 
-namespace Airlock.Gateway.Messages;
+namespace Airlock.Gateway.Pipeline;
 
 /// <summary>
 /// Everything the gateway learns about one request while handling it; becomes exactly one

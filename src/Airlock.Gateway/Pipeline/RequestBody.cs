@@ -1,7 +1,7 @@
 using System.Buffers;
 using Microsoft.AspNetCore.Http;
 
-namespace Airlock.Gateway.Messages;
+namespace Airlock.Gateway.Pipeline;
 
 /// <summary>A request body read into a pooled buffer; the bytes are forwarded exactly as received.</summary>
 internal sealed class RequestBody : IDisposable

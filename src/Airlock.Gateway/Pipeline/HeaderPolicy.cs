@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using Microsoft.AspNetCore.Http;
 
-namespace Airlock.Gateway.Messages;
+namespace Airlock.Gateway.Pipeline;
 
 /// <summary>
 /// Which headers cross the gateway. Everything else travels verbatim in both directions: Claude Code
@@ -30,11 +30,20 @@ internal static class HeaderPolicy
         "set-cookie", "alt-svc", "server",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
-    public static void CopyRequestHeaders(IHeaderDictionary from, HttpRequestMessage to)
+    /// <summary>
+    /// Copies the client's headers to the upstream request. <paramref name="dropCloudHeaders"/> also drops the AWS
+    /// and Google SDK headers (<c>x-amz-*</c>, <c>amz-sdk-*</c>, <c>x-amzn-*</c>, <c>x-goog-*</c>) a Bedrock or Vertex
+    /// client sends: they belong to the client's hop, and a signature over them would not match the new request.
+    /// </summary>
+    public static void CopyRequestHeaders(IHeaderDictionary from, HttpRequestMessage to, bool dropCloudHeaders = false)
     {
         foreach (var (name, values) in from)
         {
             if (name.Length == 0 || name[0] == ':' || HopByHop.Contains(name) || RequestOnlyDrop.Contains(name))
+            {
+                continue;
+            }
+            if (dropCloudHeaders && IsCloudHeader(name))
             {
                 continue;
             }
@@ -47,7 +56,16 @@ internal static class HeaderPolicy
         }
     }
 
-    public static void CopyResponseHeaders(HttpResponseMessage from, HttpResponse to, bool keepContentLength)
+    private static bool IsCloudHeader(string name) =>
+        name.StartsWith("x-amz", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("amz-sdk-", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("x-goog-", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Copies the upstream's response headers. <paramref name="keepContentLength"/> is false for streams;
+    /// <paramref name="keepContentType"/> is false when the door writes the body in another format.
+    /// </summary>
+    public static void CopyResponseHeaders(HttpResponseMessage from, HttpResponse to, bool keepContentLength, bool keepContentType = true)
     {
         foreach (var header in from.Headers.NonValidated)
         {
@@ -64,6 +82,10 @@ internal static class HeaderPolicy
                 {
                     to.ContentLength = length;
                 }
+                continue;
+            }
+            if (!keepContentType && string.Equals(header.Key, "content-type", StringComparison.OrdinalIgnoreCase))
+            {
                 continue;
             }
             if (!HopByHop.Contains(header.Key))

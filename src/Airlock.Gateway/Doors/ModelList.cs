@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 
-namespace Airlock.Gateway.Messages;
+namespace Airlock.Gateway.Doors;
 
 /// <summary>A <c>GET /v1/models</c> answer in the Anthropic shape, built from the routes when no catch-all upstream can answer.</summary>
 internal static class ModelList

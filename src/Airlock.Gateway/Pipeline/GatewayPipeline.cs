@@ -1,0 +1,686 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Airlock.Core.Audit;
+using Airlock.Core.Configuration;
+using Airlock.Core.Identity;
+using Airlock.Core.Routing;
+using Airlock.Gateway.Audit;
+using Airlock.Gateway.Inspection;
+using Airlock.Gateway.Upstreams;
+using Airlock.Protocols.Messages;
+using Airlock.Protocols.Sse;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Airlock.Gateway.Pipeline;
+
+/// <summary>
+/// The one request pipeline every front door shares: identify → read → validate → route → inspect → forward →
+/// relay → record. Doors parse their paths and shape their errors and answers (<see cref="FrontDoor"/>); upstream
+/// adapters build upstream requests and translate answers (<see cref="UpstreamAdapter"/>). Identity, inspection
+/// and audit are therefore identical whichever door was used. Every exit path, failures and client aborts
+/// included, produces exactly one audit record, written in <see cref="RecordAsync"/>.
+/// </summary>
+internal sealed partial class GatewayPipeline(
+    AirlockConfig config,
+    KeyAuthenticator authenticator,
+    ModelRouter router,
+    UpstreamRegistry upstreams,
+    AuditWriter audit,
+    GatewayInspection inspection,
+    TimeProvider time,
+    ILogger<GatewayPipeline> logger)
+{
+    private const int RelayBufferSize = 16 * 1024;
+    private const int MaxTeeBytes = 8 * 1024 * 1024;
+    private const int MaxErrorBodyBytes = 64 * 1024;
+
+    /// <summary>The router (doors that answer from the routes, e.g. model lists, read it).</summary>
+    public ModelRouter Router => router;
+
+    /// <summary>The upstream adapters.</summary>
+    public UpstreamRegistry Upstreams => upstreams;
+
+    /// <summary>A Messages call through <paramref name="door"/>: the whole pipeline.</summary>
+    public Task HandleCallAsync(HttpContext context, FrontDoor door, string operation, DoorRequest request) =>
+        RunAsync(context, door, operation, exchange => ServeAsync(context, exchange, door, request));
+
+    /// <summary>
+    /// The one place every request's exit paths are handled: authenticate, run <paramref name="handle"/>, map a
+    /// client that left to <c>client_abort</c> and anything unexpected to a 500, and record exactly one audit
+    /// record whatever happened.
+    /// </summary>
+    public async Task RunAsync(HttpContext context, FrontDoor door, string operation, Func<Exchange, Task> handle)
+    {
+        var exchange = new Exchange(context, door.Name, operation, time.GetUtcNow());
+        context.Response.Headers["x-airlock-request-id"] = exchange.RequestId;
+        try
+        {
+            if (await AuthenticateAsync(context, exchange, door).ConfigureAwait(false))
+            {
+                await handle(exchange).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (IsClientGone(context, ex))
+        {
+            exchange.Status = StatusCodes.Status499ClientClosedRequest;
+            exchange.Fail(AuditOutcome.ClientAbort, "client_abort");
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // The client's framing was broken (e.g. truncated chunked body).
+            await RejectAsync(context, exchange, door, new Refusal(
+                new GatewayError(ex.StatusCode, AnthropicErrors.TypeForStatus(ex.StatusCode), "malformed HTTP request body"), "bad_http_request")).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            await FailInternallyAsync(context, exchange, door, ex).ConfigureAwait(false);
+        }
+        finally
+        {
+            await RecordAsync(exchange).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ServeAsync(HttpContext context, Exchange exchange, FrontDoor door, DoorRequest request)
+    {
+        exchange.Model = request.PathModel;
+        if (request.Refusal is { } pathRefusal)
+        {
+            await RejectAsync(context, exchange, door, pathRefusal).ConfigureAwait(false);
+            return;
+        }
+        using var body = await RequestBody.ReadAsync(context.Request, config.Limits.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            await RejectAsync(context, exchange, door, Reject(413, AnthropicErrors.RequestTooLarge,
+                $"request body exceeds the gateway limit of {config.Limits.MaxBodyBytes} bytes", "body_too_large")).ConfigureAwait(false);
+            return;
+        }
+        exchange.RequestBytes = body.Length;
+        exchange.BodySha256 = Convert.ToHexStringLower(SHA256.HashData(body.Span));
+        if (!MessagesRequestReader.TryRead(body.Span, config.Limits.MaxJsonDepth, out var info, out var error))
+        {
+            await RejectAsync(context, exchange, door, Reject(400, AnthropicErrors.InvalidRequest, error!, "invalid_body")).ConfigureAwait(false);
+            return;
+        }
+        var model = request.PathModel ?? info.Model;
+        exchange.Model = model;
+        if (string.IsNullOrEmpty(model))
+        {
+            await RejectAsync(context, exchange, door, Reject(400, AnthropicErrors.InvalidRequest, "model: field required", "invalid_body")).ConfigureAwait(false);
+            return;
+        }
+        // Routing is a lookup: a model nobody serves is refused before paying for inspection.
+        var route = router.Resolve(model);
+        if (route is null)
+        {
+            await RejectAsync(context, exchange, door, Reject(404, AnthropicErrors.NotFound,
+                $"model '{Truncate(model)}' is not served by this gateway (no route matches it)", "no_route")).ConfigureAwait(false);
+            return;
+        }
+        exchange.Upstream = route.Name;
+        var forwardBody = body.Memory;
+        if (inspection.Runtime is { } runtime)
+        {
+            var inspected = await InspectRequestAsync(context, exchange, door, runtime, body.Memory).ConfigureAwait(false);
+            if (inspected is null)
+            {
+                return;
+            }
+            forwardBody = inspected.Value;
+        }
+        var call = new MessagesCall
+        {
+            Operation = request.Operation,
+            Model = model,
+            Stream = request.PathStream ?? info.Stream,
+            Shape = request.Shape,
+            Body = forwardBody,
+            MessagesPathAndQuery = request.MessagesPathAndQuery,
+        };
+        await ForwardAsync(context, exchange, door, call, [route]).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Scans the request. Returns the body to forward (the original bytes, or the same bytes with
+    /// placeholders spliced into the strings that held redacted values), or null when the request was
+    /// refused (blocked by policy, or inspection failed under the fail-closed policy).
+    /// </summary>
+    private async Task<ReadOnlyMemory<byte>?> InspectRequestAsync(HttpContext context, Exchange exchange, FrontDoor door, InspectionRuntime runtime, ReadOnlyMemory<byte> body)
+    {
+        Airlock.Inspection.Messages.RequestInspection result;
+        try
+        {
+            result = runtime.RequestInspector.Inspect(body, exchange.Key?.Team, runtime.Policy);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogInspectionFailed(logger, exchange.RequestId, ex.GetType().FullName ?? "exception");
+            if (runtime.Config.FailClosed)
+            {
+                await RejectAsync(context, exchange, door, Reject(500, AnthropicErrors.Api,
+                    $"request refused: inspection failed and the gateway fails closed (request id {exchange.RequestId})", "inspection_error")).ConfigureAwait(false);
+                return null;
+            }
+            exchange.ErrorType = "inspection_error_passed";
+            return body;
+        }
+        foreach (var finding in result.Findings)
+        {
+            exchange.Findings.Add(InspectionRuntime.ToAudit(finding));
+        }
+        // An inspection that could not finish (limits, undecodable string) is an inspection failure, not a
+        // policy block: inspection.on_error decides, as for an exception.
+        if (result.Incomplete)
+        {
+            if (runtime.Config.FailClosed)
+            {
+                await RejectAsync(context, exchange, door, Reject(400, AnthropicErrors.InvalidRequest,
+                    result.BlockReason ?? "request refused: it could not be inspected completely", "inspection_incomplete")).ConfigureAwait(false);
+                return null;
+            }
+            exchange.ErrorType = "inspection_incomplete_passed";
+            return body;
+        }
+        if (result.Blocked)
+        {
+            var rule = result.BlockingFinding?.RuleId ?? "unknown";
+            await RejectAsync(context, exchange, door, new Refusal(new GatewayError(400, AnthropicErrors.InvalidRequest,
+                result.BlockReason ?? $"request blocked by Airlock policy: rule {rule}"), "blocked:" + rule, AuditOutcome.Blocked)).ConfigureAwait(false);
+            return null;
+        }
+        return result.Body;
+    }
+
+    private async Task<bool> AuthenticateAsync(HttpContext context, Exchange exchange, FrontDoor door)
+    {
+        var result = await authenticator.AuthenticateAsync(PresentedKey(context.Request), context.RequestAborted).ConfigureAwait(false);
+        exchange.Key = result.Key;
+        if (result.Succeeded && result.Key!.Role == KeyRole.Auditor)
+        {
+            result = result with { Failure = AuthFailure.Forbidden };
+        }
+        if (!result.Succeeded)
+        {
+            var status = result.Failure == AuthFailure.Forbidden ? 403 : 401;
+            await RejectAsync(context, exchange, door, Reject(status, AnthropicErrors.TypeForStatus(status), result.Message,
+                "auth_" + result.Failure.ToString().ToLowerInvariant())).ConfigureAwait(false);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Claude Code sends the key as <c>x-api-key</c> (ANTHROPIC_API_KEY), as <c>Authorization: Bearer</c>
+    /// (ANTHROPIC_AUTH_TOKEN, also in Bedrock and Vertex modes with skip-auth) or as both (apiKeyHelper).
+    /// </summary>
+    private static string? PresentedKey(HttpRequest request)
+    {
+        var apiKey = request.Headers["x-api-key"];
+        if (apiKey.Count > 0 && !string.IsNullOrEmpty(apiKey[0]))
+        {
+            return apiKey[0]!.Trim();
+        }
+        var authorization = request.Headers.Authorization;
+        if (authorization.Count > 0 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return value[7..].Trim();
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Sends the call to the route's upstreams in order until one answers. Nothing has reached the client yet,
+    /// so a failed attempt (connect failure, timeout, missing credential) moves on to the next upstream; the last
+    /// failure is what the client sees.
+    /// </summary>
+    private async Task ForwardAsync(HttpContext context, Exchange exchange, FrontDoor door, MessagesCall call, IReadOnlyList<UpstreamConfig> candidates)
+    {
+        Refusal? failure = null;
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var adapter = upstreams.Adapter(candidates[i].Name);
+            exchange.Upstream = adapter.Config.Name;
+            var (response, attemptFailure) = await SendAsync(context, adapter, call, call.Model).ConfigureAwait(false);
+            if (response is null)
+            {
+                failure = attemptFailure;
+                continue;
+            }
+            using (response)
+            {
+                await HandleResponseAsync(context, exchange, door, adapter, response).ConfigureAwait(false);
+            }
+            return;
+        }
+        await RejectAsync(context, exchange, door, failure!.Value).ConfigureAwait(false);
+    }
+
+    /// <summary>One attempt: builds the upstream request and waits for the response headers (bounded by the first-byte timeout).</summary>
+    private static async Task<(HttpResponseMessage? Response, Refusal? Failure)> SendAsync(HttpContext context, UpstreamAdapter adapter, MessagesCall call, string model)
+    {
+        var upstream = adapter.Config;
+        using var firstByte = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        firstByte.CancelAfter(upstream.FirstByteTimeout);
+        HttpRequestMessage request;
+        try
+        {
+            request = await adapter.CreateRequestAsync(context, call, model, firstByte.Token).ConfigureAwait(false);
+        }
+        catch (UpstreamCredentialException ex)
+        {
+            return (null, new Refusal(new GatewayError(502, AnthropicErrors.Api,
+                $"upstream '{upstream.Name}' credentials are unavailable: {ex.Message}"), "upstream_credentials", AuditOutcome.UpstreamError));
+        }
+        catch (UpstreamRequestException ex)
+        {
+            return (null, ex.Refusal);
+        }
+        using (request)
+        {
+            try
+            {
+                var response = await adapter.Client.Invoker.SendAsync(request, firstByte.Token).ConfigureAwait(false);
+                return (response, null);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (OperationCanceledException ex)
+            {
+                var connect = ex.InnerException is TimeoutException;
+                return (null, new Refusal(new GatewayError(504, AnthropicErrors.Api,
+                    connect
+                        ? $"upstream '{upstream.Name}' could not be reached within {upstream.ConnectTimeout.TotalSeconds:0.#}s"
+                        : $"upstream '{upstream.Name}' did not answer within {upstream.FirstByteTimeout.TotalSeconds:0.#}s"),
+                    connect ? "upstream_connect_timeout" : "upstream_timeout", AuditOutcome.UpstreamError));
+            }
+            catch (HttpRequestException ex)
+            {
+                var reason = UpstreamErrorName(ex.HttpRequestError);
+                return (null, new Refusal(new GatewayError(502, AnthropicErrors.Api, $"upstream '{upstream.Name}' is unreachable ({reason})"),
+                    "upstream_" + reason, AuditOutcome.UpstreamError));
+            }
+        }
+    }
+
+    private async Task HandleResponseAsync(HttpContext context, Exchange exchange, FrontDoor door, UpstreamAdapter adapter, HttpResponseMessage response)
+    {
+        exchange.MarkFirstByte();
+        var status = (int)response.StatusCode;
+        exchange.Status = status;
+        if (response.Headers.TryGetValues(adapter.RequestIdHeader, out var ids))
+        {
+            exchange.UpstreamRequestId = ids.FirstOrDefault();
+        }
+        if (status is >= 300 and < 400)
+        {
+            // No provider API redirects. Relaying one would send the client, with its unredacted body, to an
+            // address the egress policy never vetted; following it could leave the allowed network.
+            await RejectAsync(context, exchange, door, new Refusal(new GatewayError(502, AnthropicErrors.Api,
+                $"upstream '{adapter.Config.Name}' answered with a redirect ({status}); Airlock does not follow or relay redirects"),
+                "upstream_redirect", AuditOutcome.UpstreamError)).ConfigureAwait(false);
+            return;
+        }
+        var verbatim = door.RelaysMessagesVerbatim && adapter.SpeaksMessages;
+        if (status >= 400)
+        {
+            exchange.Fail(AuditOutcome.UpstreamError, "upstream_status_" + status);
+            if (!verbatim)
+            {
+                // Another protocol's error body means nothing to this client: say the same thing in the door's shape.
+                var bytes = await ReadBoundedAsync(response, MaxErrorBodyBytes, context.RequestAborted).ConfigureAwait(false);
+                var error = adapter.ReadError(status, bytes);
+                context.Response.StatusCode = status;
+                HeaderPolicy.CopyResponseHeaders(response, context.Response, keepContentLength: false, keepContentType: false);
+                exchange.ResponseBytes += await door.WriteErrorAsync(context, error).ConfigureAwait(false);
+                return;
+            }
+        }
+        var translator = status < 400 ? adapter.CreateTranslator(response) : null;
+        using (translator)
+        {
+            var isSse = translator?.ProducesSse ?? response.Content.Headers.ContentType?.MediaType is "text/event-stream";
+            var encoder = isSse && status < 400 ? door.CreateStreamEncoder() : null;
+            var rewritten = translator is not null || encoder is not null;
+            context.Response.StatusCode = status;
+            HeaderPolicy.CopyResponseHeaders(response, context.Response, keepContentLength: !isSse && !rewritten, keepContentType: !rewritten);
+            if (rewritten)
+            {
+                context.Response.ContentType = isSse ? door.StreamContentType : "application/json";
+            }
+            await RelayAsync(context, exchange, door, adapter, response, isSse, translator, encoder).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Copies the upstream body to the client as it arrives: every read is written and flushed at once, so each
+    /// SSE event (pings included) reaches the client when the upstream sends it. Without a translator or an
+    /// encoder the bytes are never changed; otherwise the upstream's frames become Messages SSE (translator) and
+    /// Messages SSE becomes the door's frames (encoder). The Messages SSE in the middle is what is observed
+    /// (usage, completion, output inspection), whichever door and upstream.
+    /// </summary>
+    private async Task RelayAsync(HttpContext context, Exchange exchange, FrontDoor door, UpstreamAdapter adapter, HttpResponseMessage response,
+        bool isSse, ResponseTranslator? translator, AnswerEncoder? encoder)
+    {
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var upstream = adapter.Config;
+        var usage = new MessagesUsageTracker();
+        exchange.Usage = usage;
+        using var parser = isSse ? new SseEventParser() : null;
+        var output = isSse && exchange.Status < 400 && inspection.Runtime is { } runtime
+            ? runtime.CreateOutputInspector(exchange.Key?.Team)
+            : null;
+        var observer = new RelayObserver(usage, output);
+        ISseEventSink sink = encoder is null ? observer : new EncodingSink(observer, encoder);
+        var tee = !isSse && exchange.Status < 400 ? new ArrayBufferWriter<byte>(4096) : null;
+        var translated = translator is null ? null : new ArrayBufferWriter<byte>(RelayBufferSize * 2);
+        var clientBody = context.Response.BodyWriter;
+        var buffer = ArrayPool<byte>.Shared.Rent(RelayBufferSize);
+        string? failure = null;
+        string? failureMessage = null;
+        try
+        {
+            await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+            var upstreamBody = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            var ended = false;
+            while (!ended)
+            {
+                idle.CancelAfter(upstream.IdleTimeout);
+                int read;
+                try
+                {
+                    read = await upstreamBody.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (OperationCanceledException)
+                {
+                    failure = "upstream_idle_timeout";
+                    break;
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException)
+                {
+                    // A connection lost after message_stop lost nothing: the answer is whole, and an error event
+                    // appended to it would make the client discard it.
+                    failure = isSse && usage.Completed ? null : "upstream_stream_broken";
+                    break;
+                }
+                ReadOnlyMemory<byte> chunk = buffer.AsMemory(0, read);
+                if (translated is not null)
+                {
+                    translated.ResetWrittenCount();
+                    var ok = read == 0 ? translator!.Complete(translated) : translator!.Translate(chunk.Span, translated);
+                    if (!ok && translator.Failure is { } broken)
+                    {
+                        failure = broken.ErrorType;
+                        failureMessage = broken.Error.Message;
+                        ended = true;
+                    }
+                    chunk = translated.WrittenMemory;
+                }
+                else if (read == 0)
+                {
+                    break;
+                }
+                ended |= read == 0;
+                if (chunk.IsEmpty)
+                {
+                    continue;
+                }
+                parser?.Feed(chunk.Span, sink);
+                if (observer.Blocking is not null)
+                {
+                    // Output policy says block: this chunk is not delivered and the stream ends with an error event.
+                    failure = "output_blocked";
+                    if (encoder is not null && !encoder.Pending.IsEmpty)
+                    {
+                        // Events before the blocking one were encoded: they may go.
+                        await clientBody.WriteAsync(encoder.Pending, context.RequestAborted).ConfigureAwait(false);
+                    }
+                    break;
+                }
+                if (tee is not null && tee.WrittenCount + chunk.Length <= MaxTeeBytes)
+                {
+                    tee.Write(chunk.Span);
+                }
+                var toClient = encoder is null ? chunk : encoder.Pending;
+                var flush = await clientBody.WriteAsync(toClient, context.RequestAborted).ConfigureAwait(false);
+                exchange.ResponseBytes += toClient.Length;
+                encoder?.Clear();
+                if (flush.IsCanceled || flush.IsCompleted)
+                {
+                    throw new OperationCanceledException("client went away", context.RequestAborted);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (tee is not null && failure is null && tee.WrittenCount > 0)
+        {
+            usage.ReadMessage(tee.WrittenSpan);
+        }
+        if (output is not null)
+        {
+            if (failure is null)
+            {
+                output.Complete();
+            }
+            foreach (var finding in output.Findings)
+            {
+                exchange.Findings.Add(InspectionRuntime.ToAudit(finding, "response:"));
+            }
+        }
+        if (observer.Blocking is { } blocking)
+        {
+            exchange.Fail(AuditOutcome.Blocked, "output_blocked:" + blocking.RuleId);
+            await clientBody.WriteAsync(door.StreamError(new GatewayError(400, AnthropicErrors.Api,
+                $"answer stopped by Airlock output policy: rule {blocking.RuleId} at {blocking.Location}")), context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        if (failure is null && isSse && exchange.Status < 400 && !usage.Completed)
+        {
+            failure = usage.StreamErrorType is { } streamError ? "upstream_stream_error:" + streamError : "upstream_stream_incomplete";
+        }
+        if (failure is null)
+        {
+            return;
+        }
+        exchange.Fail(AuditOutcome.UpstreamError, failure);
+        LogRelayFailed(logger, exchange.RequestId, upstream.Name, failure);
+        if (isSse)
+        {
+            if (usage.StreamErrorType is null)
+            {
+                // Tell the client in its own protocol that the answer is incomplete, instead of a silent EOF.
+                var message = failureMessage ?? failure switch
+                {
+                    "upstream_idle_timeout" => $"upstream '{upstream.Name}' stopped sending for {upstream.IdleTimeout.TotalSeconds:0.#}s; the answer is incomplete",
+                    "upstream_stream_incomplete" => $"upstream '{upstream.Name}' ended the stream before message_stop; the answer is incomplete",
+                    _ => $"upstream '{upstream.Name}' connection was lost mid-stream; the answer is incomplete",
+                };
+                await clientBody.WriteAsync(door.StreamError(new GatewayError(502, AnthropicErrors.Api, message)), context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            // A truncated JSON body must not look complete: reset the connection.
+            context.Abort();
+        }
+    }
+
+    /// <summary>Relays a GET (e.g. <c>/v1/models</c>) to an upstream that speaks Messages, path and headers unchanged.</summary>
+    public async Task RelayGetAsync(HttpContext context, Exchange exchange, FrontDoor door, UpstreamAdapter adapter)
+    {
+        exchange.Upstream = adapter.Config.Name;
+        using var request = new HttpRequestMessage(HttpMethod.Get, adapter.Client.BuildUri(context.Request.Path.Value!, context.Request.QueryString.Value));
+        HeaderPolicy.CopyRequestHeaders(context.Request.Headers, request);
+        adapter.Client.ApplyCredential(request);
+        HttpResponseMessage response;
+        using (var firstByte = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+        {
+            firstByte.CancelAfter(adapter.Config.FirstByteTimeout);
+            try
+            {
+                response = await adapter.Client.Invoker.SendAsync(request, firstByte.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
+            {
+                var reason = ex is HttpRequestException http ? UpstreamErrorName(http.HttpRequestError) : "timeout";
+                await RejectAsync(context, exchange, door, new Refusal(new GatewayError(502, AnthropicErrors.Api,
+                    $"upstream '{adapter.Config.Name}' is unreachable ({reason})"), "upstream_" + reason, AuditOutcome.UpstreamError)).ConfigureAwait(false);
+                return;
+            }
+        }
+        using (response)
+        {
+            await HandleResponseAsync(context, exchange, door, adapter, response).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Refuses the request in the door's shape (unless the answer already started) and notes the refusal for the audit record.</summary>
+    public static async Task RejectAsync(HttpContext context, Exchange exchange, FrontDoor door, Refusal refusal)
+    {
+        var error = refusal.Error;
+        exchange.Status = error.Status;
+        exchange.Fail(refusal.Outcome, refusal.ErrorType);
+        if (context.Response.HasStarted)
+        {
+            return;
+        }
+        context.Response.StatusCode = error.Status;
+        if (error.Status == 401)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer realm=\"airlock\"";
+        }
+        exchange.ResponseBytes += await door.WriteErrorAsync(context, error).ConfigureAwait(false);
+    }
+
+    /// <summary>A refusal with the default outcome (<c>rejected</c>).</summary>
+    public static Refusal Reject(int status, string type, string message, string errorType) =>
+        new(new GatewayError(status, type, message), errorType);
+
+    /// <summary>
+    /// The client left: RequestAborted fired, or the response pipe reported the connection closed before
+    /// RequestAborted did (the relay then throws with the RequestAborted token). Both are a client abort,
+    /// not an internal error.
+    /// </summary>
+    private static bool IsClientGone(HttpContext context, Exception ex) =>
+        ex is OperationCanceledException or IOException
+        && (context.RequestAborted.IsCancellationRequested
+            || (ex is OperationCanceledException { CancellationToken: var token } && token == context.RequestAborted));
+
+    private async Task FailInternallyAsync(HttpContext context, Exchange exchange, FrontDoor door, Exception ex)
+    {
+        // The exception type is logged, never the message: it might quote request content.
+        LogInternalError(logger, exchange.RequestId, ex.GetType().FullName ?? "exception", new StackTrace(ex).ToString());
+        exchange.Fail(AuditOutcome.Rejected, "internal_error");
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+        try
+        {
+            await RejectAsync(context, exchange, door, Reject(500, AnthropicErrors.Api,
+                $"internal gateway error (request id {exchange.RequestId})", "internal_error")).ConfigureAwait(false);
+        }
+        catch (Exception writeError) when (writeError is IOException or OperationCanceledException)
+        {
+            context.Abort();
+        }
+    }
+
+    /// <summary>
+    /// The one place an exchange becomes an audit record. Whatever holds a response back until its record is
+    /// durable belongs here.
+    /// </summary>
+    private async Task RecordAsync(Exchange exchange)
+    {
+        var record = exchange.ToRecord();
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            var outcome = Storage.Sqlite.AuditOutcomes.ToText(record.Outcome);
+            LogRequest(logger, record.RequestId, record.Door, record.Operation, record.KeyId ?? "-", record.Model ?? "-", record.Upstream ?? "-",
+                record.Status, outcome, record.LatencyMs);
+        }
+        await audit.EnqueueAsync(record).ConfigureAwait(false);
+    }
+
+    private static async Task<byte[]> ReadBoundedAsync(HttpResponseMessage response, int limit, CancellationToken cancellationToken)
+    {
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = new byte[limit];
+        var length = 0;
+        try
+        {
+            int read;
+            while (length < limit && (read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                length += read;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            // A broken error body still has a status to report.
+        }
+        return buffer.AsSpan(0, length).ToArray();
+    }
+
+    private static string UpstreamErrorName(HttpRequestError error) => error switch
+    {
+        HttpRequestError.NameResolutionError => "name_resolution_error",
+        HttpRequestError.ConnectionError => "connection_error",
+        HttpRequestError.SecureConnectionError => "tls_error",
+        HttpRequestError.ProxyTunnelError => "proxy_error",
+        HttpRequestError.InvalidResponse => "invalid_response",
+        HttpRequestError.ResponseEnded => "response_ended",
+        HttpRequestError.ConfigurationLimitExceeded => "response_headers_too_large",
+        HttpRequestError.HttpProtocolError => "protocol_error",
+        _ => "connection_error",
+    };
+
+    private static string Truncate(string value) => value.Length <= 128 ? value : value[..128] + "…";
+
+    /// <summary>Feeds each event to the observer first, then, unless the observer blocked the answer, to the door's encoder.</summary>
+    private sealed class EncodingSink(RelayObserver observer, AnswerEncoder encoder) : ISseEventSink
+    {
+        public void OnEvent(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> data)
+        {
+            observer.OnEvent(eventType, data);
+            if (observer.Blocking is null)
+            {
+                encoder.OnEvent(eventType, data);
+            }
+        }
+    }
+
+    // Debug, not Information: the audit trail is the access log; a console line per request costs throughput.
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug,
+        Message = "{RequestId} {Door} {Operation} key={KeyId} model={Model} upstream={Upstream} status={Status} outcome={Outcome} {LatencyMs:0.0}ms")]
+    private static partial void LogRequest(ILogger logger, string requestId, string door, string operation, string keyId, string model, string upstream,
+        int status, string outcome, double latencyMs);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "{RequestId} relay from upstream {Upstream} failed: {Failure}")]
+    private static partial void LogRelayFailed(ILogger logger, string requestId, string upstream, string failure);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "{RequestId} inspection failed: {ExceptionType}")]
+    private static partial void LogInspectionFailed(ILogger logger, string requestId, string exceptionType);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "{RequestId} internal error {ExceptionType} at {StackTrace}")]
+    private static partial void LogInternalError(ILogger logger, string requestId, string exceptionType, string stackTrace);
+}

@@ -1,0 +1,101 @@
+using Airlock.Gateway.Pipeline;
+using Airlock.Protocols.Json;
+
+namespace Airlock.Gateway.Upstreams;
+
+/// <summary>
+/// Moves a request body between the Messages, Bedrock and Vertex shapes by splicing top-level members
+/// (<see cref="TopLevelSplicer"/>): every member the shapes agree on keeps its bytes, unknown fields included.
+/// A body already in the target shape with nothing to change is returned as it is.
+/// </summary>
+internal static class BodyConverter
+{
+    /// <summary>The <c>anthropic_version</c> Bedrock InvokeModel requires.</summary>
+    public const string BedrockVersion = "bedrock-2023-05-31";
+
+    /// <summary>The <c>anthropic_version</c> Vertex rawPredict requires.</summary>
+    public const string VertexVersion = "vertex-2023-10-16";
+
+    private static readonly byte[] True = "true"u8.ToArray();
+
+    /// <summary>The beta flags the client asked for: Bedrock bodies carry them in <c>anthropic_beta</c>, the others in the <c>anthropic-beta</c> header.</summary>
+    public static List<string> RequestedBetas(MessagesCall call, string? betaHeader)
+    {
+        if (call.Shape == BodyShape.Bedrock)
+        {
+            return TopLevelSplicer.StringArray(call.Body.Span, "anthropic_beta");
+        }
+        return SplitBetaHeader(betaHeader);
+    }
+
+    /// <summary>Splits an <c>anthropic-beta</c> header value (comma-separated, any spacing).</summary>
+    public static List<string> SplitBetaHeader(string? header) =>
+        string.IsNullOrEmpty(header)
+            ? []
+            : header.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+
+    /// <summary>A Messages API body: <c>model</c> (and <c>stream</c>) in the body; no <c>anthropic_version</c>/<c>anthropic_beta</c> (headers carry them).</summary>
+    public static ReadOnlyMemory<byte> ToMessages(MessagesCall call, string model, IReadOnlyCollection<string> removeFields)
+    {
+        if (call.Shape == BodyShape.Messages && model == call.Model && removeFields.Count == 0)
+        {
+            return call.Body;
+        }
+        var remove = new HashSet<string>(removeFields, StringComparer.Ordinal) { "model", "anthropic_version", "anthropic_beta" };
+        var insert = new List<TopLevelSplicer.Insertion> { new("model", TopLevelSplicer.StringLiteral(model)) };
+        if (call.Shape == BodyShape.Bedrock && call.Stream && call.Operation == CallOperation.Messages)
+        {
+            // Bedrock says "stream" in the path; the Messages API needs it in the body.
+            remove.Add("stream");
+            insert.Add(new("stream", True));
+        }
+        return TopLevelSplicer.Edit(call.Body.Span, remove, insert);
+    }
+
+    /// <summary>A Bedrock InvokeModel body: no <c>model</c>/<c>stream</c>, <c>anthropic_version</c>, betas in <c>anthropic_beta</c>.</summary>
+    public static ReadOnlyMemory<byte> ToBedrock(MessagesCall call, IReadOnlyList<string> betas, IReadOnlyCollection<string> removeFields)
+    {
+        var span = call.Body.Span;
+        if (call.Shape == BodyShape.Bedrock && removeFields.Count == 0
+            && TopLevelSplicer.RawValue(span, "anthropic_version").SequenceEqual(TopLevelSplicer.StringLiteral(BedrockVersion))
+            && TopLevelSplicer.StringArray(span, "anthropic_beta").SequenceEqual(betas))
+        {
+            return call.Body;
+        }
+        var remove = new HashSet<string>(removeFields, StringComparer.Ordinal) { "model", "stream", "anthropic_version", "anthropic_beta" };
+        var insert = new List<TopLevelSplicer.Insertion> { new("anthropic_version", TopLevelSplicer.StringLiteral(BedrockVersion)) };
+        if (betas.Count > 0)
+        {
+            insert.Add(new("anthropic_beta", TopLevelSplicer.StringArrayLiteral(betas)));
+        }
+        return TopLevelSplicer.Edit(span, remove, insert);
+    }
+
+    /// <summary>
+    /// A Vertex rawPredict body: no <c>model</c> (it is in the URL), <c>stream</c> kept, <c>anthropic_version</c>
+    /// added; betas travel in the header. Count-tokens bodies keep <c>model</c> (Vertex routes them on it).
+    /// </summary>
+    public static ReadOnlyMemory<byte> ToVertex(MessagesCall call, string model, IReadOnlyCollection<string> removeFields)
+    {
+        var span = call.Body.Span;
+        var countTokens = call.Operation == CallOperation.CountTokens;
+        if (call.Shape == BodyShape.Vertex && !countTokens && removeFields.Count == 0
+            && TopLevelSplicer.RawValue(span, "anthropic_version").SequenceEqual(TopLevelSplicer.StringLiteral(VertexVersion)))
+        {
+            return call.Body;
+        }
+        var remove = new HashSet<string>(removeFields, StringComparer.Ordinal) { "model", "anthropic_version", "anthropic_beta" };
+        var insert = new List<TopLevelSplicer.Insertion> { new("anthropic_version", TopLevelSplicer.StringLiteral(VertexVersion)) };
+        if (countTokens)
+        {
+            insert.Add(new("model", TopLevelSplicer.StringLiteral(model)));
+            remove.Add("stream");
+        }
+        else if (call.Shape == BodyShape.Bedrock && call.Stream)
+        {
+            remove.Add("stream");
+            insert.Add(new("stream", True));
+        }
+        return TopLevelSplicer.Edit(span, remove, insert);
+    }
+}

@@ -1,0 +1,64 @@
+using System.Text;
+using System.Text.Json;
+using Airlock.Protocols.Json;
+
+namespace Airlock.Tests.Json;
+
+public sealed class TopLevelSplicerTests
+{
+    private static string Edit(string body, string[] remove, params (string Name, string Raw)[] insert) =>
+        Encoding.UTF8.GetString(TopLevelSplicer.Edit(Encoding.UTF8.GetBytes(body), remove,
+            insert.Select(i => new TopLevelSplicer.Insertion(i.Name, Encoding.UTF8.GetBytes(i.Raw))).ToList()));
+
+    [Fact]
+    public void Removing_and_inserting_keeps_every_other_byte()
+    {
+        const string body = "{\n  \"model\": \"claude-opus-5-5\",\n  \"max_tokens\" : 10,\n  \"stream\":true,\n  \"x_unknown\": {\"a\" :[1, 2]}\n}\n";
+        var edited = Edit(body, ["model", "stream"], ("anthropic_version", "\"bedrock-2023-05-31\""));
+        Assert.Equal("{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\" : 10,\"x_unknown\": {\"a\" :[1, 2]}\n}\n", edited);
+        using var document = JsonDocument.Parse(edited);
+        Assert.Equal(10, document.RootElement.GetProperty("max_tokens").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("{\"model\":\"m\"}", "{}")]
+    [InlineData("{\"a\":1,\"model\":\"m\"}", "{\"a\":1}")]
+    [InlineData("{\"model\":\"m\",\"a\":1}", "{\"a\":1}")]
+    [InlineData("{\"a\":1,\"model\":\"m\",\"b\":[{\"model\":\"nested stays\"}]}", "{\"a\":1,\"b\":[{\"model\":\"nested stays\"}]}")]
+    [InlineData("{ }", "{ }")]
+    public void Removal_leaves_valid_json(string body, string expected)
+    {
+        var edited = Edit(body, ["model"]);
+        Assert.Equal(expected, edited);
+        using var _ = JsonDocument.Parse(edited);
+    }
+
+    [Fact]
+    public void Insertion_into_an_empty_object()
+    {
+        Assert.Equal("{\"model\":\"m\",\"stream\":true}", Edit("{}", [], ("model", "\"m\""), ("stream", "true")));
+    }
+
+    [Fact]
+    public void Reads_top_level_values_and_string_arrays()
+    {
+        var body = "{\"messages\":[{\"anthropic_beta\":[\"no\"]}],\"anthropic_beta\":[\"a-1\",\"b-2\"],\"anthropic_version\":\"v\"}"u8;
+        Assert.Equal(["a-1", "b-2"], TopLevelSplicer.StringArray(body, "anthropic_beta"));
+        Assert.Equal("\"v\"", Encoding.UTF8.GetString(TopLevelSplicer.RawValue(body, "anthropic_version")));
+        Assert.True(TopLevelSplicer.Has(body, "messages"));
+        Assert.False(TopLevelSplicer.Has(body, "model"));
+        Assert.Empty(TopLevelSplicer.StringArray(body, "missing"));
+    }
+
+    [Fact]
+    public void Escaped_member_names_are_matched_decoded()
+    {
+        Assert.Equal("{\"a\":1}", Edit("{\"mod\\u0065l\":\"m\",\"a\":1}", ["model"]));
+    }
+
+    [Fact]
+    public void Not_an_object_is_refused()
+    {
+        Assert.ThrowsAny<JsonException>(() => Edit("[1]", ["model"]));
+    }
+}
