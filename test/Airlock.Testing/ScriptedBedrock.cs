@@ -1,0 +1,373 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Airlock.Protocols.Aws.Bedrock;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Airlock.Testing;
+
+/// <summary>One call the <see cref="ScriptedBedrock"/> received.</summary>
+/// <param name="Request">Method, raw path, headers and body exactly as received.</param>
+/// <param name="ModelId">The model id decoded from the path (null when the path was refused).</param>
+/// <param name="Streaming">True for <c>invoke-with-response-stream</c>.</param>
+/// <param name="Betas">The body's <c>anthropic_beta</c> values.</param>
+public sealed record BedrockCall(RecordedRequest Request, string? ModelId, bool Streaming, IReadOnlyList<string> Betas);
+
+/// <summary>
+/// A fake Bedrock Runtime for Anthropic models. It checks what Bedrock checks — the SigV4 signature (or API key) via
+/// <see cref="BedrockSigV4Verifier"/>, the model id in the path, the body (JSON object, <c>anthropic_version</c> =
+/// <c>bedrock-2023-05-31</c>, <c>max_tokens</c> and <c>messages</c> present, no <c>model</c> or <c>stream</c>, only accepted
+/// betas) — and answers like Bedrock: <c>invoke</c> with the message JSON, <c>invoke-with-response-stream</c> with
+/// event-stream <c>chunk</c> frames, errors as <c>{"message":…}</c> with <c>x-amzn-ErrorType</c> or as exception frames.
+/// Replies come from the same <see cref="UpstreamReply"/> scripts as <see cref="ScriptedUpstream"/>.
+/// Use <see cref="StartAsync"/> for its own Kestrel on 127.0.0.1:0, or call <see cref="HandleAsync"/> from another host.
+/// </summary>
+public sealed class ScriptedBedrock : IAsyncDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly List<BedrockCall> _calls = [];
+    private readonly List<Exception> _failures = [];
+    private readonly Queue<UpstreamReply> _replies = new();
+    private WebApplication? _app;
+    private int _sequence;
+
+    public ScriptedBedrock(BedrockSigV4Verifier verifier)
+    {
+        Verifier = verifier ?? throw new ArgumentNullException(nameof(verifier));
+    }
+
+    /// <summary>Signature checks (region, test credentials, clock).</summary>
+    public BedrockSigV4Verifier Verifier { get; }
+
+    /// <summary>A path prefix before <c>/model/…</c> (e.g. <c>/bedrock</c>); empty for a real Bedrock layout.</summary>
+    public string PathPrefix { get; init; } = "";
+
+    /// <summary>Model ids this fake serves; null accepts any well-formed id. Others get 404 <c>ResourceNotFoundException</c>.</summary>
+    public IReadOnlySet<string>? Models { get; init; }
+
+    /// <summary>
+    /// Betas Bedrock accepts in <c>anthropic_beta</c>; null accepts any. Others get 400 <c>ValidationException</c>
+    /// "invalid beta flag", which is what Bedrock answers to a beta it does not know.
+    /// </summary>
+    public IReadOnlySet<string>? AcceptedBetas { get; init; }
+
+    /// <summary>Answer when no responder chose one and the queue is empty.</summary>
+    public UpstreamReply DefaultReply { get; set; } = UpstreamReply.Text("Hello from scripted Bedrock.");
+
+    /// <summary>Chooses the reply from the call; null falls back to the queue, then <see cref="DefaultReply"/>.</summary>
+    public Func<BedrockCall, UpstreamReply?>? Responder { get; set; }
+
+    /// <summary>Base address when started with <see cref="StartAsync"/> (what a Bedrock endpoint override takes).</summary>
+    public string BaseUrl { get; private set; } = "";
+
+    /// <summary>Every call so far, also rejected ones.</summary>
+    public IReadOnlyList<BedrockCall> Calls
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _calls];
+            }
+        }
+    }
+
+    /// <summary>Exceptions thrown while answering (a broken script); each also produced a 500.</summary>
+    public IReadOnlyList<Exception> Failures
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _failures];
+            }
+        }
+    }
+
+    /// <summary>Queues a reply for the next call the responder does not answer.</summary>
+    public void Enqueue(UpstreamReply reply)
+    {
+        lock (_gate)
+        {
+            _replies.Enqueue(reply);
+        }
+    }
+
+    /// <summary>Starts a Kestrel server on 127.0.0.1:0 that answers every request with <see cref="HandleAsync"/>.</summary>
+    public static async Task<ScriptedBedrock> StartAsync(ScriptedBedrock bedrock, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(bedrock);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(ScriptedBedrock).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        var app = builder.Build();
+        app.Run(bedrock.HandleAsync);
+        await app.StartAsync(cancellationToken);
+        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+        bedrock._app = app;
+        bedrock.BaseUrl = $"http://127.0.0.1:{address.Port.ToString(CultureInfo.InvariantCulture)}";
+        return bedrock;
+    }
+
+    /// <summary>Answers one request.</summary>
+    public async Task HandleAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var token = context.RequestAborted;
+        using var bodyStream = new MemoryStream();
+        await context.Request.Body.CopyToAsync(bodyStream, token);
+        var body = bodyStream.ToArray();
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.ToString();
+        var headers = context.Request.Headers.SelectMany(h => h.Value.Select(v => new KeyValuePair<string, string>(h.Key, v ?? ""))).ToList();
+        var query = rawTarget.IndexOf('?', StringComparison.Ordinal);
+        var recorded = new RecordedRequest(Interlocked.Increment(ref _sequence), context.Request.Method, query < 0 ? rawTarget : rawTarget[..query],
+            query < 0 ? "" : rawTarget[query..], headers, body, DateTimeOffset.UtcNow);
+        string? modelId = null;
+        var streaming = false;
+        IReadOnlyList<string> betas = [];
+        try
+        {
+            var verdict = Verifier.Verify(context.Request, body);
+            var path = rawTarget.StartsWith(PathPrefix, StringComparison.Ordinal) ? rawTarget[PathPrefix.Length..] : rawTarget;
+            if (!verdict.Accepted)
+            {
+                Record(recorded, null, false, []);
+                await BedrockSigV4Verifier.WriteRejectionAsync(context.Response, verdict, token);
+                return;
+            }
+            if (!HttpMethods.IsPost(context.Request.Method) || !BedrockModelId.TryParseInvokePath(path, out var id, out var operation, out var pathError))
+            {
+                Record(recorded, null, false, []);
+                await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.Validation,
+                    "1 validation error detected: Value at 'modelId' failed to satisfy constraint", token);
+                return;
+            }
+            modelId = id;
+            streaming = operation == BedrockOperation.InvokeWithResponseStream;
+            var bodyError = CheckBody(body, out betas);
+            var call = Record(recorded, modelId, streaming, betas);
+            if (bodyError is not null)
+            {
+                await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.Validation, bodyError, token);
+                return;
+            }
+            if (Models is not null && !Models.Contains(modelId))
+            {
+                await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.ResourceNotFound, "Could not resolve the foundation model from the provided model identifier.", token);
+                return;
+            }
+            await AnswerAsync(context, call, ChooseReply(call), token);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            lock (_gate)
+            {
+                _failures.Add(ex);
+            }
+            if (!context.Response.HasStarted)
+            {
+                await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.InternalServer, "scripted Bedrock failed: " + ex.GetType().Name, token);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _app.StopAsync(timeout.Token);
+            await _app.DisposeAsync();
+        }
+    }
+
+    private BedrockCall Record(RecordedRequest request, string? modelId, bool streaming, IReadOnlyList<string> betas)
+    {
+        var call = new BedrockCall(request, modelId, streaming, betas);
+        lock (_gate)
+        {
+            _calls.Add(call);
+        }
+        return call;
+    }
+
+    private UpstreamReply ChooseReply(BedrockCall call)
+    {
+        var chosen = Responder?.Invoke(call);
+        if (chosen is not null)
+        {
+            return chosen;
+        }
+        lock (_gate)
+        {
+            return _replies.TryDequeue(out var queued) ? queued : DefaultReply;
+        }
+    }
+
+    /// <summary>Bedrock's body checks for Anthropic models, with its messages (AWS user guide, Claude Messages API on Bedrock).</summary>
+    private string? CheckBody(byte[] body, out IReadOnlyList<string> betas)
+    {
+        betas = [];
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
+        }
+        catch (JsonException)
+        {
+            return "Malformed input request, please reformat your input and try again.";
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return "Malformed input request, please reformat your input and try again.";
+            }
+            if (root.TryGetProperty("anthropic_beta", out var betaArray))
+            {
+                if (betaArray.ValueKind != JsonValueKind.Array || betaArray.EnumerateArray().Any(b => b.ValueKind != JsonValueKind.String))
+                {
+                    return "Malformed input request: #/anthropic_beta: expected type: JSONArray, please reformat your input and try again.";
+                }
+                betas = betaArray.EnumerateArray().Select(b => b.GetString()!).ToList();
+            }
+            foreach (var name in new[] { "model", "stream" })
+            {
+                if (root.TryGetProperty(name, out _))
+                {
+                    return $"Malformed input request: #: extraneous key [{name}] is not permitted, please reformat your input and try again.";
+                }
+            }
+            if (!root.TryGetProperty("anthropic_version", out var version) || version.ValueKind != JsonValueKind.String)
+            {
+                return "Malformed input request: #: required key [anthropic_version] not found, please reformat your input and try again.";
+            }
+            if (version.GetString() != BedrockEndpoint.AnthropicVersion)
+            {
+                return "Invalid API version";
+            }
+            foreach (var name in new[] { "max_tokens", "messages" })
+            {
+                if (!root.TryGetProperty(name, out _))
+                {
+                    return $"Malformed input request: #: required key [{name}] not found, please reformat your input and try again.";
+                }
+            }
+            var unknown = AcceptedBetas is null ? null : betas.FirstOrDefault(b => !AcceptedBetas.Contains(b));
+            if (unknown is not null)
+            {
+                return "invalid beta flag";
+            }
+        }
+        return null;
+    }
+
+    private static async Task AnswerAsync(HttpContext context, BedrockCall call, UpstreamReply reply, CancellationToken token)
+    {
+        if (reply.FirstByteDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(reply.FirstByteDelay, token);
+        }
+        var model = call.ModelId!;
+        var messageId = "msg_bdrk_" + Guid.NewGuid().ToString("N")[..24];
+        switch (reply)
+        {
+            case HangReply:
+                await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                return;
+            case ErrorReply error:
+                await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.ForAnthropicType(error.Type), error.Message, token);
+                return;
+            case TextReply text when call.Streaming:
+                await StreamAsync(context, reply, MessagesEvents.ForText(messageId, model, text.Content, text.InputTokens, text.OutputTokens), null, token);
+                return;
+            case TextReply text:
+                await WriteJsonAsync(context, MessagesEvents.TextMessage(messageId, model, text.Content, text.InputTokens, text.OutputTokens), token);
+                return;
+            case ToolUseReply tool:
+                var toolUseId = tool.ToolUseId ?? "toolu_bdrk_" + Guid.NewGuid().ToString("N")[..20];
+                if (call.Streaming)
+                {
+                    await StreamAsync(context, reply, MessagesEvents.ForToolUse(messageId, model, toolUseId, tool.ToolName, tool.InputJson, tool.InputTokens, tool.OutputTokens), null, token);
+                }
+                else
+                {
+                    await WriteJsonAsync(context, MessagesEvents.ToolUseMessage(messageId, model, toolUseId, tool.ToolName, tool.InputJson, tool.InputTokens, tool.OutputTokens), token);
+                }
+                return;
+            case DieMidStreamReply die when call.Streaming:
+                var events = MessagesEvents.ForText(messageId, model, die.Content, 25, 10);
+                await StreamAsync(context, reply, events.Take(Math.Min(die.AfterEvents, events.Count - 1)).ToList(), null, token);
+                await Task.Delay(die.PauseBeforeAbort, token);
+                context.Abort();
+                return;
+            case StreamErrorReply streamError when call.Streaming:
+                var partial = MessagesEvents.ForText(messageId, model, "This answer stops with an error.", 25, 10);
+                await StreamAsync(context, reply, partial.Take(Math.Min(streamError.AfterEvents, partial.Count - 1)).ToList(),
+                    (BedrockErrors.ForAnthropicType(streamError.Type), streamError.Message), token);
+                return;
+            case StreamErrorReply streamError:
+                await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.ForAnthropicType(streamError.Type), streamError.Message, token);
+                return;
+            default:
+                throw new InvalidOperationException($"ScriptedBedrock cannot play {reply.GetType().Name} for this call.");
+        }
+    }
+
+    private static async Task StreamAsync(HttpContext context, UpstreamReply reply, IReadOnlyList<SseEvent> events,
+        (BedrockErrorShape Shape, string Message)? endWithException, CancellationToken token)
+    {
+        ApplyExtraHeaders(context, reply);
+        var writer = new BedrockStreamWriter(context.Response);
+        await writer.StartAsync(token);
+        foreach (var e in events)
+        {
+            // Bedrock does not relay the Messages API's ping events.
+            if (e.Name == "ping")
+            {
+                continue;
+            }
+            if (reply.EventDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(reply.EventDelay, token);
+            }
+            await writer.WriteEventAsync(e.Data, token);
+        }
+        if (endWithException is { } exception)
+        {
+            await writer.WriteExceptionAsync(exception.Shape, exception.Message, token);
+        }
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, string json, CancellationToken token)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
+        await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(json), token);
+    }
+
+    private static void ApplyExtraHeaders(HttpContext context, UpstreamReply reply)
+    {
+        foreach (var (name, value) in reply.ExtraHeaders)
+        {
+            context.Response.Headers[name] = value;
+        }
+    }
+}
