@@ -63,7 +63,8 @@ internal static class QuickRun
         }
 
         var best = double.MaxValue;
-        for (var round = 0; round < 5; round++)
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("AIRLOCK_BENCH_ROUNDS"), out var r) ? r : 5;
+        for (var round = 0; round < rounds; round++)
         {
             var sw = Stopwatch.StartNew();
             foreach (var f in files)

@@ -8,24 +8,29 @@ namespace Airlock.Inspection;
 /// <summary>
 /// Finds every occurrence of a set of keywords (ASCII, case-insensitive) in one pass. With hundreds of keywords
 /// <see cref="SearchValues{T}"/> falls back to Aho-Corasick (~70 Mchar/s on code for the built-in pack's 400+
-/// keywords), which alone would cap inspection far below the target. This matcher instead tests each position
-/// against a 2 KB bitmap of case-folded first bigrams (one L1-resident bit test per character), then a bitmap of
-/// allowed third characters for that bigram, and only then compares whole keywords. Keywords that are not
-/// ASCII or shorter than two characters go through a <see cref="SearchValues{T}"/> pass instead. Immutable and
-/// thread-safe.
+/// keywords), which alone would cap inspection far below the target. This matcher reads the four characters at
+/// each position as one 64-bit word, case-folds them with two bit operations and tests a hash of the first three
+/// against an 8 KB bitmap of every keyword's first three characters: one multiplication and one L1-resident bit
+/// test per character, and a well-predicted branch (~94 % of the positions of ordinary code start no keyword
+/// prefix). Only positions that pass look their folded four (or three) characters up in exact tables of keyword
+/// prefixes and compare whole keywords. Keywords that are not ASCII or shorter than three characters go through a
+/// <see cref="SearchValues{T}"/> pass instead. Immutable and thread-safe.
 /// </summary>
 internal sealed class KeywordMatcher
 {
-    private const int FoldMask = 0x7F;
+    // Folding each 16-bit lane with |0x20 and &0x7F maps 'A'..'Z' onto 'a'..'z' and every other character onto some
+    // value consistently, so a text character equal to a keyword character ignoring ASCII case always has the same
+    // folded value: the bitmaps and the prefix table can only produce false candidates (removed by the exact
+    // comparison), never miss a keyword.
+    private const ulong FoldOr = 0x0020_0020_0020_0020UL;
+    private const ulong FoldAnd = 0x007F_007F_007F_007FUL;
+    private const ulong ThreeLanes = 0x0000_FFFF_FFFF_FFFFUL;
+    private const int HashBits = 16;
+    private const ulong HashMultiplier = 0x9E37_79B9_7F4A_7C15UL; // 2^64 / golden ratio (Fibonacci hashing)
 
-    // Folding with |0x20 maps 'A'..'Z' onto 'a'..'z' and every other character onto some value consistently,
-    // so a text character equal to a keyword character ignoring ASCII case always has the same folded value:
-    // the bitmaps can only produce false candidates (removed by the exact comparison), never miss a keyword.
-    private readonly ulong[] _bigramBits = new ulong[(128 * 128) / 64];
-    private readonly ushort[] _bigramSlot = new ushort[128 * 128];
-    private readonly ulong[] _thirdLow;
-    private readonly ulong[] _thirdHigh;
-    private readonly int[][] _slotKeywords;
+    private readonly ulong[] _threeBits = new ulong[(1 << HashBits) / 64];
+    private readonly Dictionary<ulong, int[]> _byFour = [];
+    private readonly Dictionary<ulong, int[]> _byThree = [];
     private readonly string[] _keywords;
     private readonly SearchValues<string>? _fallback;
 
@@ -33,56 +38,39 @@ internal sealed class KeywordMatcher
     {
         ArgumentNullException.ThrowIfNull(keywords);
         _keywords = [.. keywords];
-        var slots = new List<List<int>> { new() }; // slot 0 means "no keyword starts with this bigram"
+        var byFour = new Dictionary<ulong, List<int>>();
+        var byThree = new Dictionary<ulong, List<int>>();
         var fallback = new List<string>();
         for (var k = 0; k < _keywords.Length; k++)
         {
             var keyword = _keywords[k];
-            if (keyword.Length < 2 || !Ascii.IsValid(keyword))
+            if (keyword.Length < 3 || !Ascii.IsValid(keyword))
             {
                 fallback.Add(keyword);
                 continue;
             }
 
-            var bigram = Bigram(keyword[0], keyword[1]);
-            if (_bigramSlot[bigram] == 0)
+            var prefix = Fold4(keyword[0], keyword[1], keyword[2], '\0') & ThreeLanes;
+            var hash = Hash(prefix);
+            _threeBits[hash >> 6] |= 1UL << (int)(hash & 63);
+            var (key, table) = keyword.Length >= 4 ? (Fold4(keyword[0], keyword[1], keyword[2], keyword[3]), byFour) : (prefix, byThree);
+            if (!table.TryGetValue(key, out var list))
             {
-                _bigramSlot[bigram] = checked((ushort)slots.Count);
-                slots.Add([]);
-                _bigramBits[bigram >> 6] |= 1UL << (bigram & 63);
+                table[key] = list = [];
             }
 
-            slots[_bigramSlot[bigram]].Add(k);
+            list.Add(k);
         }
 
-        _thirdLow = new ulong[slots.Count];
-        _thirdHigh = new ulong[slots.Count];
-        _slotKeywords = new int[slots.Count][];
-        for (var s = 1; s < slots.Count; s++)
+        // Longest first at one position (the order the scanner has always received hits in).
+        foreach (var (key, list) in byFour)
         {
-            foreach (var k in slots[s])
-            {
-                var keyword = _keywords[k];
-                if (keyword.Length == 2)
-                {
-                    _thirdLow[s] = ulong.MaxValue;
-                    _thirdHigh[s] = ulong.MaxValue;
-                    continue;
-                }
+            _byFour[key] = [.. list.OrderByDescending(k => _keywords[k].Length)];
+        }
 
-                var third = Fold(keyword[2]);
-                if (third < 64)
-                {
-                    _thirdLow[s] |= 1UL << third;
-                }
-                else
-                {
-                    _thirdHigh[s] |= 1UL << (third - 64);
-                }
-            }
-
-            // Longest first, as the scanner reports every keyword found at a position anyway.
-            _slotKeywords[s] = [.. slots[s].OrderByDescending(k => _keywords[k].Length)];
+        foreach (var (key, list) in byThree)
+        {
+            _byThree[key] = [.. list];
         }
 
         if (fallback.Count > 0)
@@ -98,9 +86,9 @@ internal sealed class KeywordMatcher
     /// (positions are relative to the span).</summary>
     public void FindAll(ReadOnlySpan<char> text, List<KeywordHit> hits)
     {
-        if (text.Length >= 2)
+        if (text.Length >= 3)
         {
-            FindBigramKeywords(text, hits);
+            FindAsciiKeywords(text, hits);
         }
 
         if (_fallback is not null)
@@ -114,35 +102,45 @@ internal sealed class KeywordMatcher
         }
     }
 
-    private void FindBigramKeywords(ReadOnlySpan<char> text, List<KeywordHit> hits)
+    private void FindAsciiKeywords(ReadOnlySpan<char> text, List<KeywordHit> hits)
     {
         ref var start = ref MemoryMarshal.GetReference(text);
-        ref var bits = ref MemoryMarshal.GetArrayDataReference(_bigramBits);
-        var last = text.Length - 1;
-        var a = Fold(start);
-        for (var i = 0; i < last; i++)
+        ref var three = ref MemoryMarshal.GetArrayDataReference(_threeBits);
+        var last = text.Length - 4;
+        for (var i = 0; i <= last; i++)
         {
-            var b = Fold(Unsafe.Add(ref start, i + 1));
-            var bigram = (a << 7) | b;
-            a = b;
-            if ((Unsafe.Add(ref bits, bigram >> 6) & (1UL << (bigram & 63))) == 0)
+            var word = Read4(ref Unsafe.Add(ref start, i));
+            var h3 = Hash(((word | FoldOr) & FoldAnd) & ThreeLanes);
+            if (((Unsafe.Add(ref three, (int)(h3 >> 6)) >> (int)(h3 & 63)) & 1) == 0)
             {
                 continue;
             }
 
-            var slot = _bigramSlot[bigram];
-            if (i + 2 < text.Length)
+            Verify(text, i, (word | FoldOr) & FoldAnd, hits);
+        }
+
+        // The last three positions hold fewer than four characters: only a three-character keyword fits, at the first.
+        var tail = text.Length - 3;
+        Verify(text, tail, Fold4(text[tail], text[tail + 1], text[tail + 2], '\0') & ThreeLanes, hits);
+    }
+
+    private void Verify(ReadOnlySpan<char> text, int i, ulong word, List<KeywordHit> hits)
+    {
+        var rest = text[i..];
+        if (rest.Length >= 4 && _byFour.TryGetValue(word, out var longer))
+        {
+            foreach (var k in longer)
             {
-                var third = Fold(Unsafe.Add(ref start, i + 2));
-                var mask = third < 64 ? _thirdLow[slot] >> third : _thirdHigh[slot] >> (third - 64);
-                if ((mask & 1) == 0)
+                if (rest.StartsWith(_keywords[k], StringComparison.OrdinalIgnoreCase))
                 {
-                    continue;
+                    hits.Add(new KeywordHit(i, k));
                 }
             }
+        }
 
-            var rest = text[i..];
-            foreach (var k in _slotKeywords[slot])
+        if (_byThree.TryGetValue(word & ThreeLanes, out var shorter))
+        {
+            foreach (var k in shorter)
             {
                 if (rest.StartsWith(_keywords[k], StringComparison.OrdinalIgnoreCase))
                 {
@@ -168,7 +166,7 @@ internal sealed class KeywordMatcher
             for (var k = 0; k < _keywords.Length; k++)
             {
                 var keyword = _keywords[k];
-                if ((keyword.Length < 2 || !Ascii.IsValid(keyword)) && rest.StartsWith(keyword, StringComparison.OrdinalIgnoreCase))
+                if ((keyword.Length < 3 || !Ascii.IsValid(keyword)) && rest.StartsWith(keyword, StringComparison.OrdinalIgnoreCase))
                 {
                     hits.Add(new KeywordHit(at, k));
                 }
@@ -178,10 +176,23 @@ internal sealed class KeywordMatcher
         }
     }
 
+    /// <summary>The four UTF-16 code units at <paramref name="at"/> as one word, the first in the low 16 bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Fold(char c) => (c | 0x20) & FoldMask;
+    private static ulong Read4(ref char at)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            return Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<char, byte>(ref at));
+        }
 
-    private static int Bigram(char a, char b) => (Fold(a) << 7) | Fold(b);
+        return at | ((ulong)Unsafe.Add(ref at, 1) << 16) | ((ulong)Unsafe.Add(ref at, 2) << 32) | ((ulong)Unsafe.Add(ref at, 3) << 48);
+    }
+
+    private static ulong Fold4(char a, char b, char c, char d) =>
+        ((a | ((ulong)b << 16) | ((ulong)c << 32) | ((ulong)d << 48)) | FoldOr) & FoldAnd;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Hash(ulong word) => (word * HashMultiplier) >> (64 - HashBits);
 }
 
 /// <summary>One keyword occurrence: its position and the keyword's index in <see cref="KeywordMatcher.Keywords"/>.</summary>

@@ -17,6 +17,7 @@ internal sealed class RulePackReader
     {
         "id", "description", "regex", "secretGroup", "entropy", "keywords", "path", "tags", "allowlist", "allowlists",
         "required", "skipReport", "category", "confidence", "identifiable", "validate", "keywordAnchor",
+        "keywordAssignment",
     };
 
     // gitleaks keys Airlock accepts but has no use for (git history scanning).
@@ -216,6 +217,7 @@ internal sealed class RulePackReader
         var confidence = ParseConfidence(GetString(table, "confidence", context), context);
         var validator = GetString(table, "validate", context);
         var keywordAnchor = GetInt(table, "keywordAnchor", context);
+        var keywordAssignment = ParseKeywordAssignment(GetString(table, "keywordAssignment", context), context);
 
         if (string.IsNullOrEmpty(pattern) && string.IsNullOrEmpty(pathPattern))
         {
@@ -300,7 +302,24 @@ internal sealed class RulePackReader
             allowlists, validator, required, skipReport, _source, _isBuiltIn, groupMap, translation?.HasUnboundedRepeat ?? false)
         {
             KeywordAnchor = keywordAnchor,
+            KeywordAssignment = keywordAssignment,
         };
+    }
+
+    private KeywordAssignment ParseKeywordAssignment(string? value, string context)
+    {
+        switch (value)
+        {
+            case null:
+                return KeywordAssignment.None;
+            case "operator":
+                return KeywordAssignment.Operator;
+            case "quoted":
+                return KeywordAssignment.Quoted;
+            default:
+                AddError(context, $"'keywordAssignment' must be \"operator\" or \"quoted\", not '{value}'");
+                return KeywordAssignment.None;
+        }
     }
 
     private static int[] BuildGroupMap(Regex? regex, GoRegexTranslation? translation)

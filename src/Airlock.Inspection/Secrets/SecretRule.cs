@@ -103,6 +103,13 @@ public sealed class SecretRule
     /// </summary>
     public int? KeywordAnchor { get; internal init; }
 
+    /// <summary>
+    /// Engine option (<c>keywordAssignment</c> in TOML): every match holds an occurrence of one of the rule's keywords
+    /// that is followed by an assignment (see <see cref="Inspection.KeywordAssignment"/>). The scanner then skips the
+    /// regex on windows none of whose keyword hits is followed by one, which a cheap forward check per hit decides.
+    /// </summary>
+    public KeywordAssignment KeywordAssignment { get; internal init; }
+
     /// <summary>Source name the rule came from (file name or <c>built-in</c>).</summary>
     public string Source { get; }
 
@@ -121,6 +128,26 @@ public sealed class SecretRule
 
     /// <summary>Number of capture groups in the Go pattern.</summary>
     internal int GroupCount => _goGroupToNet.Length - 1;
+}
+
+/// <summary>
+/// What follows a rule's keyword in every match (<c>keywordAssignment</c>), checked per keyword hit before any regex
+/// runs. After the keyword: identifier characters (<c>[A-Za-z0-9_.-]</c>), then quote or bracket characters
+/// (<c>"'\]</c>), then blanks, then the operator. Each part is read greedily; the sets are disjoint, so the check
+/// accepts every text the rule's regex can match there (it is a necessary condition, never a filter of its own).
+/// </summary>
+public enum KeywordAssignment
+{
+    /// <summary>No promise: the rule's windows always run.</summary>
+    None,
+
+    /// <summary>The keyword is followed by an assignment operator starting with <c>:</c> or <c>=</c>
+    /// (<c>=</c>, <c>:</c>, <c>:=</c>, <c>=&gt;</c>).</summary>
+    Operator,
+
+    /// <summary>As <see cref="Operator"/>, and the operator (one more <c>=</c> or <c>&gt;</c> allowed) is followed by
+    /// blanks, an optional string prefix letter (<c>@rbuRBU</c>) and a quote (<c>"</c>, <c>'</c> or a backquote).</summary>
+    Quoted,
 }
 
 /// <summary>How the criteria of an allowlist combine (gitleaks <c>condition</c>).</summary>

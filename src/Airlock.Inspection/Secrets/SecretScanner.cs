@@ -130,6 +130,11 @@ public sealed class SecretScanner : ITextScanner
             var candidates = scratch.Candidates;
             foreach (var window in scratch.Windows)
             {
+                if (!window.Live)
+                {
+                    continue; // no keyword hit of this window is followed by the assignment the rule needs
+                }
+
                 // Cheap necessary conditions first (vectorized IndexOfAny); the regex only runs where they hold.
                 if (!_rules[window.RuleIndex].Requirements.MayMatch(text.AsSpan(window.Start, window.End - window.Start), out var skip))
                 {
@@ -196,6 +201,7 @@ public sealed class SecretScanner : ITextScanner
         {
             var at = rangeStart + hit.Position;
             var keywordEnd = at + _keywords!.Keywords[hit.Keyword].Length;
+            var assignment = (KeywordAssignment)(-1); // read on first need, once per hit for all its rules
             if (at < lineStart || keywordEnd > lineEnd)
             {
                 lineStart = LineStart(text, at, Math.Max(rangeStart, at - _options.MaxLineLookBehind));
@@ -247,17 +253,91 @@ public sealed class SecretScanner : ITextScanner
                     end = LineEnd(text, to, (int)Math.Min(rangeEnd, (long)to + _options.MaxLineLookBehind));
                 }
 
+                // A hit not followed by the assignment the rule needs still shapes the window (so windows, and with
+                // them every regex run, stay exactly what they were) but does not make it worth running.
+                var needed = _rules[ruleIndex].Rule.KeywordAssignment;
+                if (needed != KeywordAssignment.None && assignment < 0)
+                {
+                    assignment = AssignmentAfter(text, keywordEnd, rangeEnd);
+                }
+
+                var live = needed == KeywordAssignment.None || assignment >= needed;
                 if (_rules[ruleIndex].KeywordAnchor is { } anchor)
                 {
                     // Only the positions from which a match could reach this keyword are start candidates.
-                    scratch.AddAnchoredWindow(ruleIndex, Math.Max(start, at - anchor), at, end);
+                    scratch.AddAnchoredWindow(ruleIndex, Math.Max(start, at - anchor), at, end, live);
                 }
                 else
                 {
-                    scratch.AddWindow(ruleIndex, start, end);
+                    scratch.AddWindow(ruleIndex, start, end, live);
                 }
             }
         }
+    }
+
+    /// <summary>Longest run of identifier, quote, blank characters read around an operator before the check gives
+    /// up and lets the window run (a cap on the work per hit; the generic rules allow at most ~30).</summary>
+    private const int MaxAssignmentScan = 64;
+
+    /// <summary>
+    /// The strongest <see cref="KeywordAssignment"/> that the text after a keyword ending at <paramref name="at"/>
+    /// satisfies: identifier characters, quote or bracket characters, blanks, then <c>:</c> or <c>=</c>
+    /// (<see cref="KeywordAssignment.Operator"/>); then optionally <c>=</c> or <c>&gt;</c>, blanks, a string prefix
+    /// letter and a quote (<see cref="KeywordAssignment.Quoted"/>). The sets are disjoint, so reading each part
+    /// greedily accepts whatever a rule's regex could match there. A run longer than the cap counts as satisfied.
+    /// </summary>
+    internal static KeywordAssignment AssignmentAfter(string text, int at, int limit)
+    {
+        var i = at;
+        var cap = (int)Math.Min(limit, (long)at + MaxAssignmentScan);
+        while (i < cap && (char.IsAsciiLetterOrDigit(text[i]) || text[i] is '_' or '.' or '-'))
+        {
+            i++;
+        }
+
+        while (i < cap && text[i] is '"' or '\'' or ']')
+        {
+            i++;
+        }
+
+        while (i < cap && text[i] is ' ' or '\t')
+        {
+            i++;
+        }
+
+        if (i >= cap)
+        {
+            return i < limit ? KeywordAssignment.Quoted : KeywordAssignment.None;
+        }
+
+        if (text[i] is not (':' or '='))
+        {
+            return KeywordAssignment.None;
+        }
+
+        i++;
+        if (i < limit && text[i] is '=' or '>')
+        {
+            i++;
+        }
+
+        cap = (int)Math.Min(limit, (long)i + MaxAssignmentScan);
+        while (i < cap && text[i] is ' ' or '\t')
+        {
+            i++;
+        }
+
+        if (i >= cap)
+        {
+            return i < limit ? KeywordAssignment.Quoted : KeywordAssignment.Operator;
+        }
+
+        if (text[i] is '@' or 'r' or 'b' or 'u' or 'R' or 'B' or 'U')
+        {
+            i++;
+        }
+
+        return i < limit && text[i] is '"' or '\'' or '`' ? KeywordAssignment.Quoted : KeywordAssignment.Operator;
     }
 
     /// <summary>Start of the line holding <paramref name="at"/>, searching back no further than <paramref name="limit"/>.</summary>
@@ -669,42 +749,43 @@ public sealed class SecretScanner : ITextScanner
             }
         }
 
-        public void AddWindow(int ruleIndex, int start, int end)
+        public void AddWindow(int ruleIndex, int start, int end, bool live)
         {
             var last = RuleState[ruleIndex] == Active ? _lastWindow[ruleIndex] : -1;
             if (last >= 0 && start <= Windows[last].End)
             {
                 var window = Windows[last];
-                Windows[last] = window with { End = Math.Max(window.End, end) };
+                Windows[last] = window with { End = Math.Max(window.End, end), Live = window.Live || live };
                 return;
             }
 
             RuleState[ruleIndex] = Active;
             _lastWindow[ruleIndex] = Windows.Count;
-            Windows.Add(new RuleWindow(ruleIndex, start, end, AnchorTo: -1));
+            Windows.Add(new RuleWindow(ruleIndex, start, end, AnchorTo: -1, live));
         }
 
         /// <summary>Adds the start positions [<paramref name="start"/>, <paramref name="anchorTo"/>] of an anchored
         /// rule, merged with the rule's previous range when they touch.</summary>
-        public void AddAnchoredWindow(int ruleIndex, int start, int anchorTo, int end)
+        public void AddAnchoredWindow(int ruleIndex, int start, int anchorTo, int end, bool live)
         {
             var last = RuleState[ruleIndex] == Active ? _lastWindow[ruleIndex] : -1;
             if (last >= 0 && start <= Windows[last].AnchorTo + 1)
             {
                 var window = Windows[last];
-                Windows[last] = window with { AnchorTo = Math.Max(window.AnchorTo, anchorTo), End = Math.Max(window.End, end) };
+                Windows[last] = window with { AnchorTo = Math.Max(window.AnchorTo, anchorTo), End = Math.Max(window.End, end), Live = window.Live || live };
                 return;
             }
 
             RuleState[ruleIndex] = Active;
             _lastWindow[ruleIndex] = Windows.Count;
-            Windows.Add(new RuleWindow(ruleIndex, start, end, anchorTo));
+            Windows.Add(new RuleWindow(ruleIndex, start, end, anchorTo, live));
         }
     }
 
     /// <summary>A span of text one rule's regex runs over; <see cref="AnchorTo"/> >= 0 marks an anchored rule's
-    /// window, whose matches may only start in [<see cref="Start"/>, <see cref="AnchorTo"/>].</summary>
-    private readonly record struct RuleWindow(int RuleIndex, int Start, int End, int AnchorTo);
+    /// window, whose matches may only start in [<see cref="Start"/>, <see cref="AnchorTo"/>]. <see cref="Live"/> is
+    /// false when none of its keyword hits is followed by the rule's <see cref="SecretRule.KeywordAssignment"/>.</summary>
+    private readonly record struct RuleWindow(int RuleIndex, int Start, int End, int AnchorTo, bool Live);
 
     /// <summary>Maps offsets to (line, column) within a range, for the companion distance check.</summary>
     private sealed class LineIndex

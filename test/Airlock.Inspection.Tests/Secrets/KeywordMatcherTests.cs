@@ -34,6 +34,75 @@ public class KeywordMatcherTests
     }
 
     [Fact]
+    public void Built_in_keywords_are_found_like_an_ordinal_search_including_folding_lookalikes_and_text_ends()
+    {
+        // The matcher folds four characters at a time into a hashed bitmap test; characters outside ASCII fold onto
+        // ASCII values (e.g. U+212A KELVIN SIGN and U+017F LONG S), which may only add candidates, never hits.
+        var keywords = RulePack.LoadBuiltIn().Rules.SelectMany(r => r.Keywords).Distinct(StringComparer.Ordinal).ToArray();
+        var matcher = new KeywordMatcher(keywords);
+        var random = new Random(11);
+        var pieces = keywords.Concat(["\u212A", "\u017F", "\u0130", "\u00E9", "\uFF4B", " ", "\n", "_", "=", "\"", "K", "E", "y"]).ToArray();
+        for (var round = 0; round < 300; round++)
+        {
+            var sb = new System.Text.StringBuilder();
+            var parts = random.Next(0, 12);
+            for (var i = 0; i < parts; i++)
+            {
+                var piece = pieces[random.Next(pieces.Length)];
+                // Random case, and sometimes only a prefix of a keyword (texts ending inside a keyword).
+                piece = new string([.. piece.Select(c => random.Next(2) == 0 ? char.ToUpperInvariant(c) : c)]);
+                sb.Append(random.Next(5) == 0 ? piece[..random.Next(piece.Length + 1)] : piece);
+            }
+
+            var text = sb.ToString();
+            var hits = new List<KeywordHit>();
+
+            matcher.FindAll(text, hits);
+
+            var expected = new List<(int, int)>();
+            for (var p = 0; p < text.Length; p++)
+            {
+                for (var k = 0; k < keywords.Length; k++)
+                {
+                    if (text.AsSpan(p).StartsWith(keywords[k], StringComparison.OrdinalIgnoreCase))
+                    {
+                        expected.Add((p, k));
+                    }
+                }
+            }
+
+            Assert.Equal(expected.OrderBy(e => e.Item1).ThenBy(e => e.Item2), hits.Select(h => (h.Position, h.Keyword)).OrderBy(e => e.Item1).ThenBy(e => e.Item2));
+            Assert.Equal(hits.Select(h => h.Position).Order(), hits.Select(h => h.Position));
+        }
+    }
+
+    [Theory]
+    [InlineData("key", 0)]
+    [InlineData("xkey", 1)]
+    [InlineData("KEYS", 0)]
+    [InlineData("ke", -1)]
+    public void Keywords_at_the_very_end_of_the_text_are_found(string text, int expected)
+    {
+        var matcher = new KeywordMatcher(["key", "keys-long"]);
+        var hits = new List<KeywordHit>();
+
+        matcher.FindAll(text, hits);
+
+        Assert.Equal(expected < 0 ? [] : [expected], hits.Select(h => h.Position));
+    }
+
+    [Fact]
+    public void Longer_keywords_come_first_at_one_position()
+    {
+        var matcher = new KeywordMatcher(["key", "key_id", "keyword"]);
+        var hits = new List<KeywordHit>();
+
+        matcher.FindAll("a keyword", hits);
+
+        Assert.Equal([2, 0], hits.Select(h => h.Keyword));
+    }
+
+    [Fact]
     public void Hits_are_ordered_by_position()
     {
         var matcher = new KeywordMatcher(["secret", "api"]);
