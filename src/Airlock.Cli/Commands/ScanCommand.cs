@@ -31,14 +31,25 @@ internal static class ScanCommand
                 ? FindingKey.LoadOrCreate(config.DataDir, Environment.GetEnvironmentVariable)
                 : System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
             var runtime = InspectionRuntime.Create(config.Inspection with { Enabled = true }, key)!;
-            var report = FileTreeScanner.Scan(parse.GetValue(paths)!, new FileScanOptions
+            FileScanReport report;
+            try
             {
-                Scanner = runtime.Scanner,
-                Hasher = runtime.Hasher,
-                Policy = runtime.Policy,
-                RespectGitignore = !parse.GetValue(noGitignore),
-                MaxFileBytes = parse.GetValue(maxFile),
-            });
+                report = FileTreeScanner.Scan(parse.GetValue(paths)!, new FileScanOptions
+                {
+                    Scanner = runtime.Scanner,
+                    Hasher = runtime.Hasher,
+                    Policy = runtime.Policy,
+                    RespectGitignore = !parse.GetValue(noGitignore),
+                    MaxFileBytes = parse.GetValue(maxFile),
+                });
+            }
+            catch (GitignorePatternException ex)
+            {
+                // A .gitignore the scan cannot honour is a usage error (exit 2), never a crash: --no-gitignore avoids it.
+                await Console.Error.WriteLineAsync($"airlock scan: {ex.Message} (use --no-gitignore to scan without it)").ConfigureAwait(false);
+                return 2;
+            }
+
             var outPath = parse.GetValue(output);
             await using (var stream = outPath is null ? Console.OpenStandardOutput() : File.Create(outPath))
             {

@@ -64,7 +64,7 @@ public sealed class GitignoreRules
                 continue;
             }
 
-            if (pattern.Regex.IsMatch(relativePath))
+            if (pattern.IsMatch(relativePath))
             {
                 return pattern.Negated ? GitignoreVerdict.Included : GitignoreVerdict.Ignored;
             }
@@ -119,7 +119,7 @@ public sealed class GitignoreRules
 
         string body = ToRegex(line);
         string regex = anchored ? "^" + body + "$" : "^(?:.*/)?" + body + "$";
-        return new Pattern(new Regex(regex, RegexOptions.CultureInvariant, MatchTimeout), negated, directoryOnly);
+        return new Pattern(line, new Regex(regex, RegexOptions.CultureInvariant, MatchTimeout), negated, directoryOnly);
     }
 
     private static string ToRegex(string glob)
@@ -224,5 +224,65 @@ public sealed class GitignoreRules
         return -1;
     }
 
-    private sealed record Pattern(Regex Regex, bool Negated, bool DirectoryOnly);
+    /// <summary>
+    /// One pattern. Globs become backtracking regexes (built in microseconds) with a match timeout; a glob with many
+    /// wildcards (<c>*a*a*a*…</c>) can backtrack past it on a long name, and then the pattern switches for good to
+    /// the linear-time engine, which gives the same verdict in bounded time. Only if that engine cannot be built
+    /// does matching fail, with a <see cref="GitignorePatternException"/> naming the pattern.
+    /// </summary>
+    private sealed class Pattern(string glob, Regex regex, bool negated, bool directoryOnly)
+    {
+        private volatile Regex _regex = regex;
+
+        public bool Negated => negated;
+
+        public bool DirectoryOnly => directoryOnly;
+
+        public bool IsMatch(string path)
+        {
+            try
+            {
+                return _regex.IsMatch(path);
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                _regex = Linear();
+                return _regex.IsMatch(path);
+            }
+        }
+
+        private Regex Linear()
+        {
+            try
+            {
+                return RuleRegexFactory.CreateLinear(_regex.ToString());
+            }
+            catch (Exception e) when (e is NotSupportedException or ArgumentException)
+            {
+                throw GitignorePatternException.TooComplex(glob, e);
+            }
+        }
+    }
+}
+
+/// <summary>A <c>.gitignore</c> pattern that can be matched neither within the time limit nor by the linear-time
+/// engine. The message names the pattern (a path glob, never file content).</summary>
+public sealed class GitignorePatternException : Exception
+{
+    public GitignorePatternException()
+    {
+    }
+
+    public GitignorePatternException(string message)
+        : base(message)
+    {
+    }
+
+    public GitignorePatternException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    internal static GitignorePatternException TooComplex(string glob, Exception innerException) =>
+        new($".gitignore pattern '{glob}' is too complex to match in bounded time: {innerException.Message}", innerException);
 }

@@ -86,7 +86,7 @@ internal sealed class MessagesRequestWalk
                         // expects an object (a search_result's "source" URL, a malformed block): scanning more is the safe side.
                         if (NextValueNode() != Node.Skip)
                         {
-                            ScanString(ref reader);
+                            ScanString(ref reader, isKey: false);
                         }
 
                         break;
@@ -112,6 +112,12 @@ internal sealed class MessagesRequestWalk
         frame.NameLength = reader.HasValueSequence ? 0 : reader.ValueSpan.Length;
         frame.NameEscaped = reader.ValueIsEscaped;
         frame.Child = Classify(ref frame, ref reader);
+        if (frame.Node == Node.Any && !frame.IsArray)
+        {
+            // Keys of free-form objects (tool_use.input at any depth) are data too: {"AKIA…": 1} or a map keyed by
+            // tokens would otherwise be forwarded as written. They are scanned and acted on like values.
+            ScanString(ref reader, isKey: true);
+        }
     }
 
     private Node Classify(ref Frame frame, ref Utf8JsonReader reader)
@@ -286,7 +292,7 @@ internal sealed class MessagesRequestWalk
         return ref frame;
     }
 
-    private void ScanString(ref Utf8JsonReader reader)
+    private void ScanString(ref Utf8JsonReader reader, bool isKey)
     {
         if (++_strings > _owner.Options.MaxStrings)
         {
@@ -326,12 +332,15 @@ internal sealed class MessagesRequestWalk
         catch (InvalidOperationException)
         {
             // GetString rejects invalid UTF-8 and lone surrogate escapes: refuse rather than guess.
-            _incompleteReason = $"request blocked: string at {BuildLocation()} is not valid UTF-8 text";
+            _incompleteReason = $"request blocked: string at {(isKey ? KeyLocation() : BuildLocation())} is not valid UTF-8 text";
             return;
         }
 
-        OnMatches(text, raw, rawStart, matches, _frames[_depth - 1].Signed);
+        OnMatches(text, raw, rawStart, matches, _frames[_depth - 1].Signed, isKey ? KeyLocation() : BuildLocation());
     }
+
+    // A flagged key is never echoed: the finding names the object holding it.
+    private string KeyLocation() => BuildLocation(_depth - 1) + ".<key>";
 
     private TextMatch[] ScanText(string text)
     {
@@ -349,9 +358,8 @@ internal sealed class MessagesRequestWalk
         return [.. _scratch.OrderBy(static m => m.Start)];
     }
 
-    private void OnMatches(string text, ReadOnlySpan<byte> raw, int rawStart, TextMatch[] matches, bool signed)
+    private void OnMatches(string text, ReadOnlySpan<byte> raw, int rawStart, TextMatch[] matches, bool signed, string location)
     {
-        string location = BuildLocation();
         List<(int Start, int End, string RuleId)>? redactions = null;
         foreach (var match in matches)
         {
@@ -423,11 +431,14 @@ internal sealed class MessagesRequestWalk
         }
     }
 
-    private string BuildLocation()
+    private string BuildLocation() => BuildLocation(_depth);
+
+    /// <summary>The location of the current value, using the first <paramref name="frames"/> frames (fewer: a parent).</summary>
+    private string BuildLocation(int frames)
     {
         var span = _body.Span;
         var sb = new StringBuilder(64);
-        for (int i = 0; i < _depth; i++)
+        for (int i = 0; i < frames; i++)
         {
             ref var frame = ref _frames[i];
             if (frame.IsArray)

@@ -27,9 +27,51 @@ public class BuiltInRulePackTests
 
         var result = inspector.Inspect(Encoding.UTF8.GetBytes(json), null, InspectionPolicy.Default);
 
-        var finding = Assert.Single(result.Findings, f => f.RuleId == "aws-access-key-id");
-        Assert.Equal("messages[0].content[0].input[*].value", finding.Location);
-        Assert.DoesNotContain(keyAsName, finding.Location, StringComparison.Ordinal);
+        var findings = result.Findings.Where(f => f.RuleId == "aws-access-key-id").ToList();
+        Assert.Equal(["messages[0].content[0].input.<key>", "messages[0].content[0].input[*].value"], findings.Select(f => f.Location));
+        Assert.All(findings, f => Assert.DoesNotContain(keyAsName, f.Location, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_secret_used_as_a_key_inside_tool_input_is_redacted_in_the_key_string_and_every_other_byte_is_kept()
+    {
+        // The key is a JSON string like a value: the placeholder is spliced into it, so the object keeps its shape
+        // (same members, same order) and the next turn, which resends the same key, gets the same placeholder.
+        var random = new Random(8);
+        string keyAsName = FakeGitHubTokens.CreateAwsKeyId(random);
+        string json =
+            "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"mcp__vault__put\"," +
+            "\"input\":{\"entries\":{\"prod " + keyAsName + "\":\"staging\",\"plain\":\"x\"}}}]}]}";
+        var inspector = new MessagesRequestInspector(Scanner.Value, Hasher);
+
+        var result = inspector.Inspect(Encoding.UTF8.GetBytes(json), null, InspectionPolicy.Default);
+        var again = inspector.Inspect(Encoding.UTF8.GetBytes(json), null, InspectionPolicy.Default);
+
+        var finding = Assert.Single(result.Findings);
+        Assert.Equal(("aws-access-key-id", "messages[0].content[0].input.entries.<key>", InspectionAction.Redact), (finding.RuleId, finding.Location, finding.Action));
+        string expected = json.Replace(keyAsName, $"[REDACTED:aws-access-key-id:{Hasher.ShortHash(keyAsName)}]", StringComparison.Ordinal);
+        Assert.Equal(expected, Encoding.UTF8.GetString(result.Body.Span));
+        Assert.Equal(expected, Encoding.UTF8.GetString(again.Body.Span));
+        using var document = JsonDocument.Parse(result.Body);
+        var entries = document.RootElement.GetProperty("messages")[0].GetProperty("content")[0].GetProperty("input").GetProperty("entries");
+        Assert.Equal(2, entries.EnumerateObject().Count());
+    }
+
+    [Fact]
+    public void A_secret_used_as_a_key_blocks_under_a_block_policy_without_naming_it()
+    {
+        var random = new Random(9);
+        string keyAsName = FakeGitHubTokens.CreateAwsKeyId(random);
+        string json =
+            "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"X\"," +
+            "\"input\":{\"" + keyAsName + "\":1}}]}]}";
+        var policy = InspectionPolicy.Create(new InspectionPolicyOptions { Rules = [new ActionRule { RuleIds = ["aws-*"], Action = "block" }] });
+        var inspector = new MessagesRequestInspector(Scanner.Value, Hasher);
+
+        var result = inspector.Inspect(Encoding.UTF8.GetBytes(json), null, policy);
+
+        Assert.True(result.Blocked);
+        Assert.Equal("request blocked: rule aws-access-key-id at messages[0].content[0].input.<key>", result.BlockReason);
     }
 
     [Fact]

@@ -56,6 +56,26 @@ public sealed class FileTreeScannerTests : IDisposable
     }
 
     [Fact]
+    public void A_pathological_gitignore_pattern_gives_the_right_verdicts_in_bounded_time()
+    {
+        // "*a*a…*b" against a long run of 'a' backtracks past the matcher's timeout; the scan must neither crash nor
+        // stall, and must still ignore exactly what git would.
+        Directory.CreateDirectory(Path.Combine(_root, ".git"));
+        var pattern = string.Concat(Enumerable.Repeat("*a", 14)) + "*b";
+        Write(".gitignore", pattern + "\n");
+        var kept = new string('a', 60) + ".txt";
+        var ignored = new string('a', 20) + "b";
+        Write(kept, "const key = \"" + FakeSecrets.Create(_random) + "\";\n");
+        Write(ignored, "const key = \"" + FakeSecrets.Create(_random) + "\";\n");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var report = Scan(_root);
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"scan took {clock.Elapsed}");
+        Assert.Equal(Display(kept), Assert.Single(report.Findings).Path);
+    }
+
+    [Fact]
     public void Gitignore_can_be_turned_off_and_extra_excludes_added()
     {
         Write(".gitignore", "*.env\n");

@@ -70,4 +70,20 @@ public class GitignoreRulesTests
         Assert.Equal(GitignoreVerdict.Ignored, rules.Match("bin", true));
         Assert.Equal(GitignoreVerdict.Ignored, rules.Match("src/obj", true));
     }
+
+    [Fact]
+    public void A_pattern_that_backtracks_past_the_timeout_switches_to_the_linear_engine_with_the_same_verdicts()
+    {
+        var rules = GitignoreRules.Parse(string.Concat(Enumerable.Repeat("*a", 14)) + "*b\n");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var longName = rules.Match(new string('a', 60), isDirectory: false);
+        var matching = rules.Match("x" + new string('a', 20) + "b", isDirectory: false);
+        var again = rules.Match(new string('a', 80), isDirectory: false);
+
+        Assert.Equal(GitignoreVerdict.None, longName);
+        Assert.Equal(GitignoreVerdict.Ignored, matching);
+        Assert.Equal(GitignoreVerdict.None, again);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"matching took {clock.Elapsed}");
+    }
 }

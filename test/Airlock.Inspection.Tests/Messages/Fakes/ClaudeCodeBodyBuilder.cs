@@ -55,11 +55,15 @@ public static class ClaudeCodeBodyBuilder
             b.Prop("text", Text(random, 20), SlotKind.Scanned, $"messages[{m}].content[1].text");
             b.Raw("},{\"type\":\"tool_use\",");
             b.Prop("id", id).Raw(",").Prop("name", "Bash").Raw(",\"input\":{");
-            b.Prop("command", "grep -rn " + Text(random, 6), SlotKind.Scanned, $"messages[{m}].content[2].input.command");
+            // Keys of tool inputs are scanned (and redacted in place) like values; a key slot comes right before its value's.
+            b.Str("command", SlotKind.Scanned, $"messages[{m}].content[2].input.<key>").Raw(":");
+            b.Str("grep -rn " + Text(random, 6), SlotKind.Scanned, $"messages[{m}].content[2].input.command");
             b.Raw(",");
-            b.Prop("description", Text(random, 8), SlotKind.Scanned, $"messages[{m}].content[2].input.description");
+            b.Str("description", SlotKind.Scanned, $"messages[{m}].content[2].input.<key>").Raw(":");
+            b.Str(Text(random, 8), SlotKind.Scanned, $"messages[{m}].content[2].input.description");
             b.Raw(",\"env\":{");
-            b.Prop("CI_TOKEN_HINT", Text(random, 4), SlotKind.Scanned, $"messages[{m}].content[2].input.env.CI_TOKEN_HINT");
+            b.Str("CI_TOKEN_HINT", SlotKind.Scanned, $"messages[{m}].content[2].input.env.<key>").Raw(":");
+            b.Str(Text(random, 4), SlotKind.Scanned, $"messages[{m}].content[2].input.env.CI_TOKEN_HINT");
             b.Raw("},\"args\":[");
             b.Str(Text(random, 3), SlotKind.Scanned, $"messages[{m}].content[2].input.args[0]").Raw(",");
             b.Str(Text(random, 3), SlotKind.Scanned, $"messages[{m}].content[2].input.args[1]");
