@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Airlock.Core.Audit;
 using Airlock.Core.Identity;
@@ -12,10 +11,11 @@ namespace Airlock.Storage.Sqlite;
 /// The embedded store: keys and the audit trail in one SQLite database in WAL mode, so the gateway
 /// and the CLI (<c>airlock keys</c>, <c>airlock audit</c>) can use it at the same time.
 /// </summary>
-public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
+public sealed partial class SqliteStore : IKeyStore, IAuditStore, IDisposable
 {
     // 1: keys and model-call audit records. 2: audit record kind and Claude Code tool-event columns.
-    private const int SchemaVersion = 2;
+    // 3: hash chain (seq, prev_hash, hash) and signed checkpoints.
+    private const int SchemaVersion = 3;
     private const string KeyColumns = "id, hash, user_name, team, role, created_at, expires_at, revoked_at, description";
     private readonly string _connectionString;
 
@@ -92,6 +92,11 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
         if (current < 2)
         {
             await ExecuteAsync(connection, transaction, SchemaV2, cancellationToken).ConfigureAwait(false);
+        }
+        if (current < 3)
+        {
+            await ExecuteAsync(connection, transaction, SchemaV3, cancellationToken).ConfigureAwait(false);
+            await ChainExistingRecordsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         }
         await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SchemaVersion};", cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -297,284 +302,16 @@ public sealed class SqliteStore : IKeyStore, IAuditStore, IDisposable
         Description = reader.IsDBNull(8) ? null : reader.GetString(8),
     };
 
-    /// <inheritdoc/>
-    public async Task AppendAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(records);
-        if (records.Count == 0)
-        {
-            return;
-        }
-        // One writer connection with a prepared insert, reused batch after batch (group commit: one
-        // transaction per batch). Serialized: SQLite has one writer at a time anyway.
-        await _appendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            _appender ??= await AuditAppender.OpenAsync(this, cancellationToken).ConfigureAwait(false);
-            var p = _appender.Parameters;
-            var command = _appender.Command;
-            await using var transaction = (SqliteTransaction)await _appender.Connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            command.Transaction = transaction;
-            _appender.EventIdExists.Transaction = transaction;
-            HashSet<string>? batchEventIds = null;
-            foreach (var r in records)
-            {
-                if (r.Tool?.EventId is { } eventId)
-                {
-                    // Idempotent delivery: a hook that resends an event (same id) adds nothing.
-                    batchEventIds ??= new HashSet<string>(StringComparer.Ordinal);
-                    _appender.EventIdParameter.Value = eventId;
-                    if (!batchEventIds.Add(eventId) || await _appender.EventIdExists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null)
-                    {
-                        continue;
-                    }
-                }
-                p["$kind"].Value = AuditKinds.ToText(r.Kind);
-                p["$request_id"].Value = r.RequestId;
-                p["$time"].Value = r.Time.ToUnixTimeMilliseconds();
-                p["$door"].Value = r.Door;
-                p["$operation"].Value = r.Operation;
-                p["$key_id"].Value = Db(r.KeyId);
-                p["$user"].Value = Db(r.User);
-                p["$team"].Value = Db(r.Team);
-                p["$session"].Value = Db(r.SessionId);
-                p["$model"].Value = Db(r.Model);
-                p["$upstream"].Value = Db(r.Upstream);
-                p["$status"].Value = r.Status;
-                p["$outcome"].Value = AuditOutcomes.ToText(r.Outcome);
-                p["$error_type"].Value = Db(r.ErrorType);
-                p["$latency"].Value = r.LatencyMs;
-                p["$ttfb"].Value = (object?)r.TimeToFirstByteMs ?? DBNull.Value;
-                p["$input"].Value = (object?)r.InputTokens ?? DBNull.Value;
-                p["$output"].Value = (object?)r.OutputTokens ?? DBNull.Value;
-                p["$cache_read"].Value = (object?)r.CacheReadTokens ?? DBNull.Value;
-                p["$cache_creation"].Value = (object?)r.CacheCreationTokens ?? DBNull.Value;
-                p["$request_bytes"].Value = r.RequestBytes;
-                p["$response_bytes"].Value = r.ResponseBytes;
-                p["$sha"].Value = Db(r.BodySha256);
-                p["$upstream_request_id"].Value = Db(r.UpstreamRequestId);
-                p["$user_agent"].Value = Db(r.UserAgent);
-                p["$client_address"].Value = Db(r.ClientAddress);
-                p["$findings"].Value = r.Findings.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(r.Findings, StoreJsonContext.Default.IReadOnlyListAuditFinding);
-                var tool = r.Tool;
-                p["$tool_event"].Value = Db(tool?.HookEvent);
-                p["$tool_name"].Value = Db(tool?.ToolName);
-                p["$tool_file_paths"].Value = tool is { FilePaths.Count: > 0 } ? JsonSerializer.Serialize(tool.FilePaths, StoreJsonContext.Default.IReadOnlyListString) : DBNull.Value;
-                p["$tool_command"].Value = Db(tool?.Command);
-                p["$tool_command_truncated"].Value = tool is null ? DBNull.Value : tool.CommandTruncated ? 1 : 0;
-                p["$tool_decision"].Value = tool is null ? DBNull.Value : ToolDecisions.ToText(tool.Decision);
-                p["$tool_decision_reason"].Value = Db(tool?.DecisionReason);
-                p["$tool_duration_ms"].Value = (object?)tool?.DurationMs ?? DBNull.Value;
-                p["$tool_cwd"].Value = Db(tool?.Cwd);
-                p["$tool_event_id"].Value = Db(tool?.EventId);
-                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            // A broken connection is not reused: the next batch opens a fresh one.
-            _appender?.Dispose();
-            _appender = null;
-            throw;
-        }
-        finally
-        {
-            _appendGate.Release();
-        }
-    }
-
-    private sealed class AuditAppender : IDisposable
-    {
-        private static readonly string[] ParameterNames =
-        [
-            "$request_id", "$time", "$door", "$operation", "$key_id", "$user", "$team", "$session", "$model", "$upstream",
-            "$status", "$outcome", "$error_type", "$latency", "$ttfb", "$input", "$output", "$cache_read", "$cache_creation",
-            "$request_bytes", "$response_bytes", "$sha", "$upstream_request_id", "$user_agent", "$client_address", "$findings",
-            "$kind", "$tool_event", "$tool_name", "$tool_file_paths", "$tool_command", "$tool_command_truncated", "$tool_decision",
-            "$tool_decision_reason", "$tool_duration_ms", "$tool_cwd", "$tool_event_id",
-        ];
-
-        private AuditAppender(SqliteConnection connection, SqliteCommand command, Dictionary<string, SqliteParameter> parameters,
-            SqliteCommand eventIdExists, SqliteParameter eventIdParameter)
-        {
-            Connection = connection;
-            Command = command;
-            Parameters = parameters;
-            EventIdExists = eventIdExists;
-            EventIdParameter = eventIdParameter;
-        }
-
-        public SqliteCommand EventIdExists { get; }
-
-        public SqliteParameter EventIdParameter { get; }
-
-        public SqliteConnection Connection { get; }
-
-        public SqliteCommand Command { get; }
-
-        public Dictionary<string, SqliteParameter> Parameters { get; }
-
-        public static async Task<AuditAppender> OpenAsync(SqliteStore store, CancellationToken cancellationToken)
-        {
-            var connection = await store.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            var command = connection.CreateCommand();
-            command.CommandText = """
-                INSERT INTO audit_records (request_id, time, door, operation, key_id, user_name, team, session_id, model, upstream,
-                    status, outcome, error_type, latency_ms, ttfb_ms, input_tokens, output_tokens, cache_read_tokens,
-                    cache_creation_tokens, request_bytes, response_bytes, body_sha256, upstream_request_id, user_agent,
-                    client_address, findings, kind, tool_event, tool_name, tool_file_paths, tool_command, tool_command_truncated,
-                    tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd, tool_event_id)
-                VALUES ($request_id, $time, $door, $operation, $key_id, $user, $team, $session, $model, $upstream,
-                    $status, $outcome, $error_type, $latency, $ttfb, $input, $output, $cache_read,
-                    $cache_creation, $request_bytes, $response_bytes, $sha, $upstream_request_id, $user_agent,
-                    $client_address, $findings, $kind, $tool_event, $tool_name, $tool_file_paths, $tool_command, $tool_command_truncated,
-                    $tool_decision, $tool_decision_reason, $tool_duration_ms, $tool_cwd, $tool_event_id)
-                """;
-            var parameters = new Dictionary<string, SqliteParameter>(StringComparer.Ordinal);
-            foreach (var name in ParameterNames)
-            {
-                parameters[name] = command.Parameters.Add(new SqliteParameter { ParameterName = name, Value = DBNull.Value });
-            }
-            command.Prepare();
-            var exists = connection.CreateCommand();
-            exists.CommandText = "SELECT 1 FROM audit_records WHERE tool_event_id = $event_id LIMIT 1";
-            var eventId = exists.Parameters.Add(new SqliteParameter { ParameterName = "$event_id", Value = "" });
-            exists.Prepare();
-            return new AuditAppender(connection, command, parameters, exists, eventId);
-        }
-
-        public void Dispose()
-        {
-            EventIdExists.Dispose();
-            Command.Dispose();
-            Connection.Dispose();
-        }
-    }
-
-    /// <inheritdoc/>
-    public async Task<IReadOnlyList<AuditRecord>> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        var where = new List<string>();
-        if (query.User is not null)
-        {
-            where.Add("user_name = $user");
-            command.Parameters.AddWithValue("$user", query.User);
-        }
-        if (query.SessionId is not null)
-        {
-            where.Add("session_id = $session");
-            command.Parameters.AddWithValue("$session", query.SessionId);
-        }
-        if (query.Kind is { } kind)
-        {
-            where.Add("kind = $kind");
-            command.Parameters.AddWithValue("$kind", AuditKinds.ToText(kind));
-        }
-        if (query.Since is { } since)
-        {
-            where.Add("time >= $since");
-            command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
-        }
-        command.Parameters.AddWithValue("$limit", Math.Clamp(query.Limit, 1, 100_000));
-        command.CommandText = $"""
-            SELECT request_id, time, door, operation, key_id, user_name, team, session_id, model, upstream,
-                status, outcome, error_type, latency_ms, ttfb_ms, input_tokens, output_tokens, cache_read_tokens,
-                cache_creation_tokens, request_bytes, response_bytes, body_sha256, upstream_request_id, user_agent,
-                client_address, findings, kind, tool_event, tool_name, tool_file_paths, tool_command, tool_command_truncated,
-                tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd, tool_event_id
-            FROM audit_records {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")}
-            ORDER BY seq DESC LIMIT $limit
-            """;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var records = new List<AuditRecord>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            records.Add(new AuditRecord
-            {
-                RequestId = reader.GetString(0),
-                Time = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                Door = reader.GetString(2),
-                Operation = reader.GetString(3),
-                KeyId = Str(reader, 4),
-                User = Str(reader, 5),
-                Team = Str(reader, 6),
-                SessionId = Str(reader, 7),
-                Model = Str(reader, 8),
-                Upstream = Str(reader, 9),
-                Status = reader.GetInt32(10),
-                Outcome = AuditOutcomes.Parse(reader.GetString(11)),
-                ErrorType = Str(reader, 12),
-                LatencyMs = reader.GetDouble(13),
-                TimeToFirstByteMs = reader.IsDBNull(14) ? null : reader.GetDouble(14),
-                InputTokens = Int(reader, 15),
-                OutputTokens = Int(reader, 16),
-                CacheReadTokens = Int(reader, 17),
-                CacheCreationTokens = Int(reader, 18),
-                RequestBytes = reader.GetInt64(19),
-                ResponseBytes = reader.GetInt64(20),
-                BodySha256 = Str(reader, 21),
-                UpstreamRequestId = Str(reader, 22),
-                UserAgent = Str(reader, 23),
-                ClientAddress = Str(reader, 24),
-                Findings = reader.IsDBNull(25)
-                    ? []
-                    : JsonSerializer.Deserialize(reader.GetString(25), StoreJsonContext.Default.IReadOnlyListAuditFinding) ?? [],
-                Kind = AuditKinds.Parse(reader.GetString(26)),
-                Tool = reader.IsDBNull(27) ? null : new ToolEventDetails
-                {
-                    HookEvent = reader.GetString(27),
-                    ToolName = Str(reader, 28),
-                    FilePaths = reader.IsDBNull(29)
-                        ? []
-                        : JsonSerializer.Deserialize(reader.GetString(29), StoreJsonContext.Default.IReadOnlyListString) ?? [],
-                    Command = Str(reader, 30),
-                    CommandTruncated = !reader.IsDBNull(31) && reader.GetInt64(31) != 0,
-                    Decision = reader.IsDBNull(32) ? ToolDecision.None : ToolDecisions.Parse(reader.GetString(32)),
-                    DecisionReason = Str(reader, 33),
-                    DurationMs = reader.IsDBNull(34) ? null : reader.GetDouble(34),
-                    Cwd = Str(reader, 35),
-                    EventId = Str(reader, 36),
-                },
-            });
-        }
-        return records;
-    }
-
-    private static object Db(string? value) => (object?)value ?? DBNull.Value;
-
-    private static string? Str(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private static long? Int(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
 }
 
-/// <summary>Text forms of <see cref="AuditOutcome"/> as stored and shown (<c>ok</c>, <c>upstream_error</c>, …).</summary>
+/// <summary>Kept for callers that name the SQLite namespace; the mapping lives in <see cref="Core.Audit.AuditOutcomes"/>.</summary>
 public static class AuditOutcomes
 {
     /// <summary>Stored text of an outcome.</summary>
-    public static string ToText(AuditOutcome outcome) => outcome switch
-    {
-        AuditOutcome.Ok => "ok",
-        AuditOutcome.UpstreamError => "upstream_error",
-        AuditOutcome.ClientAbort => "client_abort",
-        AuditOutcome.Rejected => "rejected",
-        AuditOutcome.Blocked => "blocked",
-        _ => throw new ArgumentOutOfRangeException(nameof(outcome)),
-    };
+    public static string ToText(AuditOutcome outcome) => Core.Audit.AuditOutcomes.ToText(outcome);
 
     /// <summary>Parses a stored outcome.</summary>
-    public static AuditOutcome Parse(string text) => text switch
-    {
-        "ok" => AuditOutcome.Ok,
-        "upstream_error" => AuditOutcome.UpstreamError,
-        "client_abort" => AuditOutcome.ClientAbort,
-        "rejected" => AuditOutcome.Rejected,
-        "blocked" => AuditOutcome.Blocked,
-        _ => throw new FormatException($"unknown audit outcome '{text}'"),
-    };
+    public static AuditOutcome Parse(string text) => Core.Audit.AuditOutcomes.Parse(text);
 }
 
 [JsonSerializable(typeof(IReadOnlyList<AuditFinding>))]

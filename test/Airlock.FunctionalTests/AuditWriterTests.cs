@@ -1,5 +1,6 @@
 using Airlock.Core.Audit;
 using Airlock.Gateway.Audit;
+using Airlock.Storage.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Airlock.FunctionalTests;
@@ -83,6 +84,62 @@ public sealed class AuditWriterTests
         Assert.Equal(["r0", "r1", "r2", "r3"], store.Stored.Select(r => r.RequestId));
     }
 
+    [Fact]
+    public async Task Checkpoints_are_signed_periodically_and_on_shutdown_over_the_stored_head()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-writer-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var store = await SqliteStore.OpenAsync(dataDir);
+            var key = AuditSigningKey.LoadOrCreate(Path.Combine(dataDir, AuditSigningKey.FileName));
+            var publicKey = key.PublicKey;
+            var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance, signingKey: key, checkpointInterval: TimeSpan.FromMilliseconds(50));
+            for (var i = 0; i < 20; i++)
+            {
+                await writer.EnqueueAsync(Record(i));
+            }
+            await writer.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            var periodic = await WaitForCheckpointAsync(store, 20);
+            for (var i = 20; i < 30; i++)
+            {
+                await writer.EnqueueAsync(Record(i));
+            }
+            await writer.DisposeAsync();
+            var final = await WaitForCheckpointAsync(store, 30);
+
+            var verification = await AuditChainVerifier.VerifyStoreAsync(store, publicKey);
+
+            Assert.Equal(20, periodic.Sequence);
+            Assert.Equal(30, final.Sequence);
+            Assert.True(verification.Intact, verification.Fault?.ToString());
+            Assert.Equal(30, verification.Records);
+            Assert.True(verification.Checkpoints >= 2);
+            Assert.Null(await new AuditWriter(store, NullLogger<AuditWriter>.Instance).CheckpointAsync());
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    private static async Task<AuditCheckpoint> WaitForCheckpointAsync(SqliteStore store, long sequence)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            await foreach (var checkpoint in store.ReadCheckpointsAsync())
+            {
+                if (checkpoint.Sequence == sequence)
+                {
+                    return checkpoint;
+                }
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"no checkpoint at seq {sequence}");
+            await Task.Delay(20);
+        }
+    }
+
     private sealed class RecordingStore : IAuditStore
     {
         private readonly Lock _gate = new();
@@ -124,5 +181,23 @@ public sealed class AuditWriterTests
 
         public Task<IReadOnlyList<AuditRecord>> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default) =>
             Task.FromResult<IReadOnlyList<AuditRecord>>([.. Stored]);
+
+        public async IAsyncEnumerable<AuditRecord> ReadAsync(AuditQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            foreach (var record in await QueryAsync(query, cancellationToken))
+            {
+                yield return record;
+            }
+        }
+
+        public Task<AuditChainHead> GetChainHeadAsync(CancellationToken cancellationToken = default) => Task.FromResult(AuditChainHead.Genesis);
+
+        public Task AppendCheckpointAsync(AuditCheckpoint checkpoint, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public async IAsyncEnumerable<AuditCheckpoint> ReadCheckpointsAsync(long toSequence = long.MaxValue, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            await Task.CompletedTask;
+            yield break;
+        }
     }
 }

@@ -1,18 +1,25 @@
+using System.Text.Json.Serialization;
+
 namespace Airlock.Core.Audit;
 
-/// <summary>What an audit record is about. Every kind shares one trail (and, later, one hash chain).</summary>
+/// <summary>What an audit record is about. Every kind shares one trail and one hash chain.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<AuditKind>))]
 public enum AuditKind
 {
     /// <summary>A model call through a front door (<c>request</c>).</summary>
+    [JsonStringEnumMemberName("request")]
     Request,
 
     /// <summary>A Claude Code hook event reported by <c>airlock hook</c> (<c>tool_event</c>).</summary>
+    [JsonStringEnumMemberName("tool_event")]
     ToolEvent,
 
     /// <summary>An administrative action: key created or revoked, configuration loaded, … (<c>admin</c>).</summary>
+    [JsonStringEnumMemberName("admin")]
     Admin,
 
     /// <summary>A retention purge, recording what was removed (<c>purge</c>).</summary>
+    [JsonStringEnumMemberName("purge")]
     Purge,
 }
 

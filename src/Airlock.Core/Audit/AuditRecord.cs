@@ -1,22 +1,56 @@
+using System.Text.Json.Serialization;
+
 namespace Airlock.Core.Audit;
 
 /// <summary>How a request ended, from the organization's point of view.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<AuditOutcome>))]
 public enum AuditOutcome
 {
     /// <summary>The upstream answered and the whole answer reached the client.</summary>
+    [JsonStringEnumMemberName("ok")]
     Ok,
 
     /// <summary>The upstream refused, failed, timed out or died mid-stream.</summary>
+    [JsonStringEnumMemberName("upstream_error")]
     UpstreamError,
 
     /// <summary>The client went away before the answer was complete; the upstream request was cancelled.</summary>
+    [JsonStringEnumMemberName("client_abort")]
     ClientAbort,
 
     /// <summary>The gateway refused the request (authentication, validation, routing, limits).</summary>
+    [JsonStringEnumMemberName("rejected")]
     Rejected,
 
     /// <summary>Inspection refused the request (a finding whose action is block).</summary>
+    [JsonStringEnumMemberName("blocked")]
     Blocked,
+}
+
+/// <summary>Text forms of <see cref="AuditOutcome"/> as stored and shown (<c>ok</c>, <c>upstream_error</c>, …).</summary>
+public static class AuditOutcomes
+{
+    /// <summary>Stored text of an outcome.</summary>
+    public static string ToText(AuditOutcome outcome) => outcome switch
+    {
+        AuditOutcome.Ok => "ok",
+        AuditOutcome.UpstreamError => "upstream_error",
+        AuditOutcome.ClientAbort => "client_abort",
+        AuditOutcome.Rejected => "rejected",
+        AuditOutcome.Blocked => "blocked",
+        _ => throw new ArgumentOutOfRangeException(nameof(outcome)),
+    };
+
+    /// <summary>Parses a stored outcome.</summary>
+    public static AuditOutcome Parse(string text) => text switch
+    {
+        "ok" => AuditOutcome.Ok,
+        "upstream_error" => AuditOutcome.UpstreamError,
+        "client_abort" => AuditOutcome.ClientAbort,
+        "rejected" => AuditOutcome.Rejected,
+        "blocked" => AuditOutcome.Blocked,
+        _ => throw new FormatException($"unknown audit outcome '{text}'"),
+    };
 }
 
 /// <summary>
@@ -109,6 +143,12 @@ public sealed record AuditRecord
 
     /// <summary>The Claude Code hook event, for <see cref="AuditKind.ToolEvent"/> records (null otherwise).</summary>
     public ToolEventDetails? Tool { get; init; }
+
+    /// <summary>
+    /// Where the record sits in the hash chain; set by the store when the record is appended (null on a record
+    /// not yet stored). Not part of the record's own content: see <see cref="AuditCanonicalEncoding"/>.
+    /// </summary>
+    public AuditChainLink? Chain { get; init; }
 }
 
 /// <summary>One inspection finding as recorded: never the value, only where and a keyed hash of it.</summary>
@@ -119,34 +159,82 @@ public sealed record AuditRecord
 /// <param name="ValueHash">HMAC-SHA256 of the value under the gateway's finding key (hex).</param>
 public sealed record AuditFinding(string RuleId, string Category, string Location, string Action, string ValueHash);
 
-/// <summary>Filters for reading the trail.</summary>
+/// <summary>Filters for reading the trail. Every filter is optional; set ones must all match.</summary>
 public sealed record AuditQuery
 {
     /// <summary>Only this user.</summary>
     public string? User { get; init; }
 
+    /// <summary>Only this team.</summary>
+    public string? Team { get; init; }
+
     /// <summary>Only this Claude Code session.</summary>
     public string? SessionId { get; init; }
+
+    /// <summary>Only this requested model.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Only requests routed to this upstream.</summary>
+    public string? Upstream { get; init; }
+
+    /// <summary>Only records with a finding of this rule.</summary>
+    public string? FindingRule { get; init; }
+
+    /// <summary>Only this outcome.</summary>
+    public AuditOutcome? Outcome { get; init; }
 
     /// <summary>Only records of this kind.</summary>
     public AuditKind? Kind { get; init; }
 
+    /// <summary>Only the record(s) with this request id.</summary>
+    public string? RequestId { get; init; }
+
     /// <summary>Only records at or after this time.</summary>
     public DateTimeOffset? Since { get; init; }
 
-    /// <summary>Most records to return (newest first).</summary>
+    /// <summary>Only records before this time.</summary>
+    public DateTimeOffset? Until { get; init; }
+
+    /// <summary>Only records at or before this sequence (a consistent cut of a live trail).</summary>
+    public long? ToSequence { get; init; }
+
+    /// <summary>Chain order (oldest first) instead of the default newest first.</summary>
+    public bool OldestFirst { get; init; }
+
+    /// <summary>Most records to return.</summary>
     public int Limit { get; init; } = 100;
+
+    /// <summary>True when any filter other than the limit, order or sequence cut is set (the result is a partial trail).</summary>
+    public bool IsFiltered => User is not null || Team is not null || SessionId is not null || Model is not null || Upstream is not null
+        || FindingRule is not null || Outcome is not null || Kind is not null || RequestId is not null || Since is not null || Until is not null;
 }
 
-/// <summary>Persistence of the audit trail.</summary>
+/// <summary>
+/// Persistence of the audit trail: an append-only, hash-chained sequence of records (the store assigns each
+/// record its <see cref="AuditRecord.Chain"/> link inside the append transaction, so concurrent writers cannot
+/// fork the chain) and the signed checkpoints over it.
+/// </summary>
 public interface IAuditStore
 {
     /// <summary>
-    /// Appends records durably, in one transaction. A tool event whose <see cref="ToolEventDetails.EventId"/>
-    /// is already stored (or repeated within the batch) is skipped, so a hook may redeliver an event safely.
+    /// Appends records durably, in one transaction, chaining each to the one before. A tool event whose
+    /// <see cref="ToolEventDetails.EventId"/> is already stored (or repeated within the batch) is skipped, so a hook
+    /// may redeliver an event safely.
     /// </summary>
     Task AppendAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken = default);
 
-    /// <summary>Reads records matching <paramref name="query"/>, newest first.</summary>
+    /// <summary>Reads records matching <paramref name="query"/> (newest first unless <see cref="AuditQuery.OldestFirst"/>).</summary>
     Task<IReadOnlyList<AuditRecord>> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Streams records matching <paramref name="query"/> from one snapshot, without holding them in memory.</summary>
+    IAsyncEnumerable<AuditRecord> ReadAsync(AuditQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>The last record's sequence and hash (<see cref="AuditChainHead.Genesis"/> for an empty trail).</summary>
+    Task<AuditChainHead> GetChainHeadAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Stores a signed checkpoint; a checkpoint for a sequence already checkpointed is ignored.</summary>
+    Task AppendCheckpointAsync(AuditCheckpoint checkpoint, CancellationToken cancellationToken = default);
+
+    /// <summary>Streams the checkpoints up to <paramref name="toSequence"/>, in sequence order.</summary>
+    IAsyncEnumerable<AuditCheckpoint> ReadCheckpointsAsync(long toSequence = long.MaxValue, CancellationToken cancellationToken = default);
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Airlock.Core.Audit;
 
 /// <summary>
@@ -57,18 +59,23 @@ public sealed record ToolEventDetails
 }
 
 /// <summary>Answer of the gateway's policy to a hook event.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ToolDecision>))]
 public enum ToolDecision
 {
     /// <summary>No decision was asked or given (<c>none</c>).</summary>
+    [JsonStringEnumMemberName("none")]
     None,
 
     /// <summary>The tool call was allowed (<c>allow</c>).</summary>
+    [JsonStringEnumMemberName("allow")]
     Allow,
 
     /// <summary>The tool call was denied (<c>deny</c>).</summary>
+    [JsonStringEnumMemberName("deny")]
     Deny,
 
     /// <summary>Claude Code was told to ask the user (<c>ask</c>).</summary>
+    [JsonStringEnumMemberName("ask")]
     Ask,
 }
 

@@ -9,6 +9,11 @@ namespace Airlock.Gateway.Audit;
 /// requests costs one commit). The queue is bounded: when the store falls behind, requests wait
 /// to enqueue rather than records being dropped. A failed batch is retried, never discarded.
 /// On shutdown every queued record is written before the process exits.
+/// <para>
+/// With a signing key, the writer also signs a checkpoint of the chain head every
+/// <see cref="CheckpointInterval"/> while records keep arriving, and once more on shutdown: a rewrite
+/// of the trail up to a checkpoint is then detectable by anyone holding the public key.
+/// </para>
 /// </summary>
 public sealed partial class AuditWriter : IAsyncDisposable
 {
@@ -22,21 +27,36 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Channel<AuditRecord> _queue;
     private readonly Task _loop;
+    private readonly AuditSigningKey? _signingKey;
+    private readonly Task _checkpoints = Task.CompletedTask;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _checkpointGate = new(1, 1);
     private long _enqueued;
     private long _written;
+    private long _checkpointedAtWritten;
 
-    /// <summary>Starts the writer loop.</summary>
-    public AuditWriter(IAuditStore store, ILogger<AuditWriter> logger, int capacity = 50_000)
+    /// <summary>Starts the writer loop (and, with <paramref name="signingKey"/>, the checkpoint loop; the writer then owns the key).</summary>
+    public AuditWriter(IAuditStore store, ILogger<AuditWriter> logger, int capacity = 50_000, AuditSigningKey? signingKey = null,
+        TimeSpan? checkpointInterval = null)
     {
         _store = store;
         _logger = logger;
+        _signingKey = signingKey;
+        CheckpointInterval = checkpointInterval ?? TimeSpan.FromSeconds(30);
         _queue = Channel.CreateBounded<AuditRecord>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
         _loop = Task.Run(RunAsync);
+        if (signingKey is not null)
+        {
+            _checkpoints = Task.Run(CheckpointLoopAsync);
+        }
     }
+
+    /// <summary>How often the chain head is signed while records keep arriving.</summary>
+    public TimeSpan CheckpointInterval { get; }
 
     /// <summary>Number of records written so far.</summary>
     public long Written => Interlocked.Read(ref _written);
@@ -101,13 +121,87 @@ public sealed partial class AuditWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops accepting records and writes everything queued.</summary>
+    /// <summary>
+    /// Signs the current chain head and stores the checkpoint, unless nothing was written since the last one.
+    /// Returns the checkpoint, or null when there was nothing new (or no signing key).
+    /// </summary>
+    public async Task<AuditCheckpoint?> CheckpointAsync(CancellationToken cancellationToken = default)
+    {
+        if (_signingKey is null)
+        {
+            return null;
+        }
+        await _checkpointGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var written = Interlocked.Read(ref _written);
+            if (written == _checkpointedAtWritten)
+            {
+                return null;
+            }
+            // The head is read from the store, not from this writer: it covers what every writer has committed.
+            var head = await _store.GetChainHeadAsync(cancellationToken).ConfigureAwait(false);
+            if (head.Sequence == 0)
+            {
+                return null;
+            }
+            var checkpoint = _signingKey.Sign(head.Sequence, head.Hash.Span, DateTimeOffset.UtcNow);
+            await _store.AppendCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false);
+            _checkpointedAtWritten = written;
+            return checkpoint;
+        }
+        finally
+        {
+            _checkpointGate.Release();
+        }
+    }
+
+    private async Task CheckpointLoopAsync()
+    {
+        using var timer = new PeriodicTimer(CheckpointInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await CheckpointAsync(_stopping.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    LogCheckpointFailed(_logger, ex.GetType().Name, ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutdown: the final checkpoint is signed by DisposeAsync after the last batch.
+        }
+    }
+
+    /// <summary>Stops accepting records, writes everything queued, and signs a final checkpoint.</summary>
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _checkpoints.ConfigureAwait(false);
+        try
+        {
+            await CheckpointAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogCheckpointFailed(_logger, ex.GetType().Name, ex.Message);
+        }
+        _signingKey?.Dispose();
+        _stopping.Dispose();
+        _checkpointGate.Dispose();
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Audit store write of {Count} record(s) failed ({ErrorType}: {Reason}); retrying")]
     private static partial void LogWriteFailed(ILogger logger, int count, string errorType, string reason);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Audit checkpoint failed ({ErrorType}: {Reason}); the next one covers the same records")]
+    private static partial void LogCheckpointFailed(ILogger logger, string errorType, string reason);
 }

@@ -130,7 +130,8 @@ public sealed class AirlockGateway : IAsyncDisposable
         services.AddSingleton(upstreams);
         services.AddSingleton(new ModelRouter(config));
         services.AddSingleton<KeyAuthenticator>();
-        services.AddSingleton(sp => new AuditWriter(store, sp.GetRequiredService<ILogger<AuditWriter>>()));
+        var signingKey = AuditStores.LoadOrCreateSigningKey(config.DataDir);
+        services.AddSingleton(sp => new AuditWriter(store, sp.GetRequiredService<ILogger<AuditWriter>>(), signingKey: signingKey));
         services.AddSingleton(new GatewayInspection(inspection));
         services.AddSingleton<GatewayPipeline>();
         services.AddSingleton<MessagesDoor>();

@@ -1,0 +1,274 @@
+using System.Globalization;
+
+namespace Airlock.Core.Audit;
+
+/// <summary>The first problem <c>airlock audit verify</c> found, naming the record.</summary>
+/// <param name="Sequence">Sequence of the first bad record (or of the checkpoint that failed).</param>
+/// <param name="RequestId">Request id of that record, when there is one.</param>
+/// <param name="Reason">What is wrong, in words an auditor can act on.</param>
+public sealed record AuditChainFault(long Sequence, string? RequestId, string Reason)
+{
+    /// <inheritdoc/>
+    public override string ToString() =>
+        RequestId is null
+            ? string.Create(CultureInfo.InvariantCulture, $"seq {Sequence}: {Reason}")
+            : string.Create(CultureInfo.InvariantCulture, $"seq {Sequence} (request {RequestId}): {Reason}");
+}
+
+/// <summary>What a verification covered and the first fault found (null when the trail is intact).</summary>
+public sealed record AuditVerification
+{
+    /// <summary>Records checked.</summary>
+    public long Records { get; init; }
+
+    /// <summary>First and last sequence seen.</summary>
+    public long FirstSequence { get; init; }
+
+    /// <summary>Last sequence seen.</summary>
+    public long LastSequence { get; init; }
+
+    /// <summary>Checkpoints whose signature and hash were checked.</summary>
+    public long Checkpoints { get; init; }
+
+    /// <summary>Records missing from a partial (filtered) export; links across them were not checked.</summary>
+    public long Gaps { get; init; }
+
+    /// <summary>The first fault, or null.</summary>
+    public AuditChainFault? Fault { get; init; }
+
+    /// <summary>True when no fault was found.</summary>
+    public bool Intact => Fault is null;
+}
+
+/// <summary>
+/// Checks a trail record by record, in sequence order, without holding it in memory: each record's
+/// hash must be the hash of its canonical encoding, its previous-hash must be the hash of the record
+/// before, sequences must increase by one, and every checkpoint must carry a valid signature by the
+/// trusted key over the hash its record really has. Edited, deleted, inserted and reordered records
+/// all break one of these; the first break is reported.
+/// </summary>
+public sealed class AuditChainVerifier
+{
+    private readonly AuditPublicKey? _trustedKey;
+    private readonly bool _partial;
+    private AuditRecord? _previous;
+    private long _records;
+    private long _first;
+    private long _checkpoints;
+    private long _gaps;
+    private AuditChainFault? _fault;
+
+    /// <param name="trustedKey">Key checkpoints must be signed by; null skips signature checks (reported as such by the caller).</param>
+    /// <param name="partial">
+    /// True for a filtered export: records may be missing, so a sequence gap is counted rather than a fault, and
+    /// links are checked only between consecutive records. Each record's own hash is still checked.
+    /// </param>
+    public AuditChainVerifier(AuditPublicKey? trustedKey, bool partial = false)
+    {
+        _trustedKey = trustedKey;
+        _partial = partial;
+    }
+
+    /// <summary>True once a fault has been found (further input is ignored).</summary>
+    public bool Failed => _fault is not null;
+
+    /// <summary>Checks the next record (records must come in the order they are stored, by sequence).</summary>
+    public void Add(AuditRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (_fault is not null)
+        {
+            return;
+        }
+        _fault = Check(record);
+        if (_fault is null)
+        {
+            if (_records == 0)
+            {
+                _first = record.Chain!.Sequence;
+            }
+            _records++;
+            _previous = record;
+        }
+    }
+
+    private AuditChainFault? Check(AuditRecord record)
+    {
+        if (record.Chain is not { } link)
+        {
+            return new AuditChainFault(_previous?.Chain?.Sequence + 1 ?? 0, record.RequestId, "record has no chain fields (sequence, previous hash, hash)");
+        }
+        if (!TryHash(link.PreviousHash, out var previousHash) || !TryHash(link.Hash, out _))
+        {
+            return new AuditChainFault(link.Sequence, record.RequestId, "hash fields are not 64 hex characters");
+        }
+        var expected = Convert.ToHexStringLower(AuditCanonicalEncoding.Hash(record, link.Sequence, previousHash));
+        if (!string.Equals(expected, link.Hash, StringComparison.OrdinalIgnoreCase))
+        {
+            return new AuditChainFault(link.Sequence, record.RequestId, "content does not match its hash: the record was edited");
+        }
+        if (_previous?.Chain is not { } before)
+        {
+            if (!_partial && link.Sequence == 1 && !IsZero(previousHash))
+            {
+                return new AuditChainFault(link.Sequence, record.RequestId, "first record of the trail does not start the chain (previous hash is not zero)");
+            }
+            return null;
+        }
+        if (link.Sequence <= before.Sequence)
+        {
+            return new AuditChainFault(link.Sequence, record.RequestId,
+                string.Create(CultureInfo.InvariantCulture, $"out of order: comes after seq {before.Sequence} (records were reordered or inserted)"));
+        }
+        if (link.Sequence != before.Sequence + 1)
+        {
+            if (_partial)
+            {
+                _gaps += link.Sequence - before.Sequence - 1;
+                return null;
+            }
+            return new AuditChainFault(link.Sequence, record.RequestId,
+                string.Create(CultureInfo.InvariantCulture, $"records seq {before.Sequence + 1}..{link.Sequence - 1} are missing (deleted)"));
+        }
+        if (!string.Equals(link.PreviousHash, before.Hash, StringComparison.OrdinalIgnoreCase))
+        {
+            return new AuditChainFault(link.Sequence, record.RequestId,
+                string.Create(CultureInfo.InvariantCulture, $"previous-hash link does not match seq {before.Sequence}: a record before it was replaced, inserted or removed"));
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Checks a checkpoint. Call it right after the record with the checkpoint's sequence was added (when the
+    /// checkpoint's sequence is lower than the last record added, that record was missing).
+    /// </summary>
+    public void AddCheckpoint(AuditCheckpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (_fault is not null)
+        {
+            return;
+        }
+        if (_trustedKey is not null)
+        {
+            if (!string.Equals(checkpoint.KeyId, _trustedKey.KeyId, StringComparison.OrdinalIgnoreCase))
+            {
+                _fault = new AuditChainFault(checkpoint.Sequence, null, $"checkpoint signed by key {checkpoint.KeyId}, not the trusted key {_trustedKey.KeyId}");
+                return;
+            }
+            if (!checkpoint.IsSignedBy(_trustedKey))
+            {
+                _fault = new AuditChainFault(checkpoint.Sequence, null, "checkpoint signature is invalid: the checkpoint was forged or altered");
+                return;
+            }
+        }
+        if (_previous?.Chain is not { } last || last.Sequence != checkpoint.Sequence)
+        {
+            if (_partial)
+            {
+                return;
+            }
+            _fault = new AuditChainFault(checkpoint.Sequence, null,
+                _previous?.Chain is { } seen && seen.Sequence > checkpoint.Sequence
+                    ? "the record this checkpoint signed is missing"
+                    : "the record this checkpoint signed is missing (records were removed from the end of the trail)");
+            return;
+        }
+        if (!string.Equals(last.Hash, checkpoint.Hash, StringComparison.OrdinalIgnoreCase))
+        {
+            _fault = new AuditChainFault(checkpoint.Sequence, _previous.RequestId,
+                "hash differs from the one the signed checkpoint recorded: the chain up to here was rewritten");
+            return;
+        }
+        _checkpoints++;
+    }
+
+    /// <summary>
+    /// Checks a whole trail: records in sequence order, checkpoints in sequence order (merged as they come).
+    /// </summary>
+    public static async Task<AuditVerification> VerifyAsync(IAsyncEnumerable<AuditRecord> records, IAsyncEnumerable<AuditCheckpoint> checkpoints,
+        AuditPublicKey? trustedKey, bool partial = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        var verifier = new AuditChainVerifier(trustedKey, partial);
+        await using var pending = checkpoints.GetAsyncEnumerator(cancellationToken);
+        var hasCheckpoint = await pending.MoveNextAsync().ConfigureAwait(false);
+        await foreach (var record in records.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            var sequence = record.Chain?.Sequence ?? long.MaxValue;
+            // A checkpoint for a sequence below this record whose record never came: report it before moving on.
+            while (hasCheckpoint && pending.Current.Sequence < sequence && !verifier.Failed)
+            {
+                verifier.AddCheckpoint(pending.Current);
+                hasCheckpoint = await pending.MoveNextAsync().ConfigureAwait(false);
+            }
+            verifier.Add(record);
+            while (hasCheckpoint && pending.Current.Sequence == sequence && !verifier.Failed)
+            {
+                verifier.AddCheckpoint(pending.Current);
+                hasCheckpoint = await pending.MoveNextAsync().ConfigureAwait(false);
+            }
+            if (verifier.Failed)
+            {
+                break;
+            }
+        }
+        while (hasCheckpoint && !verifier.Failed)
+        {
+            verifier.AddCheckpoint(pending.Current);
+            hasCheckpoint = await pending.MoveNextAsync().ConfigureAwait(false);
+        }
+        return verifier.Result;
+    }
+
+    /// <summary>
+    /// Checks a live store while it may be appended to. The cut is taken so that concurrent appends are left out but
+    /// truncation is not: the last checkpoint is read before the head, so a checkpoint beyond the head can only mean
+    /// that records it signed were removed.
+    /// </summary>
+    public static async Task<AuditVerification> VerifyStoreAsync(IAuditStore store, AuditPublicKey? trustedKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var lastCheckpoint = 0L;
+        await foreach (var checkpoint in store.ReadCheckpointsAsync(long.MaxValue, cancellationToken).ConfigureAwait(false))
+        {
+            lastCheckpoint = checkpoint.Sequence;
+        }
+        var head = await store.GetChainHeadAsync(cancellationToken).ConfigureAwait(false);
+        return await VerifyAsync(
+            store.ReadAsync(new AuditQuery { OldestFirst = true, ToSequence = head.Sequence, Limit = int.MaxValue }, cancellationToken),
+            store.ReadCheckpointsAsync(Math.Max(head.Sequence, lastCheckpoint), cancellationToken), trustedKey, partial: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The outcome so far.</summary>
+    public AuditVerification Result => new()
+    {
+        Records = _records,
+        FirstSequence = _first,
+        LastSequence = _previous?.Chain?.Sequence ?? 0,
+        Checkpoints = _checkpoints,
+        Gaps = _gaps,
+        Fault = _fault,
+    };
+
+    private static bool TryHash(string hex, out byte[] bytes)
+    {
+        bytes = [];
+        if (hex is not { Length: AuditCanonicalEncoding.HashSize * 2 })
+        {
+            return false;
+        }
+        try
+        {
+            bytes = Convert.FromHexString(hex);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsZero(ReadOnlySpan<byte> bytes) => !bytes.ContainsAnyExcept((byte)0);
+}

@@ -1,0 +1,63 @@
+using Airlock.Core.Audit;
+using Airlock.Core.Configuration;
+using Airlock.Storage.Sqlite;
+
+namespace Airlock.Gateway.Audit;
+
+/// <summary>An audit store opened from the configuration, with the data directory its signing key lives in.</summary>
+public sealed class OpenedAuditStore : IAsyncDisposable
+{
+    private readonly IDisposable? _owned;
+
+    internal OpenedAuditStore(IAuditStore store, string dataDir, IDisposable? owned)
+    {
+        Store = store;
+        DataDir = dataDir;
+        _owned = owned;
+    }
+
+    /// <summary>The store.</summary>
+    public IAuditStore Store { get; }
+
+    /// <summary>Data directory (signing key).</summary>
+    public string DataDir { get; }
+
+    /// <summary>The checkpoint-signing key, or null when none was created yet.</summary>
+    public AuditSigningKey? LoadSigningKey() => AuditStores.LoadSigningKey(DataDir);
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync()
+    {
+        _owned?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Opens the configured audit store and finds the checkpoint-signing key (CLI and gateway share this).</summary>
+public static class AuditStores
+{
+    /// <summary>Opens the audit store the configuration names.</summary>
+    public static async Task<OpenedAuditStore> OpenAsync(AirlockConfig config, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var sqlite = await SqliteStore.OpenAsync(config.DataDir, cancellationToken).ConfigureAwait(false);
+        return new OpenedAuditStore(sqlite, config.DataDir, sqlite);
+    }
+
+    /// <summary>Path of the signing key in <paramref name="dataDir"/>.</summary>
+    public static string SigningKeyPath(string dataDir) => Path.Combine(dataDir, AuditSigningKey.FileName);
+
+    /// <summary>The signing key in <paramref name="dataDir"/>, or null when it does not exist yet.</summary>
+    public static AuditSigningKey? LoadSigningKey(string dataDir)
+    {
+        var path = SigningKeyPath(dataDir);
+        return File.Exists(path) ? AuditSigningKey.Load(path) : null;
+    }
+
+    /// <summary>The signing key in <paramref name="dataDir"/>, created (0600) on first use.</summary>
+    public static AuditSigningKey LoadOrCreateSigningKey(string dataDir)
+    {
+        DataDirectory.Ensure(dataDir);
+        return AuditSigningKey.LoadOrCreate(SigningKeyPath(dataDir));
+    }
+}

@@ -1,0 +1,33 @@
+using Airlock.Core.Audit;
+using Airlock.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace Airlock.Tests.Storage;
+
+/// <summary>The audit store contract on the embedded SQLite store.</summary>
+public sealed class SqliteAuditStoreContractTests : AuditStoreContractTests
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "airlock-contract-" + Guid.NewGuid().ToString("N"));
+
+    private string DataDir => Path.Combine(_root, "data");
+
+    protected override async Task<IAuditStore> OpenStoreAsync() => await SqliteStore.OpenAsync(DataDir);
+
+    protected override async Task<IAuditStore> OpenSecondStoreAsync() => await SqliteStore.OpenAsync(DataDir);
+
+    protected override async Task ExecuteSqlAsync(string sql)
+    {
+        await using var connection = new SqliteConnection("Data Source=" + Path.Combine(DataDir, "airlock.db"));
+        await connection.OpenAsync();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_root, recursive: true);
+    }
+}
