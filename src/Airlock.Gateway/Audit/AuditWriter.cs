@@ -34,6 +34,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private long _enqueued;
     private long _written;
     private long _checkpointedAtWritten;
+    private Lazy<Task>? _disposal;
 
     /// <summary>Starts the writer loop (and, with <paramref name="signingKey"/>, the checkpoint loop; the writer then owns the key).</summary>
     public AuditWriter(IAuditStore store, ILogger<AuditWriter> logger, int capacity = 50_000, AuditSigningKey? signingKey = null,
@@ -179,8 +180,17 @@ public sealed partial class AuditWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops accepting records, writes everything queued, and signs a final checkpoint.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops accepting records, writes everything queued, and signs a final checkpoint. Safe to call more than
+    /// once (the host's container and the gateway both dispose it): later calls wait for the first.
+    /// </summary>
+    public ValueTask DisposeAsync()
+    {
+        var disposal = new Lazy<Task>(StopAsync);
+        return new ValueTask((Interlocked.CompareExchange(ref _disposal, disposal, null) ?? disposal).Value);
+    }
+
+    private async Task StopAsync()
     {
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
