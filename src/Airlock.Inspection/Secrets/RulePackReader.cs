@@ -42,7 +42,7 @@ internal sealed class RulePackReader
         TomlTable document;
         try
         {
-            document = TomlSerializer.Deserialize<TomlTable>(toml) ?? [];
+            document = TomlSerializer.Deserialize<TomlTable>(toml, TomlTableContext.Instance) ?? [];
         }
         catch (TomlException ex)
         {

@@ -1,0 +1,133 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using Airlock.Inspection;
+
+namespace Airlock.ClaudeCode.Hooks;
+
+/// <summary>
+/// The secret scanner as the hook uses it: only the rules whose findings can stop a call (identifiable
+/// tokens, medium and high confidence, plus their companion rules), behind a keyword prefilter.
+/// </summary>
+/// <remarks>
+/// Loading the rule pack (TOML, 248 regexes) costs tens of milliseconds, more than the whole budget of a
+/// hook call. Every built-in rule has keywords, and a rule only runs near one, so text that holds none of the
+/// keywords cannot hold a finding: the hook checks that first, with the keyword list cached on disk next to
+/// the policy (keyed by a hash of the embedded pack, so a new build never uses a stale list), and loads
+/// the pack only when a keyword is present.
+/// </remarks>
+public sealed class HookScanner : ITextScanner
+{
+    private readonly string? _cacheDirectory;
+    private SearchValues<string>? _keywords;
+    private bool _keywordsLoaded;
+    private SecretScanner? _scanner;
+
+    /// <param name="cacheDirectory">Where the keyword list is cached (the hook's state folder); null: no cache.</param>
+    public HookScanner(string? cacheDirectory)
+    {
+        _cacheDirectory = cacheDirectory;
+    }
+
+    /// <summary>True after the pack was loaded (the prefilter let some text through).</summary>
+    public bool PackLoaded => _scanner is not null;
+
+    public void Scan(string text, List<TextMatch> results)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (Keywords() is { } keywords && !text.AsSpan().ContainsAny(keywords))
+        {
+            return;
+        }
+        Scanner().Scan(text, results);
+    }
+
+    /// <summary>The rules the hook runs: blocking-capable rules of <paramref name="pack"/> and the companions they need.</summary>
+    public static RulePack BlockingRules(RulePack pack)
+    {
+        ArgumentNullException.ThrowIfNull(pack);
+        var keep = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var rule in pack.Rules.Where(IsBlocking))
+        {
+            keep.Add(rule.Id);
+            foreach (var required in rule.Required)
+            {
+                keep.Add(required.Id);
+            }
+        }
+        return pack.WithoutRules(pack.Rules.Where(r => !keep.Contains(r.Id)).Select(r => r.Id));
+    }
+
+    private static bool IsBlocking(SecretRule rule) =>
+        rule.Category == FindingCategory.Secret && !rule.SkipReport && (rule.Identifiable || rule.Confidence >= Confidence.Medium);
+
+    private SecretScanner Scanner() => _scanner ??= new SecretScanner(BlockingRules(RulePack.LoadBuiltIn()));
+
+    /// <summary>The keyword set, or null when no prefilter is possible (then every text is scanned).</summary>
+    private SearchValues<string>? Keywords()
+    {
+        if (_keywordsLoaded)
+        {
+            return _keywords;
+        }
+        _keywordsLoaded = true;
+        var cachePath = _cacheDirectory is null ? null : Path.Combine(_cacheDirectory, $"rules-{EmbeddedPackHash()}.keywords");
+        List<string>? keywords = null;
+        if (cachePath is not null)
+        {
+            try
+            {
+                if (File.Exists(cachePath))
+                {
+                    keywords = File.ReadAllLines(cachePath).Where(k => k.Length > 0).ToList();
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        if (keywords is null || keywords.Count == 0)
+        {
+            var rules = Scanner().Pack.Rules;
+            if (rules.Any(r => r.Keywords.Count == 0))
+            {
+                // A rule without keywords runs on all text: no prefilter is possible (never true for the built-in pack).
+                return null;
+            }
+            else
+            {
+                keywords = rules.SelectMany(r => r.Keywords).Select(k => k.ToLowerInvariant()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+                if (cachePath is not null)
+                {
+                    TryWrite(cachePath, keywords);
+                }
+            }
+        }
+        _keywords = SearchValues.Create(keywords.ToArray(), StringComparison.OrdinalIgnoreCase);
+        return _keywords;
+    }
+
+    private static string EmbeddedPackHash()
+    {
+        using var stream = typeof(RulePack).Assembly.GetManifestResourceStream(RulePack.BuiltInResourceName);
+        if (stream is null)
+        {
+            return "none";
+        }
+        return Convert.ToHexStringLower(SHA256.HashData(stream))[..16];
+    }
+
+    private static void TryWrite(string path, List<string> keywords)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            File.WriteAllText(temp, string.Join('\n', keywords) + "\n", Encoding.UTF8);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+}
