@@ -8,4 +8,7 @@ root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(KeysCommand.Create());
 root.Subcommands.Add(AuditCommand.Create());
 root.Subcommands.Add(ScanCommand.Create());
+root.Subcommands.Add(ClaudeCodeCommand.Create());
+root.Subcommands.Add(HookCommand.Create());
+root.Subcommands.Add(DoctorCommand.Create());
 return await root.Parse(args).InvokeAsync();

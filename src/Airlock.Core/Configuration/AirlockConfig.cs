@@ -21,6 +21,9 @@ public sealed record AirlockConfig
     /// <summary>What is inspected and what happens to findings.</summary>
     public InspectionConfig Inspection { get; init; } = new();
 
+    /// <summary>Claude Code endpoint controls (managed settings, hook policy).</summary>
+    public ClaudeCodeConfig ClaudeCode { get; init; } = new();
+
     /// <summary>Upstreams by name, in file order.</summary>
     public required IReadOnlyList<UpstreamConfig> Upstreams { get; init; }
 

@@ -185,6 +185,7 @@ public static class ConfigLoader
         {
             Level = level,
             Inspection = inspection,
+            ClaudeCode = ReadClaudeCode(r),
             DataDir = Path.GetFullPath(Path.Combine(baseDirectory, dataDir)),
             Urls = urls,
             Limits = limits,
@@ -197,6 +198,36 @@ public static class ConfigLoader
     private static readonly string[] Actions = ["alert", "redact", "block"];
     private static readonly string[] Categories = ["secret", "personal-data", "organization-term"];
     private static readonly string[] PersonalEntities = ["email", "phone", "payment-card", "iban", "us-ssn", "ip-address"];
+
+    private static ClaudeCodeConfig ReadClaudeCode(ConfigReader r)
+    {
+        const string S = "claude_code:";
+        var defaults = new ClaudeCodeConfig();
+        var denyFiles = r.StringList(S + "deny_files");
+        for (var i = 0; i < denyFiles.Count; i++)
+        {
+            var pattern = denyFiles[i];
+            if (pattern.StartsWith('/') || pattern.StartsWith('~') || pattern.Contains('\\', StringComparison.Ordinal)
+                || pattern.Split('/').Any(part => part is "" or "." or "..") || pattern.Any(c => char.IsWhiteSpace(c) || c is '(' or ')' or '"'))
+            {
+                r.Error($"{S}deny_files:{i}", $"'{pattern}' must be a file name (*.secret) or a relative path suffix (config/prod/*.yaml): no leading / or ~, no '..', no spaces or parentheses");
+            }
+        }
+        var servers = r.StringList(S + "allowed_mcp_servers");
+        foreach (var server in servers.Where(s => !s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+        {
+            r.Error(S + "allowed_mcp_servers", $"'{server}' is not an MCP server name (letters, digits, '-', '_', '.')");
+        }
+        return new ClaudeCodeConfig
+        {
+            DenyFiles = denyFiles,
+            AllowedMcpServers = servers,
+            CleanupPeriodDays = r.Int(S + "cleanup_period_days", min: 1, max: 3650) ?? defaults.CleanupPeriodDays,
+            FailClosed = (r.OneOf(S + "on_error", ["block", "pass"]) ?? "block") == "block",
+            SessionKeyLifetime = r.Duration(S + "session_key_ttl") ?? defaults.SessionKeyLifetime,
+            MaxScanBytes = r.Long(S + "max_scan_bytes", min: 4096, max: 256L * 1024 * 1024) ?? defaults.MaxScanBytes,
+        };
+    }
 
     private static InspectionConfig ReadInspection(ConfigReader r, string baseDirectory)
     {

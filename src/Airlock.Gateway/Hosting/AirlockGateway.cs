@@ -138,6 +138,7 @@ public sealed class AirlockGateway : IAsyncDisposable
 
         var app = builder.Build();
         app.Services.GetRequiredService<MessagesDoor>().Map(app);
+        Events.ClaudeCodeEndpoints.MapClaudeCodeEndpoints(app);
         app.MapGet("/healthz", static context =>
         {
             context.Response.ContentType = "text/plain";
