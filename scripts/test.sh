@@ -22,6 +22,16 @@ if ! "$ROOT/scripts/install-claude-code.sh" --quiet >/dev/null; then
   echo "test: installing Claude Code failed; end-to-end tests will fail" >&2
 fi
 
+# airlock-hook is published NativeAOT (what fleets install, what the end-to-end tests hand to Claude Code).
+# NativeAOT links with the system C toolchain; skipped when the binary is newer than its sources.
+step "publishing airlock-hook (NativeAOT)"
+if ! command -v clang >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
+  (apt-get update -qq && apt-get install -y -qq clang zlib1g-dev) >/dev/null 2>&1 || echo "test: no C toolchain for NativeAOT" >&2
+fi
+if ! "$ROOT/scripts/publish-hook.sh" >/dev/null; then
+  echo "test: publishing airlock-hook failed; Claude Code control tests will fail" >&2
+fi
+
 step "building"
 if ! dotnet build "$ROOT/Airlock.slnx" -c Release --nologo -v quiet -clp:ErrorsOnly; then
   echo "tests: 0 passed, 1 failed, 0 skipped"
