@@ -24,7 +24,7 @@ public sealed class InspectionRuntime
         Policy = policy;
         RulesVersion = rulesVersion;
         RuleCount = ruleCount;
-        RequestInspector = new MessagesRequestInspector(scanner, hasher, new MessagesInspectorOptions { IncludeBase64Media = config.ScanMedia });
+        RequestInspector = new MessagesRequestInspector(scanner, hasher, InspectorOptions(config));
     }
 
     /// <summary>The configuration it was built from.</summary>
@@ -40,7 +40,7 @@ public sealed class InspectionRuntime
     public InspectionPolicy Policy { get; }
 
     /// <summary>Inspects Messages request bodies, with a per-content verdict cache.</summary>
-    public MessagesRequestInspector RequestInspector { get; }
+    public MessagesRequestInspector RequestInspector { get; private set; }
 
     /// <summary>Identifies the loaded secret rules (shown in the banner, used by hooks later).</summary>
     public string RulesVersion { get; }
@@ -50,6 +50,16 @@ public sealed class InspectionRuntime
 
     /// <summary>Number of secret rules loaded.</summary>
     public int RuleCount { get; }
+
+    /// <summary>
+    /// Seam for fault-injection tests: request inspection from now on runs through <paramref name="decorate"/>
+    /// applied to the configured scanner (e.g. one that throws), with a fresh verdict cache. The gateway never
+    /// calls it; tests call it before sending requests.
+    /// </summary>
+    internal void DecorateRequestScanner(Func<ITextScanner, ITextScanner> decorate) =>
+        RequestInspector = new MessagesRequestInspector(decorate(Scanner), Hasher, InspectorOptions(Config));
+
+    private static MessagesInspectorOptions InspectorOptions(InspectionConfig config) => new() { IncludeBase64Media = config.ScanMedia };
 
     /// <summary>A fresh inspector for one streamed answer.</summary>
     public StreamingOutputInspector CreateOutputInspector(string? team) => new(Scanner, Hasher, Policy, team);
