@@ -304,39 +304,59 @@ internal sealed class MessagesRequestWalk
         int rawStart = checked((int)reader.TokenStartIndex + 1);
         string? text = null;
         TextMatch[] matches;
-        try
+        if (raw.Length >= _owner.Options.CacheMinBytes)
         {
-            if (raw.Length >= _owner.Options.CacheMinBytes)
+            var key = VerdictCache.KeyOf(raw);
+            if (!_owner.Cache.TryGet(key, out matches))
             {
-                var key = VerdictCache.KeyOf(raw);
-                if (!_owner.Cache.TryGet(key, out matches))
+                if (!TryDecode(ref reader, isKey, out text))
                 {
-                    text = reader.GetString()!;
-                    matches = ScanText(text);
-                    _owner.Cache.Set(key, matches);
+                    return;
                 }
-            }
-            else
-            {
-                text = reader.GetString()!;
-                matches = ScanText(text);
-            }
 
-            if (matches.Length == 0)
+                matches = ScanText(text);
+                _owner.Cache.Set(key, matches);
+            }
+        }
+        else
+        {
+            if (!TryDecode(ref reader, isKey, out text))
             {
                 return;
             }
 
-            text ??= reader.GetString()!;
+            matches = ScanText(text);
+        }
+
+        if (matches.Length == 0)
+        {
+            return;
+        }
+
+        if (text is null && !TryDecode(ref reader, isKey, out text))
+        {
+            return;
+        }
+
+        OnMatches(text, raw, rawStart, matches, _frames[_depth - 1].Signed, isKey ? KeyLocation() : BuildLocation());
+    }
+
+    // Only the decoding is guarded here: an exception from a scanner is an inspection failure for the caller
+    // (inspection.on_error), not an undecodable string.
+    private bool TryDecode(ref Utf8JsonReader reader, bool isKey, out string text)
+    {
+        try
+        {
+            text = reader.GetString()!;
+            return true;
         }
         catch (InvalidOperationException)
         {
             // GetString rejects invalid UTF-8 and lone surrogate escapes: refuse rather than guess.
             _incompleteReason = $"request blocked: string at {(isKey ? KeyLocation() : BuildLocation())} is not valid UTF-8 text";
-            return;
+            text = string.Empty;
+            return false;
         }
-
-        OnMatches(text, raw, rawStart, matches, _frames[_depth - 1].Signed, isKey ? KeyLocation() : BuildLocation());
     }
 
     // A flagged key is never echoed: the finding names the object holding it.

@@ -258,5 +258,21 @@ public class MessagesRequestInspectorTests
         Assert.Equal("messages[0].content[0].input[*]", Assert.Single(Inspect(json).Findings).Location);
     }
 
+    [Fact]
+    public void A_scanner_exception_reaches_the_caller_instead_of_passing_for_undecodable_text()
+    {
+        // The gateway maps an exception to inspection.on_error (500 when failing closed); only GetString's own
+        // failures mean "not valid UTF-8".
+        var inspector = new MessagesRequestInspector(new ThrowingScanner(), Hasher);
+        var body = Encoding.UTF8.GetBytes("{\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}");
+
+        Assert.Throws<InvalidOperationException>(() => inspector.Inspect(body, null, InspectionPolicy.Default));
+    }
+
+    private sealed class ThrowingScanner : ITextScanner
+    {
+        public void Scan(string text, List<TextMatch> results) => throw new InvalidOperationException("scanner bug");
+    }
+
     private static bool MemoryMarshalEquals(ReadOnlyMemory<byte> actual, byte[] expected) => actual.Span.SequenceEqual(expected);
 }
