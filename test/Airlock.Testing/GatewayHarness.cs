@@ -62,7 +62,9 @@ public sealed class GatewayHarness : IAsyncDisposable
         ITestOutputHelper? output = null,
         Func<AirlockConfig, AirlockConfig>? configure = null,
         ScriptedUpstreamOptions? upstreamOptions = null,
-        string? upstreamCredential = null)
+        string? upstreamCredential = null,
+        UpstreamKind upstreamKind = UpstreamKind.Anthropic,
+        Func<string, string?>? environment = null)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-ft-" + Guid.NewGuid().ToString("N"));
         var upstream = await ScriptedUpstream.StartAsync(upstreamOptions);
@@ -73,16 +75,7 @@ public sealed class GatewayHarness : IAsyncDisposable
             {
                 Level = 1,
                 DataDir = dataDir,
-                Upstreams =
-                [
-                    new UpstreamConfig
-                    {
-                        Name = "main",
-                        Kind = UpstreamKind.Anthropic,
-                        Url = upstream.BaseUri,
-                        ApiKeyEnv = UpstreamKeyVariable,
-                    },
-                ],
+                Upstreams = [UpstreamFor(upstream, upstreamKind, "main", dataDir)],
                 Routes = [new RouteConfig { Models = ["*"], Upstream = "main" }],
                 Source = "functional test",
             };
@@ -90,7 +83,8 @@ public sealed class GatewayHarness : IAsyncDisposable
             gateway = await AirlockGateway.StartAsync(config, new GatewayStartOptions
             {
                 Urls = "http://127.0.0.1:0",
-                GetEnvironment = name => name == UpstreamKeyVariable ? upstreamCredential ?? upstream.ApiKey : null,
+                GetEnvironment = name => environment?.Invoke(name)
+                    ?? (name == UpstreamKeyVariable ? upstreamCredential ?? upstream.ApiKey : null),
                 LogLevel = LogLevel.Information,
                 ConfigureLogging = logging =>
                 {
@@ -116,6 +110,38 @@ public sealed class GatewayHarness : IAsyncDisposable
             DeleteDirectory(dataDir);
             throw;
         }
+    }
+
+    /// <summary>Vertex region and project the scripted Vertex upstream is configured with.</summary>
+    public const string VertexRegion = "us-east5";
+
+    /// <summary>
+    /// An upstream of <paramref name="kind"/> served by the scripted upstream: Messages kinds with the test key;
+    /// Vertex with a real service-account file (written into <paramref name="directory"/>) whose token endpoint is
+    /// the scripted one, so OAuth is exercised end to end.
+    /// </summary>
+    public static UpstreamConfig UpstreamFor(ScriptedUpstream upstream, UpstreamKind kind, string name, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(upstream);
+        return kind switch
+        {
+            UpstreamKind.Vertex => new UpstreamConfig
+            {
+                Name = name,
+                Kind = UpstreamKind.Vertex,
+                Url = upstream.BaseUri,
+                Region = VertexRegion,
+                Project = upstream.GoogleAuth.ProjectId,
+                CredentialsFile = upstream.GoogleAuth.WriteServiceAccountFile(directory, upstream.BaseUri),
+            },
+            _ => new UpstreamConfig
+            {
+                Name = name,
+                Kind = kind,
+                Url = upstream.BaseUri,
+                ApiKeyEnv = UpstreamKeyVariable,
+            },
+        };
     }
 
     public static HttpClient NewClient(Uri baseAddress) => new(new SocketsHttpHandler

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -20,7 +21,7 @@ namespace Airlock.Testing;
 /// and answers <c>POST /v1/messages</c> from a script: a responder delegate, then a queue, then a default.
 /// Also serves <c>POST /v1/messages/count_tokens</c> and <c>GET /v1/models</c>.
 /// </summary>
-public sealed class ScriptedUpstream : IAsyncDisposable
+public sealed partial class ScriptedUpstream : IAsyncDisposable
 {
     public const string MessagesPath = "/v1/messages";
     public const string CountTokensPath = "/v1/messages/count_tokens";
@@ -53,6 +54,16 @@ public sealed class ScriptedUpstream : IAsyncDisposable
 
     /// <summary>The key callers must send in <c>x-api-key</c>.</summary>
     public string ApiKey => _options.ExpectedApiKey;
+
+    /// <summary>
+    /// The Google side of Vertex: service-account file, token endpoint (<see cref="ScriptedGoogleAuth.TokenPath"/>)
+    /// and the bearer check applied to <c>/v1/projects/…/publishers/anthropic/models/…:rawPredict</c> requests.
+    /// </summary>
+    public ScriptedGoogleAuth GoogleAuth { get; } = new();
+
+    /// <summary>Only the Vertex rawPredict / streamRawPredict requests.</summary>
+    public IReadOnlyList<RecordedRequest> VertexRequests
+        => [.. Requests.Where(r => VertexPath().IsMatch(r.Path))];
 
     /// <summary>Answer when no responder chose one and the queue is empty.</summary>
     public UpstreamReply DefaultReply { get; set; }
@@ -207,6 +218,7 @@ public sealed class ScriptedUpstream : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        GoogleAuth.Dispose();
     }
 
     private async Task StartServerAsync(CancellationToken cancellationToken)
@@ -256,6 +268,14 @@ public sealed class ScriptedUpstream : IAsyncDisposable
             if (path == MessagesPath && HttpMethods.IsPost(method))
             {
                 await HandleMessagesAsync(context, request, requestId, token);
+            }
+            else if (path == ScriptedGoogleAuth.TokenPath && HttpMethods.IsPost(method))
+            {
+                await GoogleAuth.HandleTokenAsync(context, request.Body, new Uri(BaseUri, ScriptedGoogleAuth.TokenPath));
+            }
+            else if (VertexPath().Match(path) is { Success: true } vertex && HttpMethods.IsPost(method))
+            {
+                await HandleVertexAsync(context, request, requestId, vertex, token);
             }
             else if (path == CountTokensPath && HttpMethods.IsPost(method))
             {
@@ -342,15 +362,80 @@ public sealed class ScriptedUpstream : IAsyncDisposable
             return;
         }
 
+        await ReplyAsync(context, request, requestId, request.Model ?? "claude-opus-5-5", request.IsStreaming, Dialect.Messages, token);
+    }
+
+    /// <summary>
+    /// Vertex rawPredict / streamRawPredict: checks the bearer token like Vertex (Google-shaped 401), then the body
+    /// shape Vertex requires (<c>anthropic_version: vertex-2023-10-16</c>, no <c>model</c>), then answers from the
+    /// script. <c>count-tokens:rawPredict</c> keeps <c>model</c> in the body.
+    /// </summary>
+    private async Task HandleVertexAsync(HttpContext context, RecordedRequest request, string requestId, Match path, CancellationToken token)
+    {
+        if (!GoogleAuth.IsAuthorized(context.Request))
+        {
+            await WriteGoogleErrorAsync(context, StatusCodes.Status401Unauthorized,
+                "Request had invalid authentication credentials. Expected OAuth 2 access token.", token);
+            return;
+        }
+
+        var model = path.Groups["model"].Value;
+        var countTokens = model == "count-tokens";
+        RequestError? shape = null;
+        using (var document = request.ParseBody())
+        {
+            var root = document.RootElement;
+            if (!root.TryGetProperty("anthropic_version", out var version) || version.GetString() != "vertex-2023-10-16")
+            {
+                shape = new(400, "invalid_request_error", "anthropic_version: must be vertex-2023-10-16");
+            }
+            else if (!countTokens && root.TryGetProperty("model", out _))
+            {
+                shape = new(400, "invalid_request_error", "model: Extra inputs are not permitted");
+            }
+            else if (countTokens && !root.TryGetProperty("model", out _))
+            {
+                shape = new(400, "invalid_request_error", "model: Field required");
+            }
+            else if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+            {
+                shape = new(400, "invalid_request_error", "messages: Field required");
+            }
+        }
+
+        if (shape is { } invalid)
+        {
+            await WriteErrorAsync(context, invalid.Status, invalid.Type, invalid.Message, requestId, token);
+            return;
+        }
+
+        if (countTokens)
+        {
+            var inputTokens = Math.Max(1, (request.Body.Length + 3) / 4);
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync($$"""{"input_tokens":{{inputTokens.ToString(CultureInfo.InvariantCulture)}}}""", token);
+            return;
+        }
+
+        var streaming = path.Groups["method"].Value == "streamRawPredict";
+        if (streaming != request.IsStreaming)
+        {
+            await WriteErrorAsync(context, 400, "invalid_request_error", "stream: must be true for :streamRawPredict and absent or false for :rawPredict", requestId, token);
+            return;
+        }
+
+        await ReplyAsync(context, request, requestId, model, streaming, Dialect.Vertex, token);
+    }
+
+    private async Task ReplyAsync(HttpContext context, RecordedRequest request, string requestId, string model, bool streaming, Dialect dialect, CancellationToken token)
+    {
         var reply = ChooseReply(request);
         if (reply.FirstByteDelay > TimeSpan.Zero)
         {
             await Task.Delay(reply.FirstByteDelay, token);
         }
 
-        var model = request.Model ?? "claude-opus-5-5";
         var messageId = "msg_" + RandomId(24);
-        var streaming = request.IsStreaming;
         switch (reply)
         {
             case HangReply:
@@ -360,6 +445,13 @@ public sealed class ScriptedUpstream : IAsyncDisposable
             case ErrorReply scripted:
                 ApplyErrorHeaders(context, scripted.Status);
                 ApplyExtraHeaders(context, reply);
+                if (dialect == Dialect.Vertex && scripted.Status is 429 or 401 or 403)
+                {
+                    // Vertex's own quota and IAM errors are Google-shaped; model errors pass through as Anthropic's.
+                    await WriteGoogleErrorAsync(context, scripted.Status, scripted.Message, token);
+                    break;
+                }
+
                 await WriteErrorAsync(context, scripted.Status, scripted.Type, scripted.Message, requestId, token);
                 break;
 
@@ -599,6 +691,31 @@ public sealed class ScriptedUpstream : IAsyncDisposable
         context.Response.ContentType = "application/json";
         ApplyExtraHeaders(context, reply);
         await context.Response.WriteAsync(json, token);
+    }
+
+    private static async Task WriteGoogleErrorAsync(HttpContext context, int status, string message, CancellationToken token)
+    {
+        var code = status switch
+        {
+            401 => "UNAUTHENTICATED",
+            403 => "PERMISSION_DENIED",
+            429 => "RESOURCE_EXHAUSTED",
+            _ => "INTERNAL",
+        };
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=UTF-8";
+        await context.Response.WriteAsync(JsonSerializer.Serialize(new { error = new { code = status, message, status = code } }), token);
+    }
+
+    [GeneratedRegex("^/v1/projects/(?<project>[^/]+)/locations/(?<location>[^/]+)/publishers/anthropic/models/(?<model>[^/:]+):(?<method>rawPredict|streamRawPredict)$")]
+    private static partial Regex VertexPath();
+
+    /// <summary>Which provider's protocol a request arrived in: decides checks, streaming frames and error shapes.</summary>
+    private enum Dialect
+    {
+        Messages,
+        Vertex,
+        Bedrock,
     }
 
     private static async Task WriteErrorAsync(HttpContext context, int status, string type, string message, string requestId, CancellationToken token)

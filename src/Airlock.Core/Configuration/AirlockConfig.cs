@@ -30,6 +30,15 @@ public sealed record AirlockConfig
     /// <summary>Routes in file order; the first route whose glob matches the model wins.</summary>
     public required IReadOnlyList<RouteConfig> Routes { get; init; }
 
+    /// <summary>
+    /// Cloud regions requests may be served in (<c>us-east-1</c>, <c>europe-west4</c>, <c>global</c>…). Empty: any.
+    /// Bedrock and Vertex upstreams must use one of them, and a Vertex-door request naming another is refused.
+    /// </summary>
+    public IReadOnlyList<string> AllowedRegions { get; init; } = [];
+
+    /// <summary>Beta flag rules per upstream kind, overriding the shipped defaults (see <see cref="BetaRuleConfig"/>).</summary>
+    public IReadOnlyList<BetaRuleConfig> Betas { get; init; } = [];
+
     /// <summary>Where the configuration came from (a file path, or a description of the quickstart defaults).</summary>
     public string Source { get; init; } = "";
 
@@ -67,6 +76,12 @@ public enum UpstreamKind
     /// <see cref="Anthropic"/>, declared separately so egress levels can tell vendor from on-premises.</summary>
     Messages,
 
+    /// <summary>Amazon Bedrock Runtime (InvokeModel / InvokeModelWithResponseStream), SigV4 or a Bedrock API key.</summary>
+    Bedrock,
+
+    /// <summary>Google Vertex AI (rawPredict / streamRawPredict), OAuth 2.0 access tokens.</summary>
+    Vertex,
+
     /// <summary>A model built into the gateway that answers every request with a fixed, clearly labelled text.
     /// For trying Airlock without any credential; never for production.</summary>
     Simulated,
@@ -81,8 +96,46 @@ public sealed record UpstreamConfig
     /// <summary>Protocol of the upstream.</summary>
     public required UpstreamKind Kind { get; init; }
 
-    /// <summary>Base URL (scheme + host + optional path prefix); request paths such as <c>/v1/messages</c> are appended.</summary>
+    /// <summary>
+    /// Base URL (scheme + host + optional path prefix); request paths such as <c>/v1/messages</c> are appended.
+    /// For Bedrock and Vertex it is optional and overrides the regional endpoint (VPC interface endpoints,
+    /// Private Service Connect).
+    /// </summary>
     public Uri? Url { get; init; }
+
+    /// <summary>Bedrock: the AWS region signed for and called. Vertex: the location (<c>us-east5</c>, <c>global</c>, <c>us</c>, <c>eu</c>).</summary>
+    public string? Region { get; init; }
+
+    /// <summary>Vertex: the Google Cloud project id.</summary>
+    public string? Project { get; init; }
+
+    /// <summary>
+    /// Vertex: a service-account (or other Google credential) JSON file. Without it, application default
+    /// credentials are used (<c>GOOGLE_APPLICATION_CREDENTIALS</c>, gcloud, metadata server).
+    /// </summary>
+    public string? CredentialsFile { get; init; }
+
+    /// <summary>Requested model (glob) → the model id this upstream knows (Bedrock model id, inference profile or ARN; Vertex model).</summary>
+    public IReadOnlyList<ModelMapping> ModelMap { get; init; } = [];
+
+    /// <summary>Extra attempts on this upstream after a 429, a 5xx or a connect failure, before the first byte only.</summary>
+    public int Retries { get; init; }
+
+    /// <summary>Base delay between attempts (doubled each time, with full jitter).</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The model id to ask this upstream for: the first matching mapping, else the requested name.</summary>
+    public string MapModel(string requested)
+    {
+        foreach (var mapping in ModelMap)
+        {
+            if (Routing.Glob.IsMatch(mapping.Match, requested))
+            {
+                return mapping.Model;
+            }
+        }
+        return requested;
+    }
 
     /// <summary>Name of the environment variable holding the gateway's own credential for this upstream.
     /// The value is read at startup and never written anywhere.</summary>
@@ -106,4 +159,37 @@ public sealed record RouteConfig
 
     /// <summary>Name of the upstream that serves these models.</summary>
     public required string Upstream { get; init; }
+
+    /// <summary>Upstreams tried in order when the previous one fails before answering (connect failure, 429, 5xx).</summary>
+    public IReadOnlyList<string> Fallbacks { get; init; } = [];
+}
+
+/// <summary>One model mapping of an upstream.</summary>
+public sealed record ModelMapping
+{
+    /// <summary>Glob on the requested model name.</summary>
+    public required string Match { get; init; }
+
+    /// <summary>The upstream's model id.</summary>
+    public required string Model { get; init; }
+}
+
+/// <summary>
+/// Which <c>anthropic-beta</c> flags an upstream kind accepts, and the body fields each flag comes with.
+/// Header flag and body field travel together: a flag dropped takes its fields with it, and a field whose
+/// flag cannot be served makes the request fail with an error naming the flag.
+/// </summary>
+public sealed record BetaRuleConfig
+{
+    /// <summary>The upstream kind the rule applies to.</summary>
+    public required UpstreamKind Kind { get; init; }
+
+    /// <summary>The flag (<c>context-management-2025-06-27</c>) or a glob (<c>*-2026-*</c>).</summary>
+    public required string Beta { get; init; }
+
+    /// <summary><c>pass</c> (forward), <c>drop</c> (remove the flag and its fields silently), <c>refuse</c> (fail the request naming the flag).</summary>
+    public required string Action { get; init; }
+
+    /// <summary>Top-level body fields that belong to the flag.</summary>
+    public IReadOnlyList<string> Fields { get; init; } = [];
 }

@@ -123,6 +123,7 @@ public static class ConfigLoader
             MaxJsonDepth = r.Int("limits:max_json_depth", min: 8, max: 1024) ?? new LimitsConfig().MaxJsonDepth,
         };
 
+        var allowedRegions = r.StringList("allowed_regions");
         var upstreams = new List<UpstreamConfig>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         var upstreamSections = r.Children("upstreams");
@@ -138,12 +139,43 @@ public static class ConfigLoader
                 r.Error(section + ":name", $"duplicate upstream name '{name}'");
             }
             var kind = r.Enum(section + ":kind", required: true, UpstreamKind.Anthropic,
-                ("anthropic", UpstreamKind.Anthropic), ("messages", UpstreamKind.Messages), ("simulated", UpstreamKind.Simulated));
-            var url = kind == UpstreamKind.Simulated ? null : r.Url(section + ":url", required: true);
+                ("anthropic", UpstreamKind.Anthropic), ("messages", UpstreamKind.Messages), ("bedrock", UpstreamKind.Bedrock),
+                ("vertex", UpstreamKind.Vertex), ("simulated", UpstreamKind.Simulated));
+            var cloud = kind is UpstreamKind.Bedrock or UpstreamKind.Vertex;
+            var url = kind == UpstreamKind.Simulated ? null : r.Url(section + ":url", required: !cloud);
             var apiKeyEnv = r.String(section + ":api_key_env");
             if (apiKeyEnv is not null && !IsEnvironmentVariableName(apiKeyEnv))
             {
                 r.Error(section + ":api_key_env", "must be the NAME of an environment variable (letters, digits, _), not a key value");
+            }
+            var region = r.String(section + ":region", required: cloud);
+            if (region is not null && !IsRegionName(region))
+            {
+                r.Error(section + ":region", $"must be a region name such as us-east-1, europe-west4 or global (got '{region}')");
+            }
+            if (region is not null && allowedRegions.Count > 0 && !allowedRegions.Contains(region))
+            {
+                r.Error(section + ":region", $"region '{region}' is not in allowed_regions ({string.Join(", ", allowedRegions)})");
+            }
+            var project = r.String(section + ":project", required: kind == UpstreamKind.Vertex);
+            var credentialsFile = r.String(section + ":credentials_file");
+            if (credentialsFile is not null)
+            {
+                credentialsFile = Path.GetFullPath(Path.Combine(baseDirectory, credentialsFile));
+                if (!File.Exists(credentialsFile))
+                {
+                    r.Error(section + ":credentials_file", $"file not found: {credentialsFile}");
+                }
+            }
+            var modelMap = new List<ModelMapping>();
+            foreach (var mapping in r.Children(section + ":model_map"))
+            {
+                var match = r.String(mapping + ":match", required: true);
+                var target = r.String(mapping + ":model", required: true);
+                if (match is not null && target is not null)
+                {
+                    modelMap.Add(new ModelMapping { Match = match, Model = target });
+                }
             }
             var defaults = new UpstreamConfig { Name = "", Kind = kind };
             upstreams.Add(new UpstreamConfig
@@ -152,6 +184,12 @@ public static class ConfigLoader
                 Kind = kind,
                 Url = url,
                 ApiKeyEnv = apiKeyEnv,
+                Region = region,
+                Project = project,
+                CredentialsFile = credentialsFile,
+                ModelMap = modelMap,
+                Retries = r.Int(section + ":retries", min: 0, max: 10) ?? 0,
+                RetryBackoff = r.Duration(section + ":retry_backoff") ?? defaults.RetryBackoff,
                 ConnectTimeout = r.Duration(section + ":connect_timeout") ?? defaults.ConnectTimeout,
                 FirstByteTimeout = r.Duration(section + ":first_byte_timeout") ?? defaults.FirstByteTimeout,
                 IdleTimeout = r.Duration(section + ":idle_timeout") ?? defaults.IdleTimeout,
@@ -171,15 +209,24 @@ public static class ConfigLoader
             {
                 r.Error(section + ":models", "list at least one model name or glob, e.g. [\"claude-*\"]");
             }
-            var upstreamName = r.String(section + ":upstream", required: true);
-            if (upstreamName is not null && !names.Contains(upstreamName))
+            // One upstream, or an ordered list: the first serves, the others take over when it fails before answering.
+            var routeUpstreams = r.StringList(section + ":upstream");
+            if (routeUpstreams.Count == 0)
             {
-                r.Error(section + ":upstream", $"no upstream named '{upstreamName}' (known: {string.Join(", ", names)})");
+                r.Error(section + ":upstream", "is required (an upstream name, or a list tried in order)");
             }
-            routes.Add(new RouteConfig { Models = models, Upstream = upstreamName ?? "" });
+            foreach (var upstreamName in routeUpstreams)
+            {
+                if (!names.Contains(upstreamName))
+                {
+                    r.Error(section + ":upstream", $"no upstream named '{upstreamName}' (known: {string.Join(", ", names)})");
+                }
+            }
+            routes.Add(new RouteConfig { Models = models, Upstream = routeUpstreams.FirstOrDefault() ?? "", Fallbacks = routeUpstreams.Skip(1).ToList() });
         }
 
         var inspection = ReadInspection(r, baseDirectory);
+        var betas = ReadBetaRules(r);
 
         return new AirlockConfig
         {
@@ -191,9 +238,32 @@ public static class ConfigLoader
             Limits = limits,
             Upstreams = upstreams,
             Routes = routes,
+            AllowedRegions = allowedRegions,
+            Betas = betas,
             Source = source,
         };
     }
+
+    private static List<BetaRuleConfig> ReadBetaRules(ConfigReader r)
+    {
+        var rules = new List<BetaRuleConfig>();
+        foreach (var section in r.Children("betas"))
+        {
+            var kind = r.Enum(section + ":kind", required: true, UpstreamKind.Anthropic,
+                ("anthropic", UpstreamKind.Anthropic), ("messages", UpstreamKind.Messages), ("bedrock", UpstreamKind.Bedrock),
+                ("vertex", UpstreamKind.Vertex), ("simulated", UpstreamKind.Simulated));
+            var beta = r.String(section + ":beta", required: true);
+            var action = r.OneOf(section + ":action", ["pass", "drop", "refuse"], required: true);
+            if (beta is not null && action is not null)
+            {
+                rules.Add(new BetaRuleConfig { Kind = kind, Beta = beta, Action = action, Fields = r.StringList(section + ":fields") });
+            }
+        }
+        return rules;
+    }
+
+    private static bool IsRegionName(string region) =>
+        region.Length is > 0 and <= 64 && region.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
 
     private static readonly string[] Actions = ["alert", "redact", "block"];
     private static readonly string[] Categories = ["secret", "personal-data", "organization-term"];

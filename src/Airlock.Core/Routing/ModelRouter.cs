@@ -9,6 +9,7 @@ namespace Airlock.Core.Routing;
 public sealed class ModelRouter
 {
     private readonly (string[] Patterns, UpstreamConfig Upstream)[] _routes;
+    private readonly UpstreamConfig[][] _candidates;
 
     /// <summary>Builds the router from a validated configuration.</summary>
     public ModelRouter(AirlockConfig config)
@@ -18,6 +19,27 @@ public sealed class ModelRouter
             .Select(r => (r.Models.ToArray(), config.FindUpstream(r.Upstream)
                 ?? throw new ArgumentException($"route names unknown upstream '{r.Upstream}'", nameof(config))))
             .ToArray();
+        _candidates = config.Routes
+            .Select(r => r.Fallbacks.Prepend(r.Upstream)
+                .Select(name => config.FindUpstream(name) ?? throw new ArgumentException($"route names unknown upstream '{name}'", nameof(config)))
+                .ToArray())
+            .ToArray();
+    }
+
+    /// <summary>The upstreams serving <paramref name="model"/> in the order to try them (primary, then fallbacks); empty when no route matches.</summary>
+    public IReadOnlyList<UpstreamConfig> ResolveAll(string model)
+    {
+        for (var i = 0; i < _routes.Length; i++)
+        {
+            foreach (var pattern in _routes[i].Patterns)
+            {
+                if (Glob.IsMatch(pattern, model))
+                {
+                    return _candidates[i];
+                }
+            }
+        }
+        return [];
     }
 
     /// <summary>The upstream serving <paramref name="model"/>, or null when no route matches.</summary>

@@ -135,9 +135,11 @@ public sealed class AirlockGateway : IAsyncDisposable
         services.AddSingleton(new GatewayInspection(inspection));
         services.AddSingleton<GatewayPipeline>();
         services.AddSingleton<MessagesDoor>();
+        services.AddSingleton<VertexDoor>();
 
         var app = builder.Build();
         app.Services.GetRequiredService<MessagesDoor>().Map(app);
+        app.Services.GetRequiredService<VertexDoor>().Map(app);
         Events.ClaudeCodeEndpoints.MapClaudeCodeEndpoints(app);
         app.MapGet("/healthz", static context =>
         {

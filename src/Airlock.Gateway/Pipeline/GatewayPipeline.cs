@@ -114,14 +114,14 @@ internal sealed partial class GatewayPipeline(
             return;
         }
         // Routing is a lookup: a model nobody serves is refused before paying for inspection.
-        var route = router.Resolve(model);
-        if (route is null)
+        var candidates = router.ResolveAll(model);
+        if (candidates.Count == 0)
         {
             await RejectAsync(context, exchange, door, Reject(404, AnthropicErrors.NotFound,
                 $"model '{Truncate(model)}' is not served by this gateway (no route matches it)", "no_route")).ConfigureAwait(false);
             return;
         }
-        exchange.Upstream = route.Name;
+        exchange.Upstream = candidates[0].Name;
         var forwardBody = body.Memory;
         if (inspection.Runtime is { } runtime)
         {
@@ -141,7 +141,7 @@ internal sealed partial class GatewayPipeline(
             Body = forwardBody,
             MessagesPathAndQuery = request.MessagesPathAndQuery,
         };
-        await ForwardAsync(context, exchange, door, call, [route]).ConfigureAwait(false);
+        await ForwardAsync(context, exchange, door, call, candidates).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -233,9 +233,10 @@ internal sealed partial class GatewayPipeline(
     }
 
     /// <summary>
-    /// Sends the call to the route's upstreams in order until one answers. Nothing has reached the client yet,
-    /// so a failed attempt (connect failure, timeout, missing credential) moves on to the next upstream; the last
-    /// failure is what the client sees.
+    /// Sends the call to the route's upstreams in order until one answers. Retries and failover happen only here,
+    /// before any byte reached the client: a connect failure, a timeout, a 429 or a 5xx is retried on the same
+    /// upstream (<c>retries</c>, exponential backoff with full jitter), then the next upstream of the route is
+    /// tried. A missing credential moves on at once. The last answer (or failure) is what the client gets.
     /// </summary>
     private async Task ForwardAsync(HttpContext context, Exchange exchange, FrontDoor door, MessagesCall call, IReadOnlyList<UpstreamConfig> candidates)
     {
@@ -243,20 +244,53 @@ internal sealed partial class GatewayPipeline(
         for (var i = 0; i < candidates.Count; i++)
         {
             var adapter = upstreams.Adapter(candidates[i].Name);
-            exchange.Upstream = adapter.Config.Name;
-            var (response, attemptFailure) = await SendAsync(context, adapter, call, call.Model).ConfigureAwait(false);
-            if (response is null)
+            var upstream = adapter.Config;
+            exchange.Upstream = upstream.Name;
+            var model = upstream.MapModel(call.Model);
+            for (var attempt = 0; attempt <= upstream.Retries; attempt++)
             {
-                failure = attemptFailure;
-                continue;
+                if (attempt > 0)
+                {
+                    await BackoffAsync(upstream, attempt, context.RequestAborted).ConfigureAwait(false);
+                }
+                var last = i == candidates.Count - 1 && attempt == upstream.Retries;
+                var (response, attemptFailure) = await SendAsync(context, adapter, call, model).ConfigureAwait(false);
+                if (response is null)
+                {
+                    failure = attemptFailure;
+                    LogAttemptFailed(logger, exchange.RequestId, upstream.Name, attempt + 1, attemptFailure!.Value.ErrorType);
+                    if (attemptFailure.Value.ErrorType is "upstream_credentials" or "invalid_model" or "unsupported_operation")
+                    {
+                        break;
+                    }
+                    continue;
+                }
+                if (!last && IsRetryable((int)response.StatusCode))
+                {
+                    LogAttemptFailed(logger, exchange.RequestId, upstream.Name, attempt + 1, "upstream_status_" + (int)response.StatusCode);
+                    failure = new Refusal(new GatewayError((int)response.StatusCode, AnthropicErrors.TypeForStatus((int)response.StatusCode),
+                        $"upstream '{upstream.Name}' answered {(int)response.StatusCode}"), "upstream_status_" + (int)response.StatusCode, AuditOutcome.UpstreamError);
+                    response.Dispose();
+                    continue;
+                }
+                using (response)
+                {
+                    await HandleResponseAsync(context, exchange, door, adapter, response).ConfigureAwait(false);
+                }
+                return;
             }
-            using (response)
-            {
-                await HandleResponseAsync(context, exchange, door, adapter, response).ConfigureAwait(false);
-            }
-            return;
         }
         await RejectAsync(context, exchange, door, failure!.Value).ConfigureAwait(false);
+    }
+
+    /// <summary>Throttling and server-side failures are worth another attempt; client errors are not.</summary>
+    private static bool IsRetryable(int status) => status is 408 or 429 or 500 or 502 or 503 or 504 or 529;
+
+    /// <summary>Exponential backoff with full jitter (a random delay in [0, base·2^(attempt−1)], capped at 10 s).</summary>
+    private static Task BackoffAsync(UpstreamConfig upstream, int attempt, CancellationToken cancellationToken)
+    {
+        var ceiling = Math.Min(upstream.RetryBackoff.TotalMilliseconds * Math.Pow(2, attempt - 1), 10_000);
+        return Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling), cancellationToken);
     }
 
     /// <summary>One attempt: builds the upstream request and waits for the response headers (bounded by the first-byte timeout).</summary>
@@ -677,6 +711,9 @@ internal sealed partial class GatewayPipeline(
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "{RequestId} relay from upstream {Upstream} failed: {Failure}")]
     private static partial void LogRelayFailed(ILogger logger, string requestId, string upstream, string failure);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "{RequestId} attempt {Attempt} on upstream {Upstream} failed before the first byte: {Failure}")]
+    private static partial void LogAttemptFailed(ILogger logger, string requestId, string upstream, int attempt, string failure);
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "{RequestId} inspection failed: {ExceptionType}")]
     private static partial void LogInspectionFailed(ILogger logger, string requestId, string exceptionType);

@@ -106,7 +106,7 @@ public sealed class UpstreamRegistry : IDisposable
                 : handlerFactory?.Invoke(upstream) ?? UpstreamClient.CreateHandler(upstream);
             var client = new UpstreamClient(upstream, handler, credential);
             _clients[upstream.Name] = client;
-            _adapters[upstream.Name] = CreateAdapter(client);
+            _adapters[upstream.Name] = CreateAdapter(client, getEnvironment);
         }
         if (errors.Count > 0)
         {
@@ -121,14 +121,11 @@ public sealed class UpstreamRegistry : IDisposable
     /// <summary>The adapter (request building, answer translation) for a configured upstream.</summary>
     internal UpstreamAdapter Adapter(string name) => _adapters[name];
 
-    private static UpstreamAdapter CreateAdapter(UpstreamClient client)
+    private static UpstreamAdapter CreateAdapter(UpstreamClient client, Func<string, string?> getEnvironment) => client.Config.Kind switch
     {
-        UpstreamAdapter adapter = client.Config.Kind switch
-        {
-            _ => new MessagesUpstreamAdapter(client),
-        };
-        return adapter;
-    }
+        UpstreamKind.Vertex => new VertexUpstreamAdapter(client, new GoogleAccessTokens(client.Config, getEnvironment)),
+        _ => new MessagesUpstreamAdapter(client),
+    };
 
     /// <inheritdoc/>
     public void Dispose()
