@@ -32,6 +32,12 @@ if ! "$ROOT/scripts/publish-hook.sh" >/dev/null; then
   echo "test: publishing airlock-hook failed; Claude Code control tests will fail" >&2
 fi
 
+# The official AWS JavaScript Bedrock client (npm, pinned in test/aws-sdk-client/) for AwsSdkClientTests.
+step "installing the AWS SDK for JavaScript Bedrock client (pinned)"
+if ! "$ROOT/test/aws-sdk-client/install.sh" >/dev/null; then
+  echo "test: installing the AWS SDK client failed; AwsSdkClientTests will fail" >&2
+fi
+
 step "building"
 if ! dotnet build "$ROOT/Airlock.slnx" -c Release --nologo -v quiet -clp:ErrorsOnly; then
   echo "tests: 0 passed, 1 failed, 0 skipped"
