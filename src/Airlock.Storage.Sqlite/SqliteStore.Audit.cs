@@ -66,7 +66,7 @@ public sealed partial class SqliteStore
             HashSet<string>? batchEventIds = null;
             foreach (var record in records)
             {
-                if (record.Tool?.EventId is { } eventId)
+                if (AuditRecordText.CleanText(record.Tool?.EventId) is { } eventId)
                 {
                     // Idempotent delivery: a hook that resends an event (same id) adds nothing.
                     batchEventIds ??= new HashSet<string>(StringComparer.Ordinal);

@@ -19,10 +19,13 @@ public readonly record struct AuditChainHead(long Sequence, ReadOnlyMemory<byte>
     /// <summary>The head of an empty trail.</summary>
     public static AuditChainHead Genesis { get; } = new(0, new byte[AuditCanonicalEncoding.HashSize]);
 
-    /// <summary>Attaches <paramref name="record"/> after this head: returns the record with its chain link and the new head.</summary>
+    /// <summary>
+    /// Attaches <paramref name="record"/> after this head: returns the record (texts cleaned by
+    /// <see cref="AuditRecordText.Clean(AuditRecord)"/>) with its chain link, and the new head.
+    /// </summary>
     public (AuditRecord Record, AuditChainHead Head) Append(AuditRecord record)
     {
-        ArgumentNullException.ThrowIfNull(record);
+        record = AuditRecordText.Clean(record);
         var sequence = Sequence + 1;
         var hash = AuditCanonicalEncoding.Hash(record, sequence, Hash.Span);
         var link = new AuditChainLink(sequence, Convert.ToHexStringLower(Hash.Span), Convert.ToHexStringLower(hash));

@@ -24,6 +24,9 @@ public sealed record AirlockConfig
     /// <summary>Claude Code endpoint controls (managed settings, hook policy).</summary>
     public ClaudeCodeConfig ClaudeCode { get; init; } = new();
 
+    /// <summary>Where the audit trail is kept and how it is protected (<c>audit:</c>).</summary>
+    public AuditConfig Audit { get; init; } = new();
+
     /// <summary>Upstreams by name, in file order.</summary>
     public required IReadOnlyList<UpstreamConfig> Upstreams { get; init; }
 

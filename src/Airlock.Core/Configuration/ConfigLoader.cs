@@ -7,7 +7,7 @@ namespace Airlock.Core.Configuration;
 /// Loads <c>airlock.yaml</c>, applies <c>AIRLOCK_*</c> environment overrides, and validates the result.
 /// Every problem is collected (path + reason) and reported at once through <see cref="ConfigurationException"/>.
 /// </summary>
-public static class ConfigLoader
+public static partial class ConfigLoader
 {
     /// <summary>Prefix of environment variables that override file values (<c>AIRLOCK_LEVEL=2</c>, <c>AIRLOCK_UPSTREAMS__0__URL=…</c>).</summary>
     public const string EnvironmentPrefix = "AIRLOCK_";
@@ -227,12 +227,14 @@ public static class ConfigLoader
 
         var inspection = ReadInspection(r, baseDirectory);
         var betas = ReadBetaRules(r);
+        var audit = ReadAudit(r);
 
         return new AirlockConfig
         {
             Level = level,
             Inspection = inspection,
             ClaudeCode = ReadClaudeCode(r),
+            Audit = audit,
             DataDir = Path.GetFullPath(Path.Combine(baseDirectory, dataDir)),
             Urls = urls,
             Limits = limits,

@@ -1,5 +1,6 @@
 using Airlock.Core.Audit;
 using Airlock.Core.Configuration;
+using Airlock.Storage.Postgres;
 using Airlock.Storage.Sqlite;
 
 namespace Airlock.Gateway.Audit;
@@ -36,12 +37,54 @@ public sealed class OpenedAuditStore : IAsyncDisposable
 /// <summary>Opens the configured audit store and finds the checkpoint-signing key (CLI and gateway share this).</summary>
 public static class AuditStores
 {
-    /// <summary>Opens the audit store the configuration names.</summary>
+    /// <summary>Opens the audit store the configuration names (the CLI: it owns what it opens).</summary>
+    /// <exception cref="ConfigurationException">The PostgreSQL connection string variable is unset or the server cannot be reached.</exception>
     public static async Task<OpenedAuditStore> OpenAsync(AirlockConfig config, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
+        if (config.Audit.Store == AuditStoreKind.Postgres)
+        {
+            var postgres = await OpenPostgresAsync(config, Environment.GetEnvironmentVariable, cancellationToken).ConfigureAwait(false);
+            return new OpenedAuditStore(postgres, config.DataDir, postgres);
+        }
         var sqlite = await SqliteStore.OpenAsync(config.DataDir, cancellationToken).ConfigureAwait(false);
         return new OpenedAuditStore(sqlite, config.DataDir, sqlite);
+    }
+
+    /// <summary>
+    /// The gateway's audit store: the already open SQLite store (not owned), or PostgreSQL when configured (owned:
+    /// disposing the result closes it).
+    /// </summary>
+    public static async Task<OpenedAuditStore> OpenForGatewayAsync(AirlockConfig config, SqliteStore sqlite, Func<string, string?> getEnvironment,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.Audit.Store == AuditStoreKind.Postgres)
+        {
+            var postgres = await OpenPostgresAsync(config, getEnvironment, cancellationToken).ConfigureAwait(false);
+            return new OpenedAuditStore(postgres, config.DataDir, postgres);
+        }
+        return new OpenedAuditStore(sqlite, config.DataDir, owned: null);
+    }
+
+    private static async Task<PostgresAuditStore> OpenPostgresAsync(AirlockConfig config, Func<string, string?> getEnvironment, CancellationToken cancellationToken)
+    {
+        const string Key = "audit.postgres.connection_string_env";
+        var variable = config.Audit.PostgresConnectionStringEnv
+            ?? throw new ConfigurationException(config.Source, [$"{Key}: required when audit.store is postgres"]);
+        if (getEnvironment(variable) is not { Length: > 0 } connectionString)
+        {
+            throw new ConfigurationException(config.Source, [$"{Key}: environment variable {variable} is not set"]);
+        }
+        try
+        {
+            return await PostgresAuditStore.OpenAsync(connectionString, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or ArgumentException or InvalidOperationException)
+        {
+            // Npgsql messages name host and port, never the password; the connection string itself is not echoed.
+            throw new ConfigurationException(config.Source, [$"audit.store: postgres (from {variable}): {ex.Message}"]);
+        }
     }
 
     /// <summary>Path of the signing key in <paramref name="dataDir"/>.</summary>

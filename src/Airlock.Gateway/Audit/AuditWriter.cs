@@ -35,11 +35,16 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private long _written;
     private long _checkpointedAtWritten;
     private Lazy<Task>? _disposal;
+    private readonly IAsyncDisposable? _ownedStore;
 
-    /// <summary>Starts the writer loop (and, with <paramref name="signingKey"/>, the checkpoint loop; the writer then owns the key).</summary>
+    /// <summary>
+    /// Starts the writer loop (and, with a signing key, the checkpoint loop; the writer then owns the key). An owned
+    /// store is disposed after the last record and checkpoint are written.
+    /// </summary>
     public AuditWriter(IAuditStore store, ILogger<AuditWriter> logger, int capacity = 50_000, AuditSigningKey? signingKey = null,
-        TimeSpan? checkpointInterval = null)
+        TimeSpan? checkpointInterval = null, IAsyncDisposable? ownedStore = null)
     {
+        _ownedStore = ownedStore;
         _store = store;
         _logger = logger;
         _signingKey = signingKey;
@@ -205,6 +210,10 @@ public sealed partial class AuditWriter : IAsyncDisposable
             LogCheckpointFailed(_logger, ex.GetType().Name, ex.Message);
         }
         _signingKey?.Dispose();
+        if (_ownedStore is not null)
+        {
+            await _ownedStore.DisposeAsync().ConfigureAwait(false);
+        }
         _stopping.Dispose();
         _checkpointGate.Dispose();
     }

@@ -131,7 +131,9 @@ public sealed class AirlockGateway : IAsyncDisposable
         services.AddSingleton(new ModelRouter(config));
         services.AddSingleton<KeyAuthenticator>();
         var signingKey = AuditStores.LoadOrCreateSigningKey(config.DataDir);
-        services.AddSingleton(sp => new AuditWriter(store, sp.GetRequiredService<ILogger<AuditWriter>>(), signingKey: signingKey));
+        var auditStore = await AuditStores.OpenForGatewayAsync(config, store, options.GetEnvironment, cancellationToken).ConfigureAwait(false);
+        services.AddSingleton(sp => new AuditWriter(auditStore.Store, sp.GetRequiredService<ILogger<AuditWriter>>(), signingKey: signingKey,
+            checkpointInterval: config.Audit.CheckpointInterval, ownedStore: auditStore));
         services.AddSingleton(new GatewayInspection(inspection));
         services.AddSingleton<GatewayPipeline>();
         services.AddSingleton<MessagesDoor>();

@@ -193,6 +193,22 @@ public abstract class AuditStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Nul_characters_and_lone_surrogates_are_stored_as_replacement_characters_and_still_verify()
+    {
+        var record = ToolEvent("t\0", T0, "evt\0") with { UserAgent = "agent\ud800x", Tool = ToolEvent("t", T0, "evt\0").Tool! with { Command = "a\0b\U0001F600" } };
+
+        await Store.AppendAsync([record]);
+        await Store.AppendAsync([record with { RequestId = "again" }]);
+        var read = Assert.Single(await AllAsync());
+
+        Assert.Equal("t\uFFFD", read.RequestId);
+        Assert.Equal("agent\uFFFDx", read.UserAgent);
+        Assert.Equal("a\uFFFDb\U0001F600", read.Tool!.Command);
+        Assert.Equal("evt\uFFFD", read.Tool.EventId);
+        Assert.True((await VerifyAsync()).Intact);
+    }
+
+    [Fact]
     public async Task Appending_nothing_is_a_no_op()
     {
         await Store.AppendAsync([]);

@@ -1,0 +1,40 @@
+namespace Airlock.Core.Configuration;
+
+/// <summary>Where the audit trail is kept.</summary>
+public enum AuditStoreKind
+{
+    /// <summary>The embedded SQLite database in the data directory (<c>sqlite</c>, default).</summary>
+    Sqlite,
+
+    /// <summary>A shared PostgreSQL database (<c>postgres</c>): replicas append to one chain.</summary>
+    Postgres,
+}
+
+/// <summary>What the gateway does when the audit store cannot take records.</summary>
+public enum AuditFailureMode
+{
+    /// <summary>Refuse requests until the store recovers (<c>refuse</c>, default): nothing is served unrecorded.</summary>
+    Refuse,
+
+    /// <summary>Keep serving and spool records to disk until the store recovers (<c>spool</c>).</summary>
+    Spool,
+}
+
+/// <summary>The <c>audit:</c> section.</summary>
+public sealed record AuditConfig
+{
+    /// <summary><c>audit.store</c>: sqlite (default) or postgres.</summary>
+    public AuditStoreKind Store { get; init; } = AuditStoreKind.Sqlite;
+
+    /// <summary>
+    /// <c>audit.postgres.connection_string_env</c>: name of the environment variable holding the Npgsql connection
+    /// string (the credential never appears in the file). Required when <see cref="Store"/> is postgres.
+    /// </summary>
+    public string? PostgresConnectionStringEnv { get; init; }
+
+    /// <summary><c>audit.on_store_failure</c>: refuse (default) or spool.</summary>
+    public AuditFailureMode OnStoreFailure { get; init; } = AuditFailureMode.Refuse;
+
+    /// <summary><c>audit.checkpoint_interval</c>: how often the chain head is signed while records arrive (default 30s).</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,448 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Airlock.Core.Audit;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Airlock.Storage.Postgres;
+
+/// <summary>
+/// The audit trail in PostgreSQL, with the same contract as the SQLite store. Several gateway replicas may
+/// append at once: every append transaction locks the single chain-head row (<c>SELECT … FOR UPDATE</c>), so
+/// batches attach one after another and the chain never forks. Rows go in with binary COPY (one round trip a
+/// batch). Times are Unix milliseconds and column names match SQLite, so the two stores read and hash alike.
+/// </summary>
+public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposable
+{
+    private const int SchemaVersion = 1;
+
+    // Taken by every migration: replicas starting together create the schema once.
+    private const long MigrationLockKey = 0x4149524C4F434B; // "AIRLOCK"
+
+    private const string RecordColumns = """
+        seq, request_id, time, door, operation, key_id, user_name, team, session_id, model, upstream,
+        status, outcome, error_type, latency_ms, ttfb_ms, input_tokens, output_tokens, cache_read_tokens,
+        cache_creation_tokens, request_bytes, response_bytes, body_sha256, upstream_request_id, user_agent,
+        client_address, findings, kind, tool_event, tool_name, tool_file_paths, tool_command, tool_command_truncated,
+        tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd, tool_event_id, prev_hash, hash
+        """;
+
+    private const string SchemaV1 = """
+        CREATE TABLE IF NOT EXISTS audit_records (
+            seq                    BIGINT PRIMARY KEY,
+            request_id             TEXT NOT NULL,
+            time                   BIGINT NOT NULL,
+            door                   TEXT NOT NULL,
+            operation              TEXT NOT NULL,
+            key_id                 TEXT,
+            user_name              TEXT,
+            team                   TEXT,
+            session_id             TEXT,
+            model                  TEXT,
+            upstream               TEXT,
+            status                 INTEGER NOT NULL,
+            outcome                TEXT NOT NULL,
+            error_type             TEXT,
+            latency_ms             DOUBLE PRECISION NOT NULL,
+            ttfb_ms                DOUBLE PRECISION,
+            input_tokens           BIGINT,
+            output_tokens          BIGINT,
+            cache_read_tokens      BIGINT,
+            cache_creation_tokens  BIGINT,
+            request_bytes          BIGINT NOT NULL,
+            response_bytes         BIGINT NOT NULL,
+            body_sha256            TEXT,
+            upstream_request_id    TEXT,
+            user_agent             TEXT,
+            client_address         TEXT,
+            findings               JSONB,
+            kind                   TEXT NOT NULL,
+            tool_event             TEXT,
+            tool_name              TEXT,
+            tool_file_paths        JSONB,
+            tool_command           TEXT,
+            tool_command_truncated BOOLEAN,
+            tool_decision          TEXT,
+            tool_decision_reason   TEXT,
+            tool_duration_ms       DOUBLE PRECISION,
+            tool_cwd               TEXT,
+            tool_event_id          TEXT,
+            prev_hash              BYTEA NOT NULL,
+            hash                   BYTEA NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS ix_audit_time ON audit_records(time);
+        CREATE INDEX IF NOT EXISTS ix_audit_user_time ON audit_records(user_name, time);
+        CREATE INDEX IF NOT EXISTS ix_audit_session ON audit_records(session_id);
+        CREATE UNIQUE INDEX IF NOT EXISTS ux_audit_tool_event_id ON audit_records(tool_event_id) WHERE tool_event_id IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS audit_chain_head (
+            id    INTEGER PRIMARY KEY CHECK (id = 1),
+            seq   BIGINT NOT NULL,
+            hash  BYTEA NOT NULL
+        );
+        INSERT INTO audit_chain_head (id, seq, hash) VALUES (1, 0, decode(repeat('00', 32), 'hex')) ON CONFLICT (id) DO NOTHING;
+        CREATE TABLE IF NOT EXISTS audit_checkpoints (
+            seq        BIGINT PRIMARY KEY,
+            hash       BYTEA NOT NULL,
+            time       BIGINT NOT NULL,
+            key_id     TEXT NOT NULL,
+            signature  BYTEA NOT NULL
+        );
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    private PostgresAuditStore(NpgsqlDataSource dataSource) => _dataSource = dataSource;
+
+    /// <summary>Connects, creating or checking the schema. Errors name the problem, never the connection string.</summary>
+    public static async Task<PostgresAuditStore> OpenAsync(string connectionString, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        var dataSource = NpgsqlDataSource.Create(connectionString);
+        var store = new PostgresAuditStore(dataSource);
+        try
+        {
+            await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            return store;
+        }
+        catch
+        {
+            await dataSource.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var command = new NpgsqlCommand($"""
+            SELECT pg_advisory_xact_lock({MigrationLockKey});
+            CREATE TABLE IF NOT EXISTS airlock_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL);
+            """, connection, transaction))
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        int current;
+        await using (var command = new NpgsqlCommand("SELECT version FROM airlock_schema WHERE component = 'audit'", connection, transaction))
+        {
+            current = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int v ? v : 0;
+        }
+        if (current > SchemaVersion)
+        {
+            throw new InvalidOperationException($"PostgreSQL audit schema version {current} is newer than this Airlock ({SchemaVersion}); upgrade Airlock.");
+        }
+        if (current < 1)
+        {
+            await using var command = new NpgsqlCommand(SchemaV1 + $"""
+                INSERT INTO airlock_schema (component, version) VALUES ('audit', {SchemaVersion})
+                ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version;
+                """, connection, transaction);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async Task AppendAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            return;
+        }
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        // The chain-head row lock serializes appenders across replicas: the next batch starts where this one ends.
+        AuditChainHead head;
+        await using (var lockHead = new NpgsqlCommand("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE", connection, transaction))
+        await using (var reader = await lockHead.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw new InvalidOperationException("audit_chain_head row is missing: the audit schema was altered");
+            }
+            head = new AuditChainHead(reader.GetInt64(0), (byte[])reader.GetValue(1));
+        }
+        var known = await ExistingEventIdsAsync(connection, transaction, records, cancellationToken).ConfigureAwait(false);
+        var chained = new List<AuditRecord>(records.Count);
+        foreach (var record in records)
+        {
+            // Idempotent delivery: a hook that resends an event (same id) adds nothing.
+            if (AuditRecordText.CleanText(record.Tool?.EventId) is { } eventId && !known.Add(eventId))
+            {
+                continue;
+            }
+            (var linked, head) = head.Append(record);
+            chained.Add(linked);
+        }
+        if (chained.Count > 0)
+        {
+            await CopyAsync(connection, chained, cancellationToken).ConfigureAwait(false);
+            await using var move = new NpgsqlCommand("UPDATE audit_chain_head SET seq = @seq, hash = @hash WHERE id = 1", connection, transaction);
+            move.Parameters.AddWithValue("seq", head.Sequence);
+            move.Parameters.AddWithValue("hash", head.Hash.ToArray());
+            await move.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<HashSet<string>> ExistingEventIdsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken)
+    {
+        var ids = records.Select(r => AuditRecordText.CleanText(r.Tool?.EventId)).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        if (ids.Length == 0)
+        {
+            return known;
+        }
+        await using var command = new NpgsqlCommand("SELECT tool_event_id FROM audit_records WHERE tool_event_id = ANY(@ids)", connection, transaction);
+        command.Parameters.AddWithValue("ids", ids);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            known.Add(reader.GetString(0));
+        }
+        return known;
+    }
+
+    private static async Task CopyAsync(NpgsqlConnection connection, List<AuditRecord> records, CancellationToken cancellationToken)
+    {
+        await using var importer = await connection.BeginBinaryImportAsync(
+            $"COPY audit_records ({RecordColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+        foreach (var r in records)
+        {
+            var link = r.Chain!;
+            var tool = r.Tool;
+            await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(link.Sequence, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.RequestId, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(r.Time.ToUnixTimeMilliseconds(), NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.Door, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.Operation, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.KeyId, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.User, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.Team, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.SessionId, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.Model, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.Upstream, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(r.Status, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+            await Text(importer, AuditOutcomes.ToText(r.Outcome), cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.ErrorType, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(r.LatencyMs, NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
+            await Real(importer, r.TimeToFirstByteMs, cancellationToken).ConfigureAwait(false);
+            await Long(importer, r.InputTokens, cancellationToken).ConfigureAwait(false);
+            await Long(importer, r.OutputTokens, cancellationToken).ConfigureAwait(false);
+            await Long(importer, r.CacheReadTokens, cancellationToken).ConfigureAwait(false);
+            await Long(importer, r.CacheCreationTokens, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(r.RequestBytes, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(r.ResponseBytes, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.BodySha256, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.UpstreamRequestId, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.UserAgent, cancellationToken).ConfigureAwait(false);
+            await Text(importer, r.ClientAddress, cancellationToken).ConfigureAwait(false);
+            await Json(importer, r.Findings.Count == 0 ? null : JsonSerializer.Serialize(r.Findings, PostgresJsonContext.Default.IReadOnlyListAuditFinding), cancellationToken).ConfigureAwait(false);
+            await Text(importer, AuditKinds.ToText(r.Kind), cancellationToken).ConfigureAwait(false);
+            await Text(importer, tool?.HookEvent, cancellationToken).ConfigureAwait(false);
+            await Text(importer, tool?.ToolName, cancellationToken).ConfigureAwait(false);
+            await Json(importer, tool is { FilePaths.Count: > 0 } ? JsonSerializer.Serialize(tool.FilePaths, PostgresJsonContext.Default.IReadOnlyListString) : null, cancellationToken).ConfigureAwait(false);
+            await Text(importer, tool?.Command, cancellationToken).ConfigureAwait(false);
+            if (tool is null)
+            {
+                await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await importer.WriteAsync(tool.CommandTruncated, NpgsqlDbType.Boolean, cancellationToken).ConfigureAwait(false);
+            }
+            await Text(importer, tool is null ? null : ToolDecisions.ToText(tool.Decision), cancellationToken).ConfigureAwait(false);
+            await Text(importer, tool?.DecisionReason, cancellationToken).ConfigureAwait(false);
+            await Real(importer, tool?.DurationMs, cancellationToken).ConfigureAwait(false);
+            await Text(importer, tool?.Cwd, cancellationToken).ConfigureAwait(false);
+            await Text(importer, tool?.EventId, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(Convert.FromHexString(link.PreviousHash), NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(Convert.FromHexString(link.Hash), NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
+        }
+        await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Task Text(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
+        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+
+    private static Task Json(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
+        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Jsonb, cancellationToken);
+
+    private static Task Long(NpgsqlBinaryImporter importer, long? value, CancellationToken cancellationToken) =>
+        value is { } v ? importer.WriteAsync(v, NpgsqlDbType.Bigint, cancellationToken) : importer.WriteNullAsync(cancellationToken);
+
+    private static Task Real(NpgsqlBinaryImporter importer, double? value, CancellationToken cancellationToken) =>
+        value is { } v ? importer.WriteAsync(v, NpgsqlDbType.Double, cancellationToken) : importer.WriteNullAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<AuditRecord>> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default)
+    {
+        var records = new List<AuditRecord>();
+        await foreach (var record in ReadAsync(query, cancellationToken).ConfigureAwait(false))
+        {
+            records.Add(record);
+        }
+        return records;
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<AuditRecord> ReadAsync(AuditQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand { Connection = connection };
+        var where = new List<string>();
+        void Filter(string? value, string condition, string name)
+        {
+            if (value is not null)
+            {
+                where.Add(condition);
+                command.Parameters.AddWithValue(name, NpgsqlDbType.Text, value);
+            }
+        }
+        Filter(query.User, "user_name = @user", "user");
+        Filter(query.Team, "team = @team", "team");
+        Filter(query.SessionId, "session_id = @session", "session");
+        Filter(query.Model, "model = @model", "model");
+        Filter(query.Upstream, "upstream = @upstream", "upstream");
+        Filter(query.RequestId, "request_id = @request_id", "request_id");
+        Filter(query.Kind is { } kind ? AuditKinds.ToText(kind) : null, "kind = @kind", "kind");
+        Filter(query.Outcome is { } outcome ? AuditOutcomes.ToText(outcome) : null, "outcome = @outcome", "outcome");
+        Filter(query.FindingRule, "findings @> jsonb_build_array(jsonb_build_object('rule_id', @rule))", "rule");
+        if (query.Since is { } since)
+        {
+            where.Add("time >= @since");
+            command.Parameters.AddWithValue("since", since.ToUnixTimeMilliseconds());
+        }
+        if (query.Until is { } until)
+        {
+            where.Add("time < @until");
+            command.Parameters.AddWithValue("until", until.ToUnixTimeMilliseconds());
+        }
+        if (query.ToSequence is { } to)
+        {
+            where.Add("seq <= @to");
+            command.Parameters.AddWithValue("to", to);
+        }
+        command.Parameters.AddWithValue("limit", (long)Math.Max(query.Limit, 1));
+        // One statement is one snapshot in PostgreSQL: the result is consistent while replicas append.
+        command.CommandText = $"""
+            SELECT {RecordColumns}
+            FROM audit_records {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")}
+            ORDER BY seq {(query.OldestFirst ? "ASC" : "DESC")} LIMIT @limit
+            """;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return ReadRecord(reader);
+        }
+    }
+
+    private static AuditRecord ReadRecord(NpgsqlDataReader reader) => new()
+    {
+        RequestId = reader.GetString(1),
+        Time = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
+        Door = reader.GetString(3),
+        Operation = reader.GetString(4),
+        KeyId = Str(reader, 5),
+        User = Str(reader, 6),
+        Team = Str(reader, 7),
+        SessionId = Str(reader, 8),
+        Model = Str(reader, 9),
+        Upstream = Str(reader, 10),
+        Status = reader.GetInt32(11),
+        Outcome = AuditOutcomes.Parse(reader.GetString(12)),
+        ErrorType = Str(reader, 13),
+        LatencyMs = reader.GetDouble(14),
+        TimeToFirstByteMs = reader.IsDBNull(15) ? null : reader.GetDouble(15),
+        InputTokens = Int(reader, 16),
+        OutputTokens = Int(reader, 17),
+        CacheReadTokens = Int(reader, 18),
+        CacheCreationTokens = Int(reader, 19),
+        RequestBytes = reader.GetInt64(20),
+        ResponseBytes = reader.GetInt64(21),
+        BodySha256 = Str(reader, 22),
+        UpstreamRequestId = Str(reader, 23),
+        UserAgent = Str(reader, 24),
+        ClientAddress = Str(reader, 25),
+        Findings = reader.IsDBNull(26)
+            ? []
+            : JsonSerializer.Deserialize(reader.GetString(26), PostgresJsonContext.Default.IReadOnlyListAuditFinding) ?? [],
+        Kind = AuditKinds.Parse(reader.GetString(27)),
+        Tool = reader.IsDBNull(28) ? null : new ToolEventDetails
+        {
+            HookEvent = reader.GetString(28),
+            ToolName = Str(reader, 29),
+            FilePaths = reader.IsDBNull(30)
+                ? []
+                : JsonSerializer.Deserialize(reader.GetString(30), PostgresJsonContext.Default.IReadOnlyListString) ?? [],
+            Command = Str(reader, 31),
+            CommandTruncated = !reader.IsDBNull(32) && reader.GetBoolean(32),
+            Decision = reader.IsDBNull(33) ? ToolDecision.None : ToolDecisions.Parse(reader.GetString(33)),
+            DecisionReason = Str(reader, 34),
+            DurationMs = reader.IsDBNull(35) ? null : reader.GetDouble(35),
+            Cwd = Str(reader, 36),
+            EventId = Str(reader, 37),
+        },
+        Chain = new AuditChainLink(reader.GetInt64(0),
+            Convert.ToHexStringLower((byte[])reader.GetValue(38)), Convert.ToHexStringLower((byte[])reader.GetValue(39))),
+    };
+
+    /// <inheritdoc/>
+    public async Task<AuditChainHead> GetChainHeadAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT seq, hash FROM audit_chain_head WHERE id = 1");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? new AuditChainHead(reader.GetInt64(0), (byte[])reader.GetValue(1))
+            : AuditChainHead.Genesis;
+    }
+
+    /// <inheritdoc/>
+    public async Task AppendCheckpointAsync(AuditCheckpoint checkpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        await using var command = _dataSource.CreateCommand("""
+            INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES (@seq, @hash, @time, @key_id, @signature)
+            ON CONFLICT (seq) DO NOTHING
+            """);
+        command.Parameters.AddWithValue("seq", checkpoint.Sequence);
+        command.Parameters.AddWithValue("hash", Convert.FromHexString(checkpoint.Hash));
+        command.Parameters.AddWithValue("time", checkpoint.Time.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("key_id", checkpoint.KeyId);
+        command.Parameters.AddWithValue("signature", Convert.FromHexString(checkpoint.Signature));
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<AuditCheckpoint> ReadCheckpointsAsync(long toSequence = long.MaxValue, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT seq, hash, time, key_id, signature FROM audit_checkpoints WHERE seq <= @to ORDER BY seq");
+        command.Parameters.AddWithValue("to", toSequence);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return new AuditCheckpoint(reader.GetInt64(0), Convert.ToHexStringLower((byte[])reader.GetValue(1)),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3), Convert.ToHexStringLower((byte[])reader.GetValue(4)));
+        }
+    }
+
+    /// <summary>Closes the pooled connections.</summary>
+    public void Dispose() => _dataSource.Dispose();
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private static string? Str(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    private static long? Int(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
+}
+
+[JsonSerializable(typeof(IReadOnlyList<AuditFinding>))]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+internal sealed partial class PostgresJsonContext : JsonSerializerContext;

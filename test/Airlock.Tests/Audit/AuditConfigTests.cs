@@ -1,0 +1,71 @@
+using Airlock.Core.Configuration;
+
+namespace Airlock.Tests.Audit;
+
+public sealed class AuditConfigTests
+{
+    private const string Base = """
+        level: 3
+        upstreams:
+          - name: onprem
+            kind: messages
+            url: http://10.0.0.5:8000
+        routes:
+          - models: "*"
+            upstream: onprem
+
+        """;
+
+    private static AirlockConfig Parse(string audit) => ConfigLoader.Parse(Base + audit, "airlock.yaml", "/srv/airlock", new Dictionary<string, string?>());
+
+    [Fact]
+    public void Defaults_are_sqlite_refuse_and_thirty_second_checkpoints()
+    {
+        var audit = Parse("").Audit;
+
+        Assert.Equal(AuditStoreKind.Sqlite, audit.Store);
+        Assert.Equal(AuditFailureMode.Refuse, audit.OnStoreFailure);
+        Assert.Equal(TimeSpan.FromSeconds(30), audit.CheckpointInterval);
+        Assert.Null(audit.PostgresConnectionStringEnv);
+    }
+
+    [Fact]
+    public void Postgres_spool_and_interval_are_read()
+    {
+        var audit = Parse("""
+            audit:
+              store: postgres
+              postgres:
+                connection_string_env: AIRLOCK_AUDIT_PG
+              on_store_failure: spool
+              checkpoint_interval: 5m
+            """).Audit;
+
+        Assert.Equal(AuditStoreKind.Postgres, audit.Store);
+        Assert.Equal("AIRLOCK_AUDIT_PG", audit.PostgresConnectionStringEnv);
+        Assert.Equal(AuditFailureMode.Spool, audit.OnStoreFailure);
+        Assert.Equal(TimeSpan.FromMinutes(5), audit.CheckpointInterval);
+    }
+
+    [Fact]
+    public void Every_audit_error_is_listed_with_its_path()
+    {
+        var errors = Assert.Throws<ConfigurationException>(() => Parse("""
+            audit:
+              store: mysql
+              on_store_failure: ignore
+              checkpoint_interval: 100ms
+              bogus: 1
+            """)).Errors;
+        var postgresWithoutVariable = Assert.Throws<ConfigurationException>(() => Parse("""
+            audit:
+              store: postgres
+            """)).Errors;
+
+        Assert.Contains(errors, e => e.Contains("audit.store", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("audit.on_store_failure", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("audit.checkpoint_interval", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("audit.bogus", StringComparison.Ordinal));
+        Assert.Contains(postgresWithoutVariable, e => e.Contains("audit.postgres.connection_string_env", StringComparison.Ordinal));
+    }
+}
