@@ -30,6 +30,8 @@ if ! command -v clang >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
 fi
 if ! "$ROOT/scripts/publish-hook.sh" >/dev/null; then
   echo "test: publishing airlock-hook failed; Claude Code control tests will fail" >&2
+fi
+
 # PostgreSQL (Debian package) for the audit store contract tests: a private cluster on a loopback port,
 # stopped when this script exits (scripts/test-postgres.sh installs the package if it is missing).
 step "starting PostgreSQL (private test cluster)"
