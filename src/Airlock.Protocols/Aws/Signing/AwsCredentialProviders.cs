@@ -30,14 +30,24 @@ public sealed class StaticAwsCredentialProvider(AwsCredentials credentials) : IA
 public sealed class AwsSdkCredentialProvider : IAwsCredentialProvider
 {
     private readonly string? _profileName;
+    private readonly string? _profilesLocation;
     private readonly Lock _gate = new();
     private Task<AWSCredentials>? _resolving;
     private AwsCredentials? _last;
 
-    /// <summary>Uses <paramref name="profileName"/> from the shared files, or the default chain when null.</summary>
-    public AwsSdkCredentialProvider(string? profileName = null)
+    /// <summary>
+    /// Uses <paramref name="profileName"/> from the shared config and credentials files, or the default chain when null.
+    /// <paramref name="profilesLocation"/> names a credentials file to read the profile from instead of the default
+    /// locations (<c>~/.aws/credentials</c>, <c>AWS_SHARED_CREDENTIALS_FILE</c>).
+    /// </summary>
+    public AwsSdkCredentialProvider(string? profileName = null, string? profilesLocation = null)
     {
         _profileName = string.IsNullOrWhiteSpace(profileName) ? null : profileName;
+        _profilesLocation = string.IsNullOrWhiteSpace(profilesLocation) ? null : profilesLocation;
+        if (_profilesLocation is not null && _profileName is null)
+        {
+            throw new ArgumentException("a profiles location needs a profile name", nameof(profileName));
+        }
     }
 
     public async ValueTask<AwsCredentials> GetCredentialsAsync(CancellationToken cancellationToken)
@@ -93,7 +103,7 @@ public sealed class AwsSdkCredentialProvider : IAwsCredentialProvider
     {
         if (_profileName is not null)
         {
-            return new CredentialProfileStoreChain().TryGetAWSCredentials(_profileName, out var profile)
+            return (_profilesLocation is null ? new CredentialProfileStoreChain() : new CredentialProfileStoreChain(_profilesLocation)).TryGetAWSCredentials(_profileName, out var profile)
                 ? profile
                 : throw new AwsCredentialsUnavailableException($"AWS profile '{_profileName}' was not found in the shared config or credentials file");
         }
