@@ -83,8 +83,14 @@ public sealed class GatewayHarness : IAsyncDisposable
             gateway = await AirlockGateway.StartAsync(config, new GatewayStartOptions
             {
                 Urls = "http://127.0.0.1:0",
-                GetEnvironment = name => environment?.Invoke(name)
-                    ?? (name == UpstreamKeyVariable ? upstreamCredential ?? upstream.ApiKey : null),
+                GetEnvironment = name => environment?.Invoke(name) ?? name switch
+                {
+                    UpstreamKeyVariable => upstreamCredential ?? upstream.ApiKey,
+                    // The gateway's AWS credentials, which the scripted Bedrock verifies signatures with.
+                    "AWS_ACCESS_KEY_ID" => BedrockSigV4Verifier.TestCredentials.AccessKeyId,
+                    "AWS_SECRET_ACCESS_KEY" => BedrockSigV4Verifier.TestCredentials.SecretAccessKey,
+                    _ => null,
+                },
                 LogLevel = LogLevel.Information,
                 ConfigureLogging = logging =>
                 {
@@ -125,6 +131,13 @@ public sealed class GatewayHarness : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(upstream);
         return kind switch
         {
+            UpstreamKind.Bedrock => new UpstreamConfig
+            {
+                Name = name,
+                Kind = UpstreamKind.Bedrock,
+                Url = upstream.BaseUri,
+                Region = ScriptedUpstream.BedrockRegion,
+            },
             UpstreamKind.Vertex => new UpstreamConfig
             {
                 Name = name,

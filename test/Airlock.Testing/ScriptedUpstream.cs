@@ -43,7 +43,21 @@ public sealed partial class ScriptedUpstream : IAsyncDisposable
     {
         _options = options;
         DefaultReply = options.DefaultReply;
+        Bedrock = new ScriptedBedrock(new BedrockSigV4Verifier(BedrockRegion, null, BedrockSigV4Verifier.TestCredentials))
+        {
+            AcceptedBetas = options.BedrockAcceptedBetas,
+        };
     }
+
+    /// <summary>The AWS region the scripted Bedrock verifies signatures for.</summary>
+    public const string BedrockRegion = "us-east-1";
+
+    /// <summary>
+    /// The Bedrock Runtime side (<c>/model/{id}/invoke[-with-response-stream]</c>): SigV4 verified with
+    /// <see cref="BedrockSigV4Verifier.TestCredentials"/>, Bedrock body checks, event-stream answers. It has its own
+    /// reply queue and call list.
+    /// </summary>
+    public ScriptedBedrock Bedrock { get; }
 
     /// <summary>Base address without a trailing slash, e.g. <c>http://127.0.0.1:41234</c> (what ANTHROPIC_BASE_URL takes).</summary>
     public string BaseUrl { get; private set; } = "";
@@ -250,6 +264,13 @@ public sealed partial class ScriptedUpstream : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        if (context.Request.Path.StartsWithSegments("/model"))
+        {
+            // Bedrock Runtime paths: the scripted Bedrock reads, verifies and records the request itself.
+            await Bedrock.HandleAsync(context);
+            return;
+        }
+
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
         var token = linked.Token;
         try

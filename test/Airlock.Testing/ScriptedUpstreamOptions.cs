@@ -20,4 +20,7 @@ public sealed record ScriptedUpstreamOptions
 
     /// <summary>Largest request body accepted (the real API allows 32 MB for Messages).</summary>
     public long MaxRequestBodyBytes { get; init; } = 32 * 1024 * 1024;
+
+    /// <summary>Betas the scripted Bedrock accepts in <c>anthropic_beta</c>; null accepts any (Bedrock refuses unknown ones).</summary>
+    public IReadOnlySet<string>? BedrockAcceptedBetas { get; init; }
 }

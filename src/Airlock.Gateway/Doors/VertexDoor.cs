@@ -28,7 +28,8 @@ internal sealed class VertexDoor(GatewayPipeline pipeline, AirlockConfig config)
     /// <summary>Maps the door's endpoints.</summary>
     public void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost(Prefix + "/{**path}", HandleAsync);
+        // Also the bare /vertex prefix: Kestrel resolves dot segments (%2e%2e too) in Request.Path; the raw target is parsed.
+        endpoints.MapPost("/vertex/{**path}", HandleAsync);
     }
 
     private Task HandleAsync(HttpContext context)

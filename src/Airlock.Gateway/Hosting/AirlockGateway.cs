@@ -138,10 +138,12 @@ public sealed class AirlockGateway : IAsyncDisposable
         services.AddSingleton<GatewayPipeline>();
         services.AddSingleton<MessagesDoor>();
         services.AddSingleton<VertexDoor>();
+        services.AddSingleton<BedrockDoor>();
 
         var app = builder.Build();
         app.Services.GetRequiredService<MessagesDoor>().Map(app);
         app.Services.GetRequiredService<VertexDoor>().Map(app);
+        app.Services.GetRequiredService<BedrockDoor>().Map(app);
         Events.ClaudeCodeEndpoints.MapClaudeCodeEndpoints(app);
         app.MapGet("/healthz", static context =>
         {

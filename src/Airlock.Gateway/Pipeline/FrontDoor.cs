@@ -21,6 +21,11 @@ internal abstract class FrontDoor
     /// <summary>Content type of a streamed answer written by this door when it is not relayed verbatim.</summary>
     public virtual string StreamContentType => "text/event-stream; charset=utf-8";
 
+    /// <summary>Sets what a rewritten streamed answer needs besides its content type (e.g. Bedrock's payload content type header).</summary>
+    public virtual void PrepareStream(HttpResponse response)
+    {
+    }
+
     /// <summary>Writes <paramref name="error"/> as this door's error response (the response has not started). Returns the bytes written.</summary>
     public abstract ValueTask<int> WriteErrorAsync(HttpContext context, GatewayError error);
 

@@ -368,7 +368,7 @@ internal sealed partial class GatewayPipeline(
             {
                 // Another protocol's error body means nothing to this client: say the same thing in the door's shape.
                 var bytes = await ReadBoundedAsync(response, MaxErrorBodyBytes, context.RequestAborted).ConfigureAwait(false);
-                var error = adapter.ReadError(status, bytes);
+                var error = adapter.ReadError(response, bytes);
                 context.Response.StatusCode = status;
                 HeaderPolicy.CopyResponseHeaders(response, context.Response, keepContentLength: false, keepContentType: false);
                 exchange.ResponseBytes += await door.WriteErrorAsync(context, error).ConfigureAwait(false);
@@ -386,6 +386,10 @@ internal sealed partial class GatewayPipeline(
             if (rewritten)
             {
                 context.Response.ContentType = isSse ? door.StreamContentType : "application/json";
+                if (isSse)
+                {
+                    door.PrepareStream(context.Response);
+                }
             }
             await RelayAsync(context, exchange, door, adapter, response, isSse, translator, encoder).ConfigureAwait(false);
         }

@@ -41,7 +41,8 @@ internal abstract class UpstreamAdapter(UpstreamClient client)
     public virtual ResponseTranslator? CreateTranslator(HttpResponseMessage response) => null;
 
     /// <summary>Reads an upstream error body into a gateway error (the status is kept; the type and message are the upstream's).</summary>
-    public virtual GatewayError ReadError(int status, ReadOnlySpan<byte> body) => ReadAnthropicError(status, body, Config.Name);
+    public virtual GatewayError ReadError(HttpResponseMessage response, ReadOnlySpan<byte> body) =>
+        ReadAnthropicError((int)response.StatusCode, body, Config.Name);
 
     /// <summary>Parses <c>{"type":"error","error":{"type":…,"message":…}}</c>; anything else becomes a typed error naming the status.</summary>
     protected static GatewayError ReadAnthropicError(int status, ReadOnlySpan<byte> body, string upstream)

@@ -124,6 +124,7 @@ public sealed class UpstreamRegistry : IDisposable
     private static UpstreamAdapter CreateAdapter(UpstreamClient client, Func<string, string?> getEnvironment) => client.Config.Kind switch
     {
         UpstreamKind.Vertex => new VertexUpstreamAdapter(client, new GoogleAccessTokens(client.Config, getEnvironment)),
+        UpstreamKind.Bedrock => new BedrockUpstreamAdapter(client, getEnvironment, TimeProvider.System),
         _ => new MessagesUpstreamAdapter(client),
     };
 

@@ -74,8 +74,9 @@ internal sealed class VertexUpstreamAdapter : UpstreamAdapter
     }
 
     /// <summary>Reads <c>{"error":{"code":…,"message":…,"status":…}}</c> (Google) or an Anthropic error body.</summary>
-    public override GatewayError ReadError(int status, ReadOnlySpan<byte> body)
+    public override GatewayError ReadError(HttpResponseMessage response, ReadOnlySpan<byte> body)
     {
+        var status = (int)response.StatusCode;
         try
         {
             var reader = new Utf8JsonReader(body);
@@ -113,7 +114,7 @@ internal sealed class VertexUpstreamAdapter : UpstreamAdapter
         {
             // Not JSON: described by its status.
         }
-        return base.ReadError(status, body);
+        return base.ReadError(response, body);
     }
 }
 

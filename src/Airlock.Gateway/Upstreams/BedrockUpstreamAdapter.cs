@@ -1,0 +1,141 @@
+using System.Buffers;
+using System.Net.Http.Headers;
+using Airlock.Gateway.Pipeline;
+using Airlock.Protocols.Aws.Bedrock;
+using Airlock.Protocols.Aws.EventStream;
+using Airlock.Protocols.Aws.Signing;
+using Airlock.Protocols.Messages;
+using Microsoft.AspNetCore.Http;
+
+namespace Airlock.Gateway.Upstreams;
+
+/// <summary>
+/// Amazon Bedrock Runtime: <c>POST {endpoint}/model/{modelId}/invoke</c> or <c>/invoke-with-response-stream</c>, body
+/// in the Bedrock shape (spliced: no <c>model</c>/<c>stream</c>, <c>anthropic_version</c>, betas in <c>anthropic_beta</c>),
+/// signed with SigV4 for service <c>bedrock</c> (credentials from the gateway's environment or the AWS SDK chain) or
+/// sent with a Bedrock API key. The event-stream answer is translated into Messages SSE; AWS errors into gateway errors.
+/// The client's own headers are not forwarded: nothing of the client's hop reaches AWS but the body.
+/// </summary>
+internal sealed class BedrockUpstreamAdapter : UpstreamAdapter
+{
+    private readonly BedrockEndpoint _endpoint;
+    private readonly IBedrockAuthorizer _authorizer;
+
+    public BedrockUpstreamAdapter(UpstreamClient client, Func<string, string?> getEnvironment, TimeProvider time) : base(client)
+    {
+        _endpoint = new BedrockEndpoint(Config.Region!, Config.Url);
+        _authorizer = client.Credential is { } apiKey
+            ? new BearerTokenBedrockAuthorizer(apiKey)
+            : new SigV4BedrockAuthorizer(CredentialsFrom(getEnvironment), Config.Region!, time);
+    }
+
+    /// <inheritdoc/>
+    public override string RequestIdHeader => "x-amzn-RequestId";
+
+    /// <summary>
+    /// Static keys from the gateway's environment (<c>AWS_ACCESS_KEY_ID</c>, <c>AWS_SECRET_ACCESS_KEY</c>,
+    /// <c>AWS_SESSION_TOKEN</c>: the chain's first step, read through the gateway's environment reader), else the AWS SDK
+    /// default chain (profiles, web identity, container and instance metadata).
+    /// </summary>
+    private static IAwsCredentialProvider CredentialsFrom(Func<string, string?> getEnvironment)
+    {
+        var accessKey = getEnvironment("AWS_ACCESS_KEY_ID");
+        var secretKey = getEnvironment("AWS_SECRET_ACCESS_KEY");
+        if (!string.IsNullOrEmpty(accessKey) && !string.IsNullOrEmpty(secretKey))
+        {
+            return new StaticAwsCredentialProvider(new AwsCredentials(accessKey, secretKey, getEnvironment("AWS_SESSION_TOKEN")));
+        }
+        return new AwsSdkCredentialProvider(getEnvironment("AWS_PROFILE"));
+    }
+
+    /// <inheritdoc/>
+    public override async ValueTask<HttpRequestMessage> CreateRequestAsync(HttpContext context, MessagesCall call, string model, CancellationToken cancellationToken)
+    {
+        if (call.Operation == CallOperation.CountTokens)
+        {
+            throw new UpstreamRequestException(GatewayPipeline.Reject(404, AnthropicErrors.NotFound,
+                $"upstream '{Config.Name}' (Bedrock) does not serve count_tokens; route token counting to a Messages or Vertex upstream", "unsupported_operation"));
+        }
+        if (BedrockModelId.Validate(model) is { } problem)
+        {
+            throw new UpstreamRequestException(GatewayPipeline.Reject(400, AnthropicErrors.InvalidRequest,
+                $"model for upstream '{Config.Name}' is not a Bedrock model id: {problem}", "invalid_model"));
+        }
+        var betas = BodyConverter.RequestedBetas(call, context.Request.Headers["anthropic-beta"]);
+        var body = BodyConverter.ToBedrock(call, betas, []);
+        var request = new HttpRequestMessage(HttpMethod.Post,
+            _endpoint.InvokeUri(model, call.Stream ? BedrockOperation.InvokeWithResponseStream : BedrockOperation.Invoke))
+        {
+            Content = new ReadOnlyMemoryContent(body),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.TryAddWithoutValidation(call.Stream ? "X-Amzn-Bedrock-Accept" : "Accept", "application/json");
+        try
+        {
+            await _authorizer.AuthorizeAsync(request, body, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AwsCredentialsUnavailableException ex)
+        {
+            request.Dispose();
+            throw new UpstreamCredentialException("no AWS credentials (" + ex.Message + ")", ex);
+        }
+        return request;
+    }
+
+    /// <inheritdoc/>
+    public override ResponseTranslator? CreateTranslator(HttpResponseMessage response) =>
+        response.Content.Headers.ContentType?.MediaType == BedrockFrames.ContentType ? new EventStreamTranslator(Config.Name) : null;
+
+    /// <summary>Reads <c>{"message":…}</c> with <c>x-amzn-ErrorType</c> into a gateway error.</summary>
+    public override GatewayError ReadError(HttpResponseMessage response, ReadOnlySpan<byte> body)
+    {
+        var status = (int)response.StatusCode;
+        var errorType = response.Headers.TryGetValues("x-amzn-ErrorType", out var values) ? values.FirstOrDefault() : null;
+        var message = BedrockErrors.ReadMessage(body) ?? $"upstream '{Config.Name}' (Bedrock) answered with status {status}";
+        return new GatewayError(status, BedrockErrors.AnthropicTypeForHttpError(status, errorType), message);
+    }
+
+    /// <summary>Bedrock event-stream frames → Messages SSE; a corrupt frame ends the stream with a precise failure.</summary>
+    private sealed class EventStreamTranslator(string upstream) : ResponseTranslator
+    {
+        private readonly BedrockFramesToSse _frames = new();
+
+        public override bool Translate(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
+        {
+            try
+            {
+                _frames.Feed(chunk, output);
+                return true;
+            }
+            catch (EventStreamFormatException ex)
+            {
+                Failure = Corrupt(ex);
+                return false;
+            }
+        }
+
+        public override bool Complete(IBufferWriter<byte> output)
+        {
+            try
+            {
+                _frames.Complete();
+                return true;
+            }
+            catch (EventStreamFormatException ex)
+            {
+                Failure = Corrupt(ex);
+                return false;
+            }
+        }
+
+        private Refusal Corrupt(EventStreamFormatException ex) => new(new GatewayError(502, AnthropicErrors.Api,
+            $"upstream '{upstream}' sent a corrupt event-stream frame ({ex.Error} at frame {ex.FrameIndex}, byte {ex.StreamOffset}); the answer is incomplete"),
+            "upstream_stream_corrupt", Core.Audit.AuditOutcome.UpstreamError);
+
+        public override void Dispose()
+        {
+            _frames.Dispose();
+            base.Dispose();
+        }
+    }
+}

@@ -1,0 +1,393 @@
+using System.Buffers;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Airlock.Core.Audit;
+using Airlock.Core.Configuration;
+using Airlock.FunctionalTests.Infrastructure;
+using Airlock.Protocols.Aws.Bedrock;
+using Airlock.Protocols.Aws.EventStream;
+using Airlock.Testing;
+
+namespace Airlock.FunctionalTests;
+
+/// <summary>
+/// The Bedrock upstream (SigV4 verified by the scripted Bedrock) and the Bedrock front door (event-stream answers,
+/// AWS-shaped errors, exception frames), each with the other upstream kinds, and the bad input of issue 4.
+/// </summary>
+public sealed class BedrockTests(ITestOutputHelper output)
+{
+    private const string ProfileId = "us.anthropic.claude-opus-5-5-v1:0";
+    private const string Arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
+
+    /// <summary>A body as Claude Code sends it in Bedrock mode (no model/stream; version and betas in the body).</summary>
+    private const string BedrockBody =
+        "{\"anthropic_version\":\"bedrock-2023-05-31\",\"anthropic_beta\":[\"interleaved-thinking-2025-05-14\"],\"max_tokens\":1024," +
+        "\"future_field\" : [1, {\"k\":2}],\"messages\":[{\"role\":\"user\",\"content\":\"hello " + RequestBodies.ContentMarker + "\"}]}";
+
+    private static Func<AirlockConfig, AirlockConfig> MapOpusToProfile => c => c with
+    {
+        Upstreams = [c.Upstreams[0] with { ModelMap = [new ModelMapping { Match = "claude-opus-*", Model = ProfileId }] }],
+    };
+
+    private static HttpRequestMessage DoorRequest(GatewayHarness harness, string model, bool stream, string body = BedrockBody)
+    {
+        // Claude Code's SDK keeps ':' and encodes '/' as %2F.
+        var path = "/bedrock/model/" + model.Replace("/", "%2F", StringComparison.Ordinal) + (stream ? "/invoke-with-response-stream" : "/invoke");
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(harness.GatewayUri, path)) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.TryAddWithoutValidation("User-Agent", "claude-cli/2.1.330 (external, sdk-cli)");
+        // CLAUDE_CODE_SKIP_BEDROCK_AUTH=1 plus ANTHROPIC_AUTH_TOKEN: the gateway key as a bearer token.
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + harness.DeveloperKey);
+        return request;
+    }
+
+    /// <summary>Decodes an event-stream body: chunk frames to (event type, JSON), exception frames to ("exception:TYPE", message JSON).</summary>
+    private static List<(string Type, string Json)> Frames(byte[] body)
+    {
+        var frames = new List<(string, string)>();
+        foreach (var message in EventStreamDecoder.DecodeAll(body))
+        {
+            if (message.GetString(":message-type") == "exception")
+            {
+                frames.Add(("exception:" + message.GetString(":exception-type"), Encoding.UTF8.GetString(message.Payload.Span)));
+                continue;
+            }
+            Assert.Equal("chunk", message.GetString(":event-type"));
+            var json = new ArrayBufferWriter<byte>();
+            Assert.True(BedrockFrames.TryDecodeChunk(message.Payload.Span, json));
+            using var document = JsonDocument.Parse(json.WrittenMemory);
+            frames.Add((document.RootElement.GetProperty("type").GetString()!, Encoding.UTF8.GetString(json.WrittenSpan)));
+        }
+        return frames;
+    }
+
+    private static async Task<(string ErrorType, string Message)> AwsErrorAsync(HttpResponseMessage response)
+    {
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.Headers.GetValues("x-amzn-ErrorType").Single(), document.RootElement.GetProperty("message").GetString()!);
+    }
+
+    [Fact]
+    public async Task Messages_door_to_bedrock_upstream_signs_splices_and_translates_the_stream()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: MapOpusToProfile);
+        harness.Upstream.Bedrock.Enqueue(UpstreamReply.Text("Hello from Bedrock.", inputTokens: 77, outputTokens: 5));
+
+        using var request = harness.Messages(RequestBodies.Streaming());
+        using var response = await harness.SendStreamingAsync(request);
+        var events = await SseStreamReader.ReadAllAsync(await response.Content.ReadAsStreamAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("message_start", events[0].Name);
+        Assert.Equal("message_stop", events[^1].Name);
+        Assert.Contains("Hello", string.Concat(events.Where(e => e.Name == "content_block_delta").Select(e => e.Data)), StringComparison.Ordinal);
+        var call = Assert.Single(harness.Upstream.Bedrock.Calls);
+        Assert.Equal(ProfileId, call.ModelId);
+        Assert.True(call.Streaming);
+        // The scripted Bedrock verified the signature (it rejects bad ones); ':' travels as %3A and is signed double-encoded.
+        Assert.Equal("/model/us.anthropic.claude-opus-5-5-v1%3A0/invoke-with-response-stream", call.Request.Path);
+        Assert.StartsWith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/", call.Request.Header("authorization"));
+        Assert.Equal(["claude-code-20250219", "interleaved-thinking-2025-05-14"], call.Betas);
+        Assert.Null(call.Request.Header("x-api-key"));
+        Assert.Null(call.Request.Header("x-claude-code-session-id"));
+        Assert.Empty(harness.Upstream.Bedrock.Failures);
+
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal(AuditOutcome.Ok, record.Outcome);
+        Assert.Equal("messages", record.Door);
+        Assert.Equal(RequestBodies.Model, record.Model);
+        Assert.Equal(77, record.InputTokens);
+        Assert.Equal(response.Headers.GetValues("x-amzn-RequestId").Single(), record.UpstreamRequestId);
+    }
+
+    [Fact]
+    public async Task Messages_door_to_bedrock_invoke_relays_the_json_message()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: MapOpusToProfile);
+        harness.Upstream.Bedrock.Enqueue(UpstreamReply.Text("Not streamed.", inputTokens: 11, outputTokens: 3));
+
+        using var request = harness.Messages(RequestBodies.NonStreaming());
+        using var response = await harness.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var message = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("message", message.RootElement.GetProperty("type").GetString());
+        Assert.False(Assert.Single(harness.Upstream.Bedrock.Calls).Streaming);
+        Assert.Equal(11, (await harness.SingleAuditAsync()).InputTokens);
+    }
+
+    [Fact]
+    public async Task Bedrock_door_to_bedrock_upstream_keeps_the_body_and_answers_in_event_stream_frames()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock);
+        harness.Upstream.Bedrock.Enqueue(UpstreamReply.ToolUse("Read", new { file_path = "/repo/.env" }));
+
+        using var request = DoorRequest(harness, Arn, stream: true);
+        using var response = await harness.SendStreamingAsync(request);
+        var frames = Frames(await response.Content.ReadAsByteArrayAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(BedrockFrames.ContentType, response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("application/json", response.Headers.GetValues(BedrockFrames.PayloadContentTypeHeader).Single());
+        Assert.Equal("message_start", frames[0].Type);
+        Assert.Equal("message_stop", frames[^1].Type);
+        Assert.Contains(frames, f => f.Type == "content_block_start" && f.Json.Contains("\"tool_use\"", StringComparison.Ordinal));
+        var call = Assert.Single(harness.Upstream.Bedrock.Calls);
+        Assert.Equal(Arn, call.ModelId);
+        Assert.Equal("/model/" + Uri.EscapeDataString(Arn) + "/invoke-with-response-stream", call.Request.Path);
+        Assert.Equal(BedrockBody, call.Request.BodyText);
+
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal("bedrock", record.Door);
+        Assert.Equal("invoke_with_response_stream", record.Operation);
+        Assert.Equal(Arn, record.Model);
+        Assert.Equal(AuditOutcome.Ok, record.Outcome);
+        Assert.Equal(GatewayHarness.DeveloperUser, record.User);
+    }
+
+    [Fact]
+    public async Task Bedrock_door_to_messages_upstream_moves_model_stream_and_betas()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, configure: c => c with
+        {
+            Upstreams = [c.Upstreams[0] with { ModelMap = [new ModelMapping { Match = "*anthropic.claude-opus-5-5*", Model = "claude-opus-5-5" }] }],
+        });
+        harness.Upstream.Enqueue(UpstreamReply.Text("From the on-prem server."), UpstreamReply.Text("And not streamed."));
+
+        using var request = DoorRequest(harness, ProfileId, stream: true);
+        using var response = await harness.SendStreamingAsync(request);
+        var frames = Frames(await response.Content.ReadAsByteArrayAsync());
+
+        Assert.Equal("message_stop", frames[^1].Type);
+        var received = harness.Upstream.MessagesRequests[0];
+        Assert.Equal("claude-opus-5-5", received.Model);
+        Assert.True(received.IsStreaming);
+        Assert.Equal("interleaved-thinking-2025-05-14", received.Header("anthropic-beta"));
+        Assert.Equal("2023-06-01", received.Header("anthropic-version"));
+        Assert.Equal(harness.Upstream.ApiKey, received.Header("x-api-key"));
+        using (var body = received.ParseBody())
+        {
+            Assert.False(body.RootElement.TryGetProperty("anthropic_version", out _));
+            Assert.False(body.RootElement.TryGetProperty("anthropic_beta", out _));
+            Assert.Equal("[1, {\"k\":2}]", body.RootElement.GetProperty("future_field").GetRawText());
+        }
+
+        using var invoke = DoorRequest(harness, ProfileId, stream: false);
+        using var invokeResponse = await harness.Client.SendAsync(invoke);
+        Assert.Equal(HttpStatusCode.OK, invokeResponse.StatusCode);
+        Assert.Equal("message", JsonDocument.Parse(await invokeResponse.Content.ReadAsStringAsync()).RootElement.GetProperty("type").GetString());
+        Assert.False(harness.Upstream.MessagesRequests[1].IsStreaming);
+        Assert.All(await harness.AuditAsync(2), r => Assert.Equal("bedrock", r.Door));
+    }
+
+    [Fact]
+    public async Task Wrong_aws_secret_is_rejected_by_bedrock_and_reported_in_each_door_shape()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: MapOpusToProfile,
+            environment: name => name == "AWS_SECRET_ACCESS_KEY" ? "not-the-right-secret" : null);
+
+        using var messages = harness.Messages(RequestBodies.Streaming());
+        using var messagesResponse = await harness.Client.SendAsync(messages);
+        Assert.Equal(HttpStatusCode.Forbidden, messagesResponse.StatusCode);
+        var body = await messagesResponse.Content.ReadAsStringAsync();
+        Assert.Contains("signature", ErrorAssert.IsErrorJson(body, "authentication_error"), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("not-the-right-secret", body, StringComparison.Ordinal);
+
+        using var door = DoorRequest(harness, ProfileId, stream: true);
+        using var doorResponse = await harness.Client.SendAsync(door);
+        Assert.Equal(HttpStatusCode.Forbidden, doorResponse.StatusCode);
+        Assert.Equal("AccessDeniedException", (await AwsErrorAsync(doorResponse)).ErrorType);
+
+        Assert.All(harness.Upstream.Bedrock.Calls, c => Assert.Null(c.ModelId));
+        Assert.All(await harness.AuditAsync(2), r => Assert.Equal("upstream_status_403", r.ErrorType));
+    }
+
+    [Fact]
+    public async Task Missing_aws_credentials_are_a_502_with_an_audit_record()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: MapOpusToProfile,
+            environment: name => name switch
+            {
+                "AWS_ACCESS_KEY_ID" or "AWS_SECRET_ACCESS_KEY" => "",
+                "AWS_PROFILE" => "airlock-test-profile-that-does-not-exist",
+                _ => null,
+            });
+
+        using var door = DoorRequest(harness, ProfileId, stream: true);
+        using var response = await harness.Client.SendAsync(door);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var (errorType, message) = await AwsErrorAsync(response);
+        Assert.Equal("InternalServerException", errorType);
+        Assert.Contains("credentials", message, StringComparison.Ordinal);
+        Assert.Empty(harness.Upstream.Bedrock.Calls);
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal("upstream_credentials", record.ErrorType);
+        Assert.Equal(AuditOutcome.UpstreamError, record.Outcome);
+    }
+
+    [Fact]
+    public async Task Throttling_reaches_each_door_in_its_own_shape()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: MapOpusToProfile);
+        harness.Upstream.Bedrock.Enqueue(UpstreamReply.Error(429, "rate_limit_error", "Too many requests, please wait before trying again."));
+        harness.Upstream.Bedrock.Enqueue(UpstreamReply.Error(429, "rate_limit_error", "Too many requests again."));
+
+        using var messages = harness.Messages(RequestBodies.Streaming());
+        using var messagesResponse = await harness.Client.SendAsync(messages);
+        var message = await ErrorAssert.IsAnthropicErrorAsync(messagesResponse, HttpStatusCode.TooManyRequests, "rate_limit_error");
+        Assert.StartsWith("Too many requests", message, StringComparison.Ordinal);
+
+        using var door = DoorRequest(harness, ProfileId, stream: true);
+        using var doorResponse = await harness.Client.SendAsync(door);
+        Assert.Equal(HttpStatusCode.TooManyRequests, doorResponse.StatusCode);
+        Assert.Equal("ThrottlingException", (await AwsErrorAsync(doorResponse)).ErrorType);
+        Assert.All(await harness.AuditAsync(2), r => Assert.Equal("upstream_status_429", r.ErrorType));
+    }
+
+    [Fact]
+    public async Task An_exception_frame_mid_stream_becomes_an_sse_error_or_stays_an_exception_frame()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: MapOpusToProfile);
+        harness.Upstream.Bedrock.Enqueue(UpstreamReply.ErrorEventMidStream(3, "overloaded_error", "Bedrock is busy"));
+        harness.Upstream.Bedrock.Enqueue(UpstreamReply.ErrorEventMidStream(3, "overloaded_error", "Bedrock is busy"));
+
+        using var messages = harness.Messages(RequestBodies.Streaming());
+        using var messagesResponse = await harness.SendStreamingAsync(messages);
+        var events = await SseStreamReader.ReadAllAsync(await messagesResponse.Content.ReadAsStreamAsync());
+        Assert.Equal("error", events[^1].Name);
+        Assert.Equal("Bedrock is busy", ErrorAssert.IsErrorJson(events[^1].Data, "overloaded_error"));
+
+        using var door = DoorRequest(harness, ProfileId, stream: true);
+        using var doorResponse = await harness.SendStreamingAsync(door);
+        var frames = Frames(await doorResponse.Content.ReadAsByteArrayAsync());
+        Assert.Equal("exception:serviceUnavailableException", frames[^1].Type);
+        Assert.Contains("Bedrock is busy", frames[^1].Json, StringComparison.Ordinal);
+
+        Assert.All(await harness.AuditAsync(2), r => Assert.Equal("upstream_stream_error:overloaded_error", r.ErrorType));
+    }
+
+    [Fact]
+    public async Task A_stream_that_ends_without_message_stop_ends_with_an_exception_frame()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output);
+        harness.Upstream.Enqueue(UpstreamReply.DieMidStream(4));
+
+        using var door = DoorRequest(harness, "claude-opus-5-5", stream: true);
+        using var response = await harness.SendStreamingAsync(door);
+        var frames = Frames(await response.Content.ReadAsByteArrayAsync());
+
+        Assert.Equal("message_start", frames[0].Type);
+        Assert.Equal("exception:internalServerException", frames[^1].Type);
+        Assert.Contains("incomplete", frames[^1].Json, StringComparison.Ordinal);
+        Assert.Equal("upstream_stream_broken", (await harness.SingleAuditAsync()).ErrorType);
+    }
+
+    [Fact]
+    public async Task A_corrupt_event_stream_frame_is_a_precise_stream_error()
+    {
+        await using var probe = await ProbeUpstream.StartAsync(async context =>
+        {
+            var writer = new BedrockStreamWriter(context.Response);
+            await writer.StartAsync(context.RequestAborted);
+            await writer.WriteEventAsync("{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}", context.RequestAborted);
+            var frame = new ArrayBufferWriter<byte>();
+            BedrockFrames.WriteChunk(frame, "{\"type\":\"ping\"}"u8);
+            var corrupt = frame.WrittenSpan.ToArray();
+            corrupt[^1] ^= 0xFF;
+            await writer.WriteRawAsync(corrupt, context.RequestAborted);
+        });
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: c => c with
+        {
+            Upstreams = [c.Upstreams[0] with { Url = probe.BaseUri }],
+        });
+
+        using var request = harness.Messages(RequestBodies.Streaming());
+        using var response = await harness.SendStreamingAsync(request);
+        var events = await SseStreamReader.ReadAllAsync(await response.Content.ReadAsStreamAsync());
+
+        Assert.Equal("message_start", events[0].Name);
+        Assert.Equal("error", events[^1].Name);
+        Assert.Contains("corrupt event-stream frame", ErrorAssert.IsErrorJson(events[^1].Data, "api_error"), StringComparison.Ordinal);
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal("upstream_stream_corrupt", record.ErrorType);
+        Assert.Equal(AuditOutcome.UpstreamError, record.Outcome);
+    }
+
+    [Theory]
+    [InlineData("/bedrock/model/%2e%2e/invoke")]
+    [InlineData("/bedrock/model/..%2F..%2Fv1%2Fmessages/invoke")]
+    [InlineData("/bedrock/model/anthropic.claude%252Dopus/invoke")]
+    [InlineData("/bedrock/model/anthropic.claude-opus/converse")]
+    public async Task Path_tricks_get_a_validation_exception_and_an_audit_record(string target)
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock);
+
+        var response = await RawHttp.PostAsync(harness.GatewayUri, target,
+            [new("Authorization", "Bearer " + harness.DeveloperKey)], Encoding.UTF8.GetBytes(BedrockBody));
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal("ValidationException", response.Headers["x-amzn-errortype"]);
+        using var body = JsonDocument.Parse(response.Body);
+        Assert.StartsWith("invalid model path", body.RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(harness.Upstream.Bedrock.Calls);
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal("invalid_path", record.ErrorType);
+        Assert.Equal("bedrock", record.Door);
+    }
+
+    [Fact]
+    public async Task Unknown_model_and_missing_key_are_aws_shaped()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: c => c with
+        {
+            Routes = [new RouteConfig { Models = ["us.anthropic.*"], Upstream = "main" }],
+        });
+
+        using var unknown = DoorRequest(harness, "mistral.large-2407-v1:0", stream: true);
+        using var unknownResponse = await harness.Client.SendAsync(unknown);
+        Assert.Equal(HttpStatusCode.NotFound, unknownResponse.StatusCode);
+        Assert.Equal("ResourceNotFoundException", (await AwsErrorAsync(unknownResponse)).ErrorType);
+
+        using var anonymous = DoorRequest(harness, ProfileId, stream: true);
+        anonymous.Headers.Remove("Authorization");
+        using var anonymousResponse = await harness.Client.SendAsync(anonymous);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymousResponse.StatusCode);
+        Assert.Equal("UnrecognizedClientException", (await AwsErrorAsync(anonymousResponse)).ErrorType);
+
+        Assert.Equal(["no_route", "auth_missing"], (await harness.AuditAsync(2)).Select(r => r.ErrorType));
+    }
+
+    [Fact]
+    public async Task Inference_profile_discovery_is_answered_from_the_routes()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: c => c with
+        {
+            Routes = [new RouteConfig { Models = [ProfileId, "claude-*"], Upstream = "main" }],
+        });
+
+        using var list = new HttpRequestMessage(HttpMethod.Get, "/bedrock/inference-profiles?type=SYSTEM_DEFINED");
+        list.Headers.TryAddWithoutValidation("Authorization", "Bearer " + harness.DeveloperKey);
+        using var listResponse = await harness.Client.SendAsync(list);
+        Assert.Equal(HttpStatusCode.OK, listResponse.StatusCode);
+        using var listed = JsonDocument.Parse(await listResponse.Content.ReadAsStringAsync());
+        var profile = Assert.Single(listed.RootElement.GetProperty("inferenceProfileSummaries").EnumerateArray());
+        Assert.Equal(ProfileId, profile.GetProperty("inferenceProfileId").GetString());
+        Assert.EndsWith("foundation-model/anthropic.claude-opus-5-5-v1:0", profile.GetProperty("models")[0].GetProperty("modelArn").GetString());
+
+        using var get = new HttpRequestMessage(HttpMethod.Get, "/bedrock/inference-profiles/" + ProfileId);
+        get.Headers.TryAddWithoutValidation("Authorization", "Bearer " + harness.DeveloperKey);
+        using var getResponse = await harness.Client.SendAsync(get);
+        Assert.Equal(HttpStatusCode.OK, getResponse.StatusCode);
+
+        using var missing = new HttpRequestMessage(HttpMethod.Get, "/bedrock/inference-profiles/eu.meta.llama3-v1:0");
+        missing.Headers.TryAddWithoutValidation("Authorization", "Bearer " + harness.DeveloperKey);
+        using var missingResponse = await harness.Client.SendAsync(missing);
+        Assert.Equal(HttpStatusCode.NotFound, missingResponse.StatusCode);
+
+        var records = await harness.AuditAsync(3);
+        Assert.Equal(["list_inference_profiles", "get_inference_profile", "get_inference_profile"], records.Select(r => r.Operation));
+        Assert.All(records, r => Assert.Equal("bedrock", r.Door));
+    }
+}
