@@ -6,7 +6,7 @@ using BenchmarkDotNet.Running;
 namespace Airlock.Benchmarks;
 
 /// <summary>
-/// <c>dotnet run -c Release -- [BenchmarkDotNet args]</c> runs the suite; <c>quick</c> prints rough numbers in seconds
+/// <c>dotnet run -c Release -- [BenchmarkDotNet args]</c> runs the suite; <c>quick</c> prints rough numbers in seconds; <c>turn</c> splits a conversation turn's cost
 /// (for iterating on the engine); <c>startup</c> measures a cold load in this fresh process; <c>corpus DIR</c> writes
 /// the side-by-side corpus; <c>scan DIR</c> scans a directory and prints findings as TSV (for bench/secretlint).
 /// </summary>
@@ -24,6 +24,9 @@ public static class Program
                 return 0;
             case "regex":
                 RegexProbe.Run();
+                return 0;
+            case "turn":
+                TurnProbe.Run();
                 return 0;
             case "startup":
                 QuickRun.Startup();

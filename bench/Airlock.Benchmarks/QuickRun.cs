@@ -79,3 +79,45 @@ internal static class QuickRun
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-12} {chars / best / 1e6,8:F1} MB/s  ({best * 1000:F1} ms per {chars / 1e6:F2} M chars, {files.Count} files, {found} matches)"));
     }
 }
+
+/// <summary>Rough split of a conversation turn's cost (for iterating on the request walk).</summary>
+internal static class TurnProbe
+{
+    public static void Run()
+    {
+        var inspector = new Airlock.Inspection.Messages.MessagesRequestInspector(ScannerFactory.CreateDefault(), new Airlock.Inspection.Policy.FindingHasher(System.Text.Encoding.UTF8.GetBytes("benchmark-hash-key-0123456789")));
+        var conversation = Conversation.Build(1024 * 1024);
+        var warm = Conversation.Serialize(conversation);
+        _ = inspector.Inspect(warm, null, Airlock.Inspection.Policy.InspectionPolicy.Default);
+        var turns = Enumerable.Range(0, 40).Select(i => Conversation.Serialize(Conversation.WithNewToolResult(conversation, 5 * 1024, seed: 5000 + i))).ToArray();
+        var times = new List<double>();
+        var cached = new List<double>();
+        var reader = new List<double>();
+        var hash = new List<double>();
+        foreach (var body in turns)
+        {
+            var sw = Stopwatch.StartNew();
+            _ = inspector.Inspect(body, null, Airlock.Inspection.Policy.InspectionPolicy.Default);
+            times.Add(sw.Elapsed.TotalMilliseconds);
+            sw.Restart();
+            _ = inspector.Inspect(body, null, Airlock.Inspection.Policy.InspectionPolicy.Default);
+            cached.Add(sw.Elapsed.TotalMilliseconds);
+            sw.Restart();
+            var r = new System.Text.Json.Utf8JsonReader(body);
+            var n = 0;
+            while (r.Read())
+            {
+                n++;
+            }
+
+            reader.Add(sw.Elapsed.TotalMilliseconds);
+            sw.Restart();
+            _ = System.IO.Hashing.XxHash128.HashToUInt128(body);
+            hash.Add(sw.Elapsed.TotalMilliseconds);
+        }
+
+        static double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"body {turns[0].Length / 1e6:F2} MB: turn (5 KB new) median {Median(times):F3} ms; same body again (all cached) {Median(cached):F3} ms; bare Utf8JsonReader {Median(reader):F3} ms; XxHash128 of body {Median(hash):F3} ms"));
+    }
+}

@@ -15,6 +15,10 @@ public sealed record MessagesInspectorOptions
     /// <summary>Strings shorter than this (raw bytes) are scanned directly instead of going through the cache.</summary>
     public int CacheMinBytes { get; init; } = 64;
 
+    /// <summary>Conversations whose walk checkpoints are remembered, so that their next turn resumes after the
+    /// unchanged prefix (0: every turn walks the whole body).</summary>
+    public int PrefixMemoConversations { get; init; } = 256;
+
     /// <summary>Bounds of the verdict cache the inspector owns.</summary>
     public VerdictCacheOptions Cache { get; init; } = new();
 }

@@ -26,6 +26,8 @@ public sealed class MessagesRequestInspector
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Options.MaxStrings);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Options.MaxDepth);
         Cache = new VerdictCache(Options.Cache);
+        ArgumentOutOfRangeException.ThrowIfNegative(Options.PrefixMemoConversations);
+        PrefixMemo = Options.PrefixMemoConversations > 0 ? new ConversationPrefixMemo(Options.PrefixMemoConversations) : null;
     }
 
     /// <summary>The scanner every string goes through.</summary>
@@ -39,6 +41,12 @@ public sealed class MessagesRequestInspector
 
     /// <summary>Verdicts of strings already seen (statistics: hits, misses, size).</summary>
     public VerdictCache Cache { get; }
+
+    /// <summary>Walk checkpoints of recent conversations (null when disabled).</summary>
+    internal ConversationPrefixMemo? PrefixMemo { get; }
+
+    /// <summary>Turns whose walk resumed after an unchanged, already inspected prefix.</summary>
+    public long ResumedTurns => PrefixMemo?.Resumed ?? 0;
 
     /// <summary>
     /// Inspects <paramref name="body"/> (UTF-8 JSON, already validated by the caller) for

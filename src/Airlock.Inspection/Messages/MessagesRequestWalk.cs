@@ -25,6 +25,12 @@ internal sealed class MessagesRequestWalk
     private Finding? _blocking;
     private string? _incompleteReason;
 
+    // Resuming after an inspected prefix (see ConversationPrefixMemo): offset of the reader's span in the body,
+    // the checkpoints of this body so far, and the strings with matches (by position) met so far.
+    private int _base;
+    private readonly List<ConversationPrefixMemo.Checkpoint> _checkpoints = [];
+    private readonly List<ConversationPrefixMemo.MatchedString> _matched = [];
+
     public MessagesRequestWalk(MessagesRequestInspector owner, ReadOnlyMemory<byte> body, string? team, InspectionPolicy policy)
     {
         _owner = owner;
@@ -33,7 +39,7 @@ internal sealed class MessagesRequestWalk
         _policy = policy;
     }
 
-    private enum Node : byte
+    internal enum Node : byte
     {
         Skip,
         Root,
@@ -47,7 +53,7 @@ internal sealed class MessagesRequestWalk
         Any,
     }
 
-    private enum BlockKind : byte
+    internal enum BlockKind : byte
     {
         Other,
         Thinking,
@@ -57,15 +63,28 @@ internal sealed class MessagesRequestWalk
 
     public RequestInspection Run()
     {
-        var reader = new Utf8JsonReader(_body.Span, new JsonReaderOptions { MaxDepth = _owner.Options.MaxDepth });
+        var span = _body.Span;
+        var resume = Resume(span);
+        if (_incompleteReason is not null)
+        {
+            return Finish();
+        }
+
+        var reader = resume is null
+            ? new Utf8JsonReader(span, new JsonReaderOptions { MaxDepth = _owner.Options.MaxDepth })
+            : new Utf8JsonReader(span[resume.Offset..], isFinalBlock: true, resume.State);
         try
         {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            if (resume is null)
             {
-                return Finish();
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return Finish();
+                }
+
+                Push(Node.Root, isArray: false, signed: false);
             }
 
-            Push(Node.Root, isArray: false, signed: false);
             while (_incompleteReason is null && reader.Read())
             {
                 switch (reader.TokenType)
@@ -80,6 +99,11 @@ internal sealed class MessagesRequestWalk
                     case JsonTokenType.EndObject:
                     case JsonTokenType.EndArray:
                         _depth--;
+                        if (_depth == 2 && _frames[1].Node == Node.Messages)
+                        {
+                            Checkpoint(span, ref reader);
+                        }
+
                         break;
                     case JsonTokenType.String:
                         // Any string in conversation content is scanned, including ones where the schema
@@ -102,13 +126,91 @@ internal sealed class MessagesRequestWalk
             _incompleteReason = $"request blocked: body is not valid JSON or nests deeper than {_owner.Options.MaxDepth} levels";
         }
 
+        if (_incompleteReason is null && _checkpoints.Count > 0)
+        {
+            _owner.PrefixMemo?.Store(new ConversationPrefixMemo.Memo([.. _checkpoints], [.. _matched]));
+        }
+
         return Finish();
+    }
+
+    /// <summary>
+    /// Finds the last checkpoint of a remembered conversation that this body reaches with identical bytes, replays
+    /// the matches before it under this call's policy and team, and restores the walk's state there. Null: walk the
+    /// whole body.
+    /// </summary>
+    private ConversationPrefixMemo.Checkpoint? Resume(ReadOnlySpan<byte> span)
+    {
+        var memo = _owner.PrefixMemo?.Find(span);
+        if (memo is null)
+        {
+            return null;
+        }
+
+        ConversationPrefixMemo.Checkpoint? best = null;
+        int from = 0;
+        foreach (var checkpoint in memo.Checkpoints)
+        {
+            if (checkpoint.Offset > span.Length || ConversationPrefixMemo.SegmentHash(span[from..checkpoint.Offset]) != checkpoint.SegmentHash)
+            {
+                break;
+            }
+
+            best = checkpoint;
+            _checkpoints.Add(checkpoint);
+            from = checkpoint.Offset;
+        }
+
+        if (best is null)
+        {
+            return null;
+        }
+
+        for (int i = 0; i < best.MatchedCount; i++)
+        {
+            var matched = memo.Matched[i];
+            _matched.Add(matched);
+            var raw = span.Slice(matched.RawStart, matched.RawLength);
+            var quoted = new Utf8JsonReader(span.Slice(matched.RawStart - 1, matched.RawLength + 2));
+            quoted.Read();
+            OnMatches(quoted.GetString()!, raw, matched.RawStart, matched.Matches, matched.Signed, matched.Location);
+            if (_incompleteReason is not null)
+            {
+                return null;
+            }
+        }
+
+        _base = best.Offset;
+        _strings = best.Strings;
+        _depth = best.Frames.Length;
+        best.Frames.CopyTo(_frames, 0);
+        return best;
+    }
+
+    /// <summary>Records the walk's state between two elements of <c>messages</c> (at most one per
+    /// <see cref="ConversationPrefixMemo.MinCheckpointGap"/> bytes, and always after the first element).</summary>
+    private void Checkpoint(ReadOnlySpan<byte> span, ref Utf8JsonReader reader)
+    {
+        if (_owner.PrefixMemo is null || _incompleteReason is not null)
+        {
+            return;
+        }
+
+        int offset = checked(_base + (int)reader.BytesConsumed);
+        int previous = _checkpoints.Count == 0 ? 0 : _checkpoints[^1].Offset;
+        if (_checkpoints.Count > 0 && offset - previous < ConversationPrefixMemo.MinCheckpointGap)
+        {
+            return;
+        }
+
+        _checkpoints.Add(new ConversationPrefixMemo.Checkpoint(
+            offset, ConversationPrefixMemo.SegmentHash(span[previous..offset]), reader.CurrentState, _frames[.._depth], _strings, _matched.Count));
     }
 
     private void OnPropertyName(ref Utf8JsonReader reader)
     {
         ref var frame = ref _frames[_depth - 1];
-        frame.NameStart = checked((int)reader.TokenStartIndex + 1);
+        frame.NameStart = checked(_base + (int)reader.TokenStartIndex + 1);
         frame.NameLength = reader.HasValueSequence ? 0 : reader.ValueSpan.Length;
         frame.NameEscaped = reader.ValueIsEscaped;
         frame.Child = Classify(ref frame, ref reader);
@@ -301,7 +403,7 @@ internal sealed class MessagesRequestWalk
         }
 
         var raw = reader.ValueSpan;
-        int rawStart = checked((int)reader.TokenStartIndex + 1);
+        int rawStart = checked(_base + (int)reader.TokenStartIndex + 1);
         string? text = null;
         TextMatch[] matches;
         if (raw.Length >= _owner.Options.CacheMinBytes)
@@ -338,7 +440,10 @@ internal sealed class MessagesRequestWalk
             return;
         }
 
-        OnMatches(text, raw, rawStart, matches, _frames[_depth - 1].Signed, isKey ? KeyLocation() : BuildLocation());
+        var location = isKey ? KeyLocation() : BuildLocation();
+        var signed = _frames[_depth - 1].Signed;
+        _matched.Add(new ConversationPrefixMemo.MatchedString(rawStart, raw.Length, matches, location, signed));
+        OnMatches(text, raw, rawStart, matches, signed, location);
     }
 
     // Only the decoding is guarded here: an exception from a scanner is an inspection failure for the caller
@@ -577,7 +682,8 @@ internal sealed class MessagesRequestWalk
 
     private readonly record struct Splice(int Start, int End, byte[] Replacement);
 
-    private struct Frame
+    /// <summary>What the walk knows about one open object or array (copied into checkpoints).</summary>
+    internal struct Frame
     {
         public Node Node;
         public bool IsArray;
