@@ -85,6 +85,85 @@ public sealed class AuditWriterTests
     }
 
     [Fact]
+    public async Task A_durable_write_completes_only_after_its_batch_is_committed()
+    {
+        var store = new RecordingStore { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance);
+
+        var durable = writer.WriteDurableAsync(Record(1));
+        await store.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(50);
+
+        Assert.False(durable.IsCompleted);
+        Assert.Empty(store.Stored);
+        store.Gate.SetResult();
+        await durable.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["r1"], store.Stored.Select(r => r.RequestId));
+    }
+
+    [Fact]
+    public async Task Health_reports_a_failing_store_and_its_recovery_and_durable_writers_wait_through_it()
+    {
+        var store = new RecordingStore { FailuresLeft = 3 };
+        await using var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance);
+        Assert.True(writer.Health.Healthy);
+
+        var durable = writer.WriteDurableAsync(Record(1));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (writer.Health.Healthy && !durable.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5);
+        }
+        var failing = writer.Health;
+        await durable.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.False(failing.Healthy);
+        Assert.Contains("disk hiccup", failing.LastError, StringComparison.Ordinal);
+        Assert.NotNull(failing.FailingSince);
+        Assert.True(writer.Health.Healthy);
+        Assert.Equal(0, writer.Health.ConsecutiveFailures);
+        Assert.Equal(["r1"], store.Stored.Select(r => r.RequestId));
+    }
+
+    [Fact]
+    public async Task A_cancelled_durable_wait_still_writes_the_record()
+    {
+        var store = new RecordingStore { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => writer.WriteDurableAsync(Record(7), cancel.Token));
+        store.Gate.SetResult();
+        await writer.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["r7"], store.Stored.Select(r => r.RequestId));
+    }
+
+    [Fact]
+    public async Task Durable_writes_on_sqlite_are_chained_and_group_committed()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-durable-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var store = await SqliteStore.OpenAsync(dataDir);
+            await using (var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance))
+            {
+                await Task.WhenAll(Enumerable.Range(0, 200).Select(i => writer.WriteDurableAsync(Record(i))));
+                // Every durable write returned: each record is already readable, without a flush.
+                Assert.Equal(200, (await store.QueryAsync(new AuditQuery { Limit = 1000 })).Count);
+            }
+            var verification = await AuditChainVerifier.VerifyStoreAsync(store, trustedKey: null);
+            Assert.True(verification.Intact, verification.Fault?.ToString());
+            Assert.Equal(200, verification.Records);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Checkpoints_are_signed_periodically_and_on_shutdown_over_the_stored_head()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-writer-" + Guid.NewGuid().ToString("N"));

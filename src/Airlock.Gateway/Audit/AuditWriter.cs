@@ -25,7 +25,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private static readonly TimeSpan GroupCommitWindow = TimeSpan.FromMilliseconds(5);
     private readonly IAuditStore _store;
     private readonly ILogger _logger;
-    private readonly Channel<AuditRecord> _queue;
+    private readonly Channel<Entry> _queue;
     private readonly Task _loop;
     private readonly AuditSigningKey? _signingKey;
     private readonly Task _checkpoints = Task.CompletedTask;
@@ -35,6 +35,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private long _written;
     private long _checkpointedAtWritten;
     private Lazy<Task>? _disposal;
+    private volatile AuditStoreHealth _health = AuditStoreHealth.Ok;
     private readonly IAsyncDisposable? _ownedStore;
 
     /// <summary>
@@ -49,7 +50,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
         _logger = logger;
         _signingKey = signingKey;
         CheckpointInterval = checkpointInterval ?? TimeSpan.FromSeconds(30);
-        _queue = Channel.CreateBounded<AuditRecord>(new BoundedChannelOptions(capacity)
+        _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
@@ -67,11 +68,35 @@ public sealed partial class AuditWriter : IAsyncDisposable
     /// <summary>Number of records written so far.</summary>
     public long Written => Interlocked.Read(ref _written);
 
+    /// <summary>Whether the store is taking records (the pipeline refuses or spools while it is not).</summary>
+    public AuditStoreHealth Health => _health;
+
     /// <summary>Queues a record. Waits (never drops) when the queue is full.</summary>
     public ValueTask EnqueueAsync(AuditRecord record)
     {
         Interlocked.Increment(ref _enqueued);
-        return _queue.Writer.TryWrite(record) ? ValueTask.CompletedTask : _queue.Writer.WriteAsync(record);
+        var entry = new Entry(record, null);
+        return _queue.Writer.TryWrite(entry) ? ValueTask.CompletedTask : _queue.Writer.WriteAsync(entry);
+    }
+
+    /// <summary>
+    /// Queues a record and completes once it is committed to the store (chained, in a transaction that is on
+    /// disk). Group commit keeps this cheap: a batch that carries a waiter is committed at once, without the
+    /// batching window, and records arriving during that commit share the next one. While the store fails the
+    /// task stays pending (the record is retried, never dropped): bound the wait with
+    /// <paramref name="cancellationToken"/> and consult <see cref="Health"/> to refuse or spool instead.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The wait was cancelled; the record stays queued and will still be written.</exception>
+    public async Task WriteDurableAsync(AuditRecord record, CancellationToken cancellationToken = default)
+    {
+        var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Increment(ref _enqueued);
+        var entry = new Entry(record, durable);
+        if (!_queue.Writer.TryWrite(entry))
+        {
+            await _queue.Writer.WriteAsync(entry, cancellationToken).ConfigureAwait(false);
+        }
+        await durable.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Waits until every record queued before the call is written (tests, shutdown).</summary>
@@ -91,20 +116,17 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private async Task RunAsync()
     {
         var batch = new List<AuditRecord>(MaxBatch);
+        var waiters = new List<TaskCompletionSource>();
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (batch.Count < MaxBatch && reader.TryRead(out var record))
-            {
-                batch.Add(record);
-            }
-            if (batch.Count < MaxBatch && !reader.Completion.IsCompleted)
+            Drain(reader, batch, waiters);
+            // Someone waits for durability: commit now (records arriving meanwhile form the next batch).
+            // Otherwise wait a little so a burst shares one commit.
+            if (waiters.Count == 0 && batch.Count < MaxBatch && !reader.Completion.IsCompleted)
             {
                 await Task.Delay(GroupCommitWindow).ConfigureAwait(false);
-                while (batch.Count < MaxBatch && reader.TryRead(out var record))
-                {
-                    batch.Add(record);
-                }
+                Drain(reader, batch, waiters);
             }
             var delay = TimeSpan.FromMilliseconds(50);
             while (true)
@@ -112,20 +134,46 @@ public sealed partial class AuditWriter : IAsyncDisposable
                 try
                 {
                     await _store.AppendAsync(batch).ConfigureAwait(false);
+                    if (!_health.Healthy)
+                    {
+                        _health = AuditStoreHealth.Ok;
+                        LogStoreRecovered(_logger);
+                    }
                     break;
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
                     // Keep the batch and retry: an audit record is never dropped because the store hiccupped.
+                    var failures = _health.ConsecutiveFailures + 1;
+                    _health = new AuditStoreHealth(false, failures, $"{ex.GetType().Name}: {ex.Message}", _health.FailingSince ?? DateTimeOffset.UtcNow);
                     LogWriteFailed(_logger, batch.Count, ex.GetType().Name, ex.Message);
                     await Task.Delay(delay).ConfigureAwait(false);
                     delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
                 }
             }
             Interlocked.Add(ref _written, batch.Count);
+            foreach (var waiter in waiters)
+            {
+                waiter.TrySetResult();
+            }
             batch.Clear();
+            waiters.Clear();
         }
     }
+
+    private static void Drain(ChannelReader<Entry> reader, List<AuditRecord> batch, List<TaskCompletionSource> waiters)
+    {
+        while (batch.Count < MaxBatch && reader.TryRead(out var entry))
+        {
+            batch.Add(entry.Record);
+            if (entry.Durable is not null)
+            {
+                waiters.Add(entry.Durable);
+            }
+        }
+    }
+
+    private readonly record struct Entry(AuditRecord Record, TaskCompletionSource? Durable);
 
     /// <summary>
     /// Signs the current chain head and stores the checkpoint, unless nothing was written since the last one.
@@ -221,6 +269,20 @@ public sealed partial class AuditWriter : IAsyncDisposable
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Audit store write of {Count} record(s) failed ({ErrorType}: {Reason}); retrying")]
     private static partial void LogWriteFailed(ILogger logger, int count, string errorType, string reason);
 
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Audit store recovered; queued records are being written")]
+    private static partial void LogStoreRecovered(ILogger logger);
+
     [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Audit checkpoint failed ({ErrorType}: {Reason}); the next one covers the same records")]
     private static partial void LogCheckpointFailed(ILogger logger, string errorType, string reason);
+}
+
+/// <summary>Whether the audit store is taking records.</summary>
+/// <param name="Healthy">True while appends succeed.</param>
+/// <param name="ConsecutiveFailures">Failed attempts at the current batch (0 when healthy).</param>
+/// <param name="LastError">Type and message of the last failure (never record content).</param>
+/// <param name="FailingSince">When the current run of failures started.</param>
+public sealed record AuditStoreHealth(bool Healthy, int ConsecutiveFailures, string? LastError, DateTimeOffset? FailingSince)
+{
+    /// <summary>The healthy state.</summary>
+    public static AuditStoreHealth Ok { get; } = new(true, 0, null, null);
 }
