@@ -210,73 +210,111 @@ public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposa
     {
         await using var importer = await connection.BeginBinaryImportAsync(
             $"COPY audit_records ({RecordColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+        // Synchronous row writes: they only fill Npgsql's buffer (flushed as it fills); one await per field
+        // cost more than the row itself. This runs on the writer's own loop, never on a request thread.
         foreach (var r in records)
         {
             var link = r.Chain!;
             var tool = r.Tool;
-            await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(link.Sequence, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.RequestId, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(r.Time.ToUnixTimeMilliseconds(), NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.Door, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.Operation, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.KeyId, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.User, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.Team, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.SessionId, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.Model, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.Upstream, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(r.Status, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-            await Text(importer, AuditOutcomes.ToText(r.Outcome), cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.ErrorType, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(r.LatencyMs, NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
-            await Real(importer, r.TimeToFirstByteMs, cancellationToken).ConfigureAwait(false);
-            await Long(importer, r.InputTokens, cancellationToken).ConfigureAwait(false);
-            await Long(importer, r.OutputTokens, cancellationToken).ConfigureAwait(false);
-            await Long(importer, r.CacheReadTokens, cancellationToken).ConfigureAwait(false);
-            await Long(importer, r.CacheCreationTokens, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(r.RequestBytes, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(r.ResponseBytes, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.BodySha256, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.UpstreamRequestId, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.UserAgent, cancellationToken).ConfigureAwait(false);
-            await Text(importer, r.ClientAddress, cancellationToken).ConfigureAwait(false);
-            await Json(importer, r.Findings.Count == 0 ? null : JsonSerializer.Serialize(r.Findings, PostgresJsonContext.Default.IReadOnlyListAuditFinding), cancellationToken).ConfigureAwait(false);
-            await Text(importer, AuditKinds.ToText(r.Kind), cancellationToken).ConfigureAwait(false);
-            await Text(importer, tool?.HookEvent, cancellationToken).ConfigureAwait(false);
-            await Text(importer, tool?.ToolName, cancellationToken).ConfigureAwait(false);
-            await Json(importer, tool is { FilePaths.Count: > 0 } ? JsonSerializer.Serialize(tool.FilePaths, PostgresJsonContext.Default.IReadOnlyListString) : null, cancellationToken).ConfigureAwait(false);
-            await Text(importer, tool?.Command, cancellationToken).ConfigureAwait(false);
+            importer.StartRow();
+            importer.Write(link.Sequence, NpgsqlDbType.Bigint);
+            Text(importer, r.RequestId);
+            importer.Write(r.Time.ToUnixTimeMilliseconds(), NpgsqlDbType.Bigint);
+            Text(importer, r.Door);
+            Text(importer, r.Operation);
+            Text(importer, r.KeyId);
+            Text(importer, r.User);
+            Text(importer, r.Team);
+            Text(importer, r.SessionId);
+            Text(importer, r.Model);
+            Text(importer, r.Upstream);
+            importer.Write(r.Status, NpgsqlDbType.Integer);
+            Text(importer, AuditOutcomes.ToText(r.Outcome));
+            Text(importer, r.ErrorType);
+            importer.Write(r.LatencyMs, NpgsqlDbType.Double);
+            Real(importer, r.TimeToFirstByteMs);
+            Long(importer, r.InputTokens);
+            Long(importer, r.OutputTokens);
+            Long(importer, r.CacheReadTokens);
+            Long(importer, r.CacheCreationTokens);
+            importer.Write(r.RequestBytes, NpgsqlDbType.Bigint);
+            importer.Write(r.ResponseBytes, NpgsqlDbType.Bigint);
+            Text(importer, r.BodySha256);
+            Text(importer, r.UpstreamRequestId);
+            Text(importer, r.UserAgent);
+            Text(importer, r.ClientAddress);
+            Json(importer, r.Findings.Count == 0 ? null : JsonSerializer.Serialize(r.Findings, PostgresJsonContext.Default.IReadOnlyListAuditFinding));
+            Text(importer, AuditKinds.ToText(r.Kind));
+            Text(importer, tool?.HookEvent);
+            Text(importer, tool?.ToolName);
+            Json(importer, tool is { FilePaths.Count: > 0 } ? JsonSerializer.Serialize(tool.FilePaths, PostgresJsonContext.Default.IReadOnlyListString) : null);
+            Text(importer, tool?.Command);
             if (tool is null)
             {
-                await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+                importer.WriteNull();
             }
             else
             {
-                await importer.WriteAsync(tool.CommandTruncated, NpgsqlDbType.Boolean, cancellationToken).ConfigureAwait(false);
+                importer.Write(tool.CommandTruncated, NpgsqlDbType.Boolean);
             }
-            await Text(importer, tool is null ? null : ToolDecisions.ToText(tool.Decision), cancellationToken).ConfigureAwait(false);
-            await Text(importer, tool?.DecisionReason, cancellationToken).ConfigureAwait(false);
-            await Real(importer, tool?.DurationMs, cancellationToken).ConfigureAwait(false);
-            await Text(importer, tool?.Cwd, cancellationToken).ConfigureAwait(false);
-            await Text(importer, tool?.EventId, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(Convert.FromHexString(link.PreviousHash), NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(Convert.FromHexString(link.Hash), NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
+            Text(importer, tool is null ? null : ToolDecisions.ToText(tool.Decision));
+            Text(importer, tool?.DecisionReason);
+            Real(importer, tool?.DurationMs);
+            Text(importer, tool?.Cwd);
+            Text(importer, tool?.EventId);
+            importer.Write(Convert.FromHexString(link.PreviousHash), NpgsqlDbType.Bytea);
+            importer.Write(Convert.FromHexString(link.Hash), NpgsqlDbType.Bytea);
         }
         await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static Task Text(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
-        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+    private static void Text(NpgsqlBinaryImporter importer, string? value)
+    {
+        if (value is null)
+        {
+            importer.WriteNull();
+        }
+        else
+        {
+            importer.Write(value, NpgsqlDbType.Text);
+        }
+    }
 
-    private static Task Json(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
-        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Jsonb, cancellationToken);
+    private static void Json(NpgsqlBinaryImporter importer, string? value)
+    {
+        if (value is null)
+        {
+            importer.WriteNull();
+        }
+        else
+        {
+            importer.Write(value, NpgsqlDbType.Jsonb);
+        }
+    }
 
-    private static Task Long(NpgsqlBinaryImporter importer, long? value, CancellationToken cancellationToken) =>
-        value is { } v ? importer.WriteAsync(v, NpgsqlDbType.Bigint, cancellationToken) : importer.WriteNullAsync(cancellationToken);
+    private static void Long(NpgsqlBinaryImporter importer, long? value)
+    {
+        if (value is { } v)
+        {
+            importer.Write(v, NpgsqlDbType.Bigint);
+        }
+        else
+        {
+            importer.WriteNull();
+        }
+    }
 
-    private static Task Real(NpgsqlBinaryImporter importer, double? value, CancellationToken cancellationToken) =>
-        value is { } v ? importer.WriteAsync(v, NpgsqlDbType.Double, cancellationToken) : importer.WriteNullAsync(cancellationToken);
+    private static void Real(NpgsqlBinaryImporter importer, double? value)
+    {
+        if (value is { } v)
+        {
+            importer.Write(v, NpgsqlDbType.Double);
+        }
+        else
+        {
+            importer.WriteNull();
+        }
+    }
 
     /// <inheritdoc/>
     public async Task<IReadOnlyList<AuditRecord>> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default)

@@ -17,7 +17,7 @@ namespace Airlock.Gateway.Audit;
 /// </summary>
 public sealed partial class AuditWriter : IAsyncDisposable
 {
-    private const int MaxBatch = 512;
+    private const int MaxBatch = 2048;
 
     // Group commit: after the first record of a batch arrives, records arriving within this window share
     // its transaction. A commit costs ~0.1–0.2 ms on this store; at 1,000+ requests/s one commit per
