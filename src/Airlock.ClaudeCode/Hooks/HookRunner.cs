@@ -96,7 +96,7 @@ public static class HookRunner
         var started = Stopwatch.GetTimestamp();
         var policy = LoadCachedPolicy(state, out var fetchedAt) ?? HookPolicy.BuiltIn;
 
-        var (bytes, tooLarge) = await ReadInputAsync(env.Stdin, cancellationToken).ConfigureAwait(false);
+        var (bytes, tooLarge) = ReadInput(env.Stdin);
         HookInput? input = null;
         string? problem;
         if (tooLarge)
@@ -369,13 +369,17 @@ public static class HookRunner
         }
     }
 
-    private static async Task<(byte[] Bytes, bool TooLarge)> ReadInputAsync(Stream stdin, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads stdin synchronously: it is a pipe Claude Code has already filled, and an async read would start the
+    /// thread pool, a few milliseconds of a budget that is twenty. Beyond the limit the rest is drained unread.
+    /// </summary>
+    private static (byte[] Bytes, bool TooLarge) ReadInput(Stream stdin)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[64 * 1024];
         while (true)
         {
-            var read = await stdin.ReadAsync(chunk, cancellationToken).ConfigureAwait(false);
+            var read = stdin.Read(chunk);
             if (read == 0)
             {
                 return (buffer.ToArray(), false);
@@ -383,7 +387,7 @@ public static class HookRunner
             if (buffer.Length + read > MaxInputBytes)
             {
                 // Drain without keeping, so Claude Code's write does not fail with a broken pipe.
-                while (await stdin.ReadAsync(chunk, cancellationToken).ConfigureAwait(false) > 0)
+                while (stdin.Read(chunk) > 0)
                 {
                 }
                 return ([], true);
