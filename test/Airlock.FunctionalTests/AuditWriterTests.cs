@@ -23,15 +23,16 @@ public sealed class AuditWriterTests
         var store = new RecordingStore();
         await using var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance);
 
-        for (var i = 0; i < 1000; i++)
+        const int Count = AuditWriter.MaxBatch * 2 + 100;
+        for (var i = 0; i < Count; i++)
         {
             await writer.EnqueueAsync(Record(i));
         }
         await writer.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
 
-        Assert.Equal(1000, writer.Written);
-        Assert.Equal(Enumerable.Range(0, 1000).Select(i => "r" + i), store.Stored.Select(r => r.RequestId));
-        Assert.All(store.Batches, size => Assert.InRange(size, 1, 512));
+        Assert.Equal(Count, writer.Written);
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => "r" + i), store.Stored.Select(r => r.RequestId));
+        Assert.All(store.Batches, size => Assert.InRange(size, 1, AuditWriter.MaxBatch));
     }
 
     [Fact]
