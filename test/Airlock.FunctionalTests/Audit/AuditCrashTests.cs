@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Airlock.Core.Audit;
+using Airlock.Storage.Sqlite;
+
+namespace Airlock.FunctionalTests.Audit;
+
+/// <summary>
+/// Crash harness: a real <c>airlock serve</c> process (the built CLI) under load is killed with SIGKILL; every request
+/// that received a response must have its audit record, and the chain must verify. This holds only once the request
+/// pipeline awaits <see cref="Gateway.Audit.AuditWriter.WriteDurableAsync"/> before releasing a response (the
+/// coordinator wires that hook): until then records queued in the group-commit window die with the process.
+/// Remove the Skip when the hook is in the pipeline.
+/// </summary>
+public sealed class AuditCrashTests
+{
+    private const string NotWiredYet = "needs the durability hook in the request pipeline (AuditWriter.WriteDurableAsync before the response is released)";
+
+    [Fact(Skip = NotWiredYet)]
+    public async Task Every_answered_request_survives_a_kill_9_and_the_chain_verifies()
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Airlock.slnx")))
+        {
+            root = Path.GetDirectoryName(root)!;
+        }
+        var cli = Path.Combine(root, "src", "Airlock.Cli", "bin", "Release", "net10.0", "airlock.dll");
+        Assert.True(File.Exists(cli), $"build the CLI first: {cli}");
+        var work = Path.Combine(Path.GetTempPath(), "airlock-crash-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(work);
+        try
+        {
+            var key = JsonDocument.Parse(await RunAsync(cli, work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
+            var port = FreePort();
+            using var gateway = Start(cli, work, "serve", "--urls", $"http://127.0.0.1:{port}");
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+            await WaitHealthyAsync(http);
+
+            var answered = new System.Collections.Concurrent.ConcurrentBag<string>();
+            using var stop = new CancellationTokenSource();
+            var load = Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+                        {
+                            Content = new StringContent("""{"model":"claude-opus-5-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+                        };
+                        request.Headers.Add("x-api-key", key);
+                        request.Headers.Add("anthropic-version", "2023-06-01");
+                        using var response = await http.SendAsync(request, stop.Token);
+                        await response.Content.ReadAsByteArrayAsync(stop.Token);
+                        if (response.StatusCode == HttpStatusCode.OK && response.Headers.TryGetValues("x-airlock-request-id", out var ids))
+                        {
+                            answered.Add(ids.First());
+                        }
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+                    {
+                        // The process died mid-request: that request got no response and is not counted.
+                    }
+                }
+            })).ToArray();
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            gateway.Kill(entireProcessTree: true); // SIGKILL: no shutdown, no flush
+            await stop.CancelAsync();
+            await Task.WhenAll(load);
+            await gateway.WaitForExitAsync();
+
+            using var store = await SqliteStore.OpenAsync(Path.Combine(work, ".airlock"));
+            var stored = (await store.QueryAsync(new AuditQuery { Limit = int.MaxValue })).Select(r => r.RequestId).ToHashSet(StringComparer.Ordinal);
+            var verification = await AuditChainVerifier.VerifyStoreAsync(store, trustedKey: null);
+
+            Assert.NotEmpty(answered);
+            var missing = answered.Where(id => !stored.Contains(id)).ToList();
+            Assert.True(missing.Count == 0, $"{missing.Count} of {answered.Count} answered request(s) have no audit record, e.g. {missing.FirstOrDefault()}");
+            Assert.True(verification.Intact, verification.Fault?.ToString());
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static Process Start(string cli, string work, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = work, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(cli);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        // Quickstart with the simulated model: no upstream credential in the environment.
+        info.Environment.Remove("ANTHROPIC_API_KEY");
+        info.Environment.Remove("AIRLOCK_UPSTREAM_URL");
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task<string> RunAsync(string cli, string work, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = work, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(cli);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(info)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"airlock {string.Join(' ', args)} exited {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
+        return output;
+    }
+
+    private static async Task WaitHealthyAsync(HttpClient http)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                if ((await http.GetAsync("/healthz")).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            Assert.True(DateTime.UtcNow < deadline, "gateway did not start");
+            await Task.Delay(200);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
