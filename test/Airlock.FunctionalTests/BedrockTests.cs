@@ -88,7 +88,8 @@ public sealed class BedrockTests(ITestOutputHelper output)
         // The scripted Bedrock verified the signature (it rejects bad ones); ':' travels as %3A and is signed double-encoded.
         Assert.Equal("/model/us.anthropic.claude-opus-5-5-v1%3A0/invoke-with-response-stream", call.Request.Path);
         Assert.StartsWith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/", call.Request.Header("authorization"));
-        Assert.Equal(["claude-code-20250219", "interleaved-thinking-2025-05-14"], call.Betas);
+        // The shipped beta rules drop claude-code-* for Bedrock (Claude Code in Bedrock mode does not send it either).
+        Assert.Equal(["interleaved-thinking-2025-05-14"], call.Betas);
         Assert.Null(call.Request.Header("x-api-key"));
         Assert.Null(call.Request.Header("x-claude-code-session-id"));
         Assert.Empty(harness.Upstream.Bedrock.Failures);
@@ -389,5 +390,46 @@ public sealed class BedrockTests(ITestOutputHelper output)
         var records = await harness.AuditAsync(3);
         Assert.Equal(["list_inference_profiles", "get_inference_profile", "get_inference_profile"], records.Select(r => r.Operation));
         Assert.All(records, r => Assert.Equal("bedrock", r.Door));
+    }
+
+    [Fact]
+    public async Task Beta_flags_bedrock_does_not_know_are_dropped_together_with_their_body_fields()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: MapOpusToProfile,
+            upstreamOptions: new ScriptedUpstreamOptions { BedrockAcceptedBetas = new HashSet<string> { "interleaved-thinking-2025-05-14" } });
+        var body = "{\"model\":\"claude-opus-5-5\",\"max_tokens\":64,\"stream\":true,\"context_management\":{\"edits\":[]}," +
+            "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+        using var request = harness.Messages(body);
+        request.Headers.Remove("anthropic-beta");
+        request.Headers.TryAddWithoutValidation("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27");
+
+        using var response = await harness.SendStreamingAsync(request);
+        var events = await SseStreamReader.ReadAllAsync(await response.Content.ReadAsStreamAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("message_stop", events[^1].Name);
+        var call = Assert.Single(harness.Upstream.Bedrock.Calls);
+        Assert.Equal(["interleaved-thinking-2025-05-14"], call.Betas);
+        using var sent = call.Request.ParseBody();
+        Assert.False(sent.RootElement.TryGetProperty("context_management", out _));
+    }
+
+    [Fact]
+    public async Task A_beta_refused_by_configuration_fails_with_an_error_naming_it()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: c => MapOpusToProfile(c) with
+        {
+            Betas = [new BetaRuleConfig { Kind = UpstreamKind.Bedrock, Beta = "interleaved-thinking-*", Action = "refuse" }],
+        });
+
+        using var door = DoorRequest(harness, ProfileId, stream: true);
+        using var response = await harness.Client.SendAsync(door);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var (errorType, message) = await AwsErrorAsync(response);
+        Assert.Equal("ValidationException", errorType);
+        Assert.Contains("beta 'interleaved-thinking-2025-05-14'", message, StringComparison.Ordinal);
+        Assert.Empty(harness.Upstream.Bedrock.Calls);
+        Assert.Equal("beta_refused:interleaved-thinking-2025-05-14", (await harness.SingleAuditAsync()).ErrorType);
     }
 }

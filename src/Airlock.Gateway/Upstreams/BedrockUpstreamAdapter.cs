@@ -61,8 +61,8 @@ internal sealed class BedrockUpstreamAdapter : UpstreamAdapter
             throw new UpstreamRequestException(GatewayPipeline.Reject(400, AnthropicErrors.InvalidRequest,
                 $"model for upstream '{Config.Name}' is not a Bedrock model id: {problem}", "invalid_model"));
         }
-        var betas = BodyConverter.RequestedBetas(call, context.Request.Headers["anthropic-beta"]);
-        var body = BodyConverter.ToBedrock(call, betas, []);
+        var (betas, removeFields) = Betas.Apply(Config, BodyConverter.RequestedBetas(call, context.Request.Headers["anthropic-beta"]));
+        var body = BodyConverter.ToBedrock(call, betas, removeFields);
         var request = new HttpRequestMessage(HttpMethod.Post,
             _endpoint.InvokeUri(model, call.Stream ? BedrockOperation.InvokeWithResponseStream : BedrockOperation.Invoke))
         {

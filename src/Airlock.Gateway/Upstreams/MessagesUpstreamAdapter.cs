@@ -21,8 +21,14 @@ internal sealed class MessagesUpstreamAdapter(UpstreamClient client) : UpstreamA
     {
         var path = call.MessagesPathAndQuery ?? (call.Operation == CallOperation.CountTokens ? "/v1/messages/count_tokens" : "/v1/messages");
         var request = new HttpRequestMessage(HttpMethod.Post, Client.BuildUri(path, null));
-        var betas = call.Shape == BodyShape.Messages ? null : BodyConverter.RequestedBetas(call, context.Request.Headers["anthropic-beta"]);
-        request.Content = new ReadOnlyMemoryContent(BodyConverter.ToMessages(call, model, []));
+        // Fast path: a Messages body to a kind without beta rules keeps its header and bytes untouched.
+        List<string>? betas = null;
+        IReadOnlyCollection<string> removeFields = [];
+        if (call.Shape != BodyShape.Messages || Betas.HasRules(Config.Kind))
+        {
+            (betas, removeFields) = Betas.Apply(Config, BodyConverter.RequestedBetas(call, context.Request.Headers["anthropic-beta"]));
+        }
+        request.Content = new ReadOnlyMemoryContent(BodyConverter.ToMessages(call, model, removeFields));
         HeaderPolicy.CopyRequestHeaders(context.Request.Headers, request, dropCloudHeaders: call.Shape != BodyShape.Messages);
         if (request.Content.Headers.ContentType is null)
         {
@@ -30,7 +36,7 @@ internal sealed class MessagesUpstreamAdapter(UpstreamClient client) : UpstreamA
         }
         if (betas is not null)
         {
-            // Bedrock bodies carry the betas; a Messages server reads them from the header.
+            // Bedrock bodies carry the betas (and rules may have dropped some); a Messages server reads them from the header.
             request.Headers.Remove("anthropic-beta");
             if (betas.Count > 0)
             {

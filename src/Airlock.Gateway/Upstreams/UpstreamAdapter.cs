@@ -14,6 +14,9 @@ namespace Airlock.Gateway.Upstreams;
 /// </summary>
 internal abstract class UpstreamAdapter(UpstreamClient client)
 {
+    /// <summary>The beta rules (set by the registry; empty rules when none apply).</summary>
+    public BetaPolicy Betas { get; init; } = new([]);
+
     /// <summary>The connection pool, configuration and static credential of the upstream.</summary>
     public UpstreamClient Client { get; } = client;
 

@@ -88,6 +88,7 @@ public sealed class UpstreamRegistry : IDisposable
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(getEnvironment);
         var errors = new List<string>();
+        var betas = new BetaPolicy(config.Betas);
         for (var i = 0; i < config.Upstreams.Count; i++)
         {
             var upstream = config.Upstreams[i];
@@ -106,7 +107,7 @@ public sealed class UpstreamRegistry : IDisposable
                 : handlerFactory?.Invoke(upstream) ?? UpstreamClient.CreateHandler(upstream);
             var client = new UpstreamClient(upstream, handler, credential);
             _clients[upstream.Name] = client;
-            _adapters[upstream.Name] = CreateAdapter(client, getEnvironment);
+            _adapters[upstream.Name] = CreateAdapter(client, getEnvironment, betas);
         }
         if (errors.Count > 0)
         {
@@ -121,11 +122,11 @@ public sealed class UpstreamRegistry : IDisposable
     /// <summary>The adapter (request building, answer translation) for a configured upstream.</summary>
     internal UpstreamAdapter Adapter(string name) => _adapters[name];
 
-    private static UpstreamAdapter CreateAdapter(UpstreamClient client, Func<string, string?> getEnvironment) => client.Config.Kind switch
+    private static UpstreamAdapter CreateAdapter(UpstreamClient client, Func<string, string?> getEnvironment, BetaPolicy betas) => client.Config.Kind switch
     {
-        UpstreamKind.Vertex => new VertexUpstreamAdapter(client, new GoogleAccessTokens(client.Config, getEnvironment)),
-        UpstreamKind.Bedrock => new BedrockUpstreamAdapter(client, getEnvironment, TimeProvider.System),
-        _ => new MessagesUpstreamAdapter(client),
+        UpstreamKind.Vertex => new VertexUpstreamAdapter(client, new GoogleAccessTokens(client.Config, getEnvironment)) { Betas = betas },
+        UpstreamKind.Bedrock => new BedrockUpstreamAdapter(client, getEnvironment, TimeProvider.System) { Betas = betas },
+        _ => new MessagesUpstreamAdapter(client) { Betas = betas },
     };
 
     /// <inheritdoc/>

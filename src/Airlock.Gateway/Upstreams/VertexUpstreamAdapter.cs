@@ -57,10 +57,10 @@ internal sealed class VertexUpstreamAdapter : UpstreamAdapter
     {
         var uri = BuildUri(call, model);
         var token = await _tokens.GetAsync(cancellationToken).ConfigureAwait(false);
-        var betas = BodyConverter.RequestedBetas(call, context.Request.Headers["anthropic-beta"]);
+        var (betas, removeFields) = Betas.Apply(Config, BodyConverter.RequestedBetas(call, context.Request.Headers["anthropic-beta"]));
         var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
-            Content = new ReadOnlyMemoryContent(BodyConverter.ToVertex(call, model, [])),
+            Content = new ReadOnlyMemoryContent(BodyConverter.ToVertex(call, model, removeFields)),
         };
         HeaderPolicy.CopyRequestHeaders(context.Request.Headers, request, dropCloudHeaders: true);
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
