@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Airlock.Core.Audit;
 using Npgsql;
 using NpgsqlTypes;
@@ -243,11 +241,11 @@ public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposa
             Text(importer, r.UpstreamRequestId);
             Text(importer, r.UserAgent);
             Text(importer, r.ClientAddress);
-            Json(importer, r.Findings.Count == 0 ? null : JsonSerializer.Serialize(r.Findings, PostgresJsonContext.Default.IReadOnlyListAuditFinding));
+            Json(importer, AuditRowLayout.FindingsJson(r.Findings));
             Text(importer, AuditKinds.ToText(r.Kind));
             Text(importer, tool?.HookEvent);
             Text(importer, tool?.ToolName);
-            Json(importer, tool is { FilePaths.Count: > 0 } ? JsonSerializer.Serialize(tool.FilePaths, PostgresJsonContext.Default.IReadOnlyListString) : null);
+            Json(importer, AuditRowLayout.FilePathsJson(tool));
             Text(importer, tool?.Command);
             if (tool is null)
             {
@@ -380,55 +378,7 @@ public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposa
         }
     }
 
-    private static AuditRecord ReadRecord(NpgsqlDataReader reader) => new()
-    {
-        RequestId = reader.GetString(1),
-        Time = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
-        Door = reader.GetString(3),
-        Operation = reader.GetString(4),
-        KeyId = Str(reader, 5),
-        User = Str(reader, 6),
-        Team = Str(reader, 7),
-        SessionId = Str(reader, 8),
-        Model = Str(reader, 9),
-        Upstream = Str(reader, 10),
-        Status = reader.GetInt32(11),
-        Outcome = AuditOutcomes.Parse(reader.GetString(12)),
-        ErrorType = Str(reader, 13),
-        LatencyMs = reader.GetDouble(14),
-        TimeToFirstByteMs = reader.IsDBNull(15) ? null : reader.GetDouble(15),
-        InputTokens = Int(reader, 16),
-        OutputTokens = Int(reader, 17),
-        CacheReadTokens = Int(reader, 18),
-        CacheCreationTokens = Int(reader, 19),
-        RequestBytes = reader.GetInt64(20),
-        ResponseBytes = reader.GetInt64(21),
-        BodySha256 = Str(reader, 22),
-        UpstreamRequestId = Str(reader, 23),
-        UserAgent = Str(reader, 24),
-        ClientAddress = Str(reader, 25),
-        Findings = reader.IsDBNull(26)
-            ? []
-            : JsonSerializer.Deserialize(reader.GetString(26), PostgresJsonContext.Default.IReadOnlyListAuditFinding) ?? [],
-        Kind = AuditKinds.Parse(reader.GetString(27)),
-        Tool = reader.IsDBNull(28) ? null : new ToolEventDetails
-        {
-            HookEvent = reader.GetString(28),
-            ToolName = Str(reader, 29),
-            FilePaths = reader.IsDBNull(30)
-                ? []
-                : JsonSerializer.Deserialize(reader.GetString(30), PostgresJsonContext.Default.IReadOnlyListString) ?? [],
-            Command = Str(reader, 31),
-            CommandTruncated = !reader.IsDBNull(32) && reader.GetBoolean(32),
-            Decision = reader.IsDBNull(33) ? ToolDecision.None : ToolDecisions.Parse(reader.GetString(33)),
-            DecisionReason = Str(reader, 34),
-            DurationMs = reader.IsDBNull(35) ? null : reader.GetDouble(35),
-            Cwd = Str(reader, 36),
-            EventId = Str(reader, 37),
-        },
-        Chain = new AuditChainLink(reader.GetInt64(0),
-            Convert.ToHexStringLower((byte[])reader.GetValue(38)), Convert.ToHexStringLower((byte[])reader.GetValue(39))),
-    };
+    private static AuditRecord ReadRecord(NpgsqlDataReader reader) => AuditRowLayout.Read(reader);
 
     /// <inheritdoc/>
     public async Task<AuditChainHead> GetChainHeadAsync(CancellationToken cancellationToken = default)
@@ -474,13 +424,4 @@ public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposa
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
-
-    private static string? Str(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private static long? Int(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
 }
-
-[JsonSerializable(typeof(IReadOnlyList<AuditFinding>))]
-[JsonSerializable(typeof(IReadOnlyList<string>))]
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
-internal sealed partial class PostgresJsonContext : JsonSerializerContext;

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Airlock.Core.Audit;
 using Microsoft.Data.Sqlite;
 
@@ -137,11 +136,11 @@ public sealed partial class SqliteStore
         p["$upstream_request_id"].Value = Db(r.UpstreamRequestId);
         p["$user_agent"].Value = Db(r.UserAgent);
         p["$client_address"].Value = Db(r.ClientAddress);
-        p["$findings"].Value = r.Findings.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(r.Findings, StoreJsonContext.Default.IReadOnlyListAuditFinding);
+        p["$findings"].Value = Db(AuditRowLayout.FindingsJson(r.Findings));
         var tool = r.Tool;
         p["$tool_event"].Value = Db(tool?.HookEvent);
         p["$tool_name"].Value = Db(tool?.ToolName);
-        p["$tool_file_paths"].Value = tool is { FilePaths.Count: > 0 } ? JsonSerializer.Serialize(tool.FilePaths, StoreJsonContext.Default.IReadOnlyListString) : DBNull.Value;
+        p["$tool_file_paths"].Value = Db(AuditRowLayout.FilePathsJson(tool));
         p["$tool_command"].Value = Db(tool?.Command);
         p["$tool_command_truncated"].Value = tool is null ? DBNull.Value : tool.CommandTruncated ? 1 : 0;
         p["$tool_decision"].Value = tool is null ? DBNull.Value : ToolDecisions.ToText(tool.Decision);
@@ -151,63 +150,7 @@ public sealed partial class SqliteStore
         p["$tool_event_id"].Value = Db(tool?.EventId);
     }
 
-    private static AuditRecord ReadRecord(SqliteDataReader reader)
-    {
-        var record = new AuditRecord
-        {
-            RequestId = reader.GetString(1),
-            Time = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
-            Door = reader.GetString(3),
-            Operation = reader.GetString(4),
-            KeyId = Str(reader, 5),
-            User = Str(reader, 6),
-            Team = Str(reader, 7),
-            SessionId = Str(reader, 8),
-            Model = Str(reader, 9),
-            Upstream = Str(reader, 10),
-            Status = reader.GetInt32(11),
-            Outcome = Core.Audit.AuditOutcomes.Parse(reader.GetString(12)),
-            ErrorType = Str(reader, 13),
-            LatencyMs = reader.GetDouble(14),
-            TimeToFirstByteMs = reader.IsDBNull(15) ? null : reader.GetDouble(15),
-            InputTokens = Int(reader, 16),
-            OutputTokens = Int(reader, 17),
-            CacheReadTokens = Int(reader, 18),
-            CacheCreationTokens = Int(reader, 19),
-            RequestBytes = reader.GetInt64(20),
-            ResponseBytes = reader.GetInt64(21),
-            BodySha256 = Str(reader, 22),
-            UpstreamRequestId = Str(reader, 23),
-            UserAgent = Str(reader, 24),
-            ClientAddress = Str(reader, 25),
-            Findings = reader.IsDBNull(26)
-                ? []
-                : JsonSerializer.Deserialize(reader.GetString(26), StoreJsonContext.Default.IReadOnlyListAuditFinding) ?? [],
-            Kind = AuditKinds.Parse(reader.GetString(27)),
-            Tool = reader.IsDBNull(28) ? null : new ToolEventDetails
-            {
-                HookEvent = reader.GetString(28),
-                ToolName = Str(reader, 29),
-                FilePaths = reader.IsDBNull(30)
-                    ? []
-                    : JsonSerializer.Deserialize(reader.GetString(30), StoreJsonContext.Default.IReadOnlyListString) ?? [],
-                Command = Str(reader, 31),
-                CommandTruncated = !reader.IsDBNull(32) && reader.GetInt64(32) != 0,
-                Decision = reader.IsDBNull(33) ? ToolDecision.None : ToolDecisions.Parse(reader.GetString(33)),
-                DecisionReason = Str(reader, 34),
-                DurationMs = reader.IsDBNull(35) ? null : reader.GetDouble(35),
-                Cwd = Str(reader, 36),
-                EventId = Str(reader, 37),
-            },
-        };
-        return reader.IsDBNull(39)
-            ? record
-            : record with
-            {
-                Chain = new AuditChainLink(reader.GetInt64(0),
-                    Convert.ToHexStringLower((byte[])reader.GetValue(38)), Convert.ToHexStringLower((byte[])reader.GetValue(39))),
-            };
-    }
+    private static AuditRecord ReadRecord(SqliteDataReader reader) => AuditRowLayout.Read(reader);
 
     /// <summary>
     /// Schema 3 migration: chains the rows already stored, in seq order, renumbering them 1, 2, 3… (rows were never
@@ -418,7 +361,5 @@ public sealed partial class SqliteStore
 
     private static object Db(string? value) => (object?)value ?? DBNull.Value;
 
-    private static string? Str(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
-    private static long? Int(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text.Json.Serialization;
 using Airlock.Core.Audit;
 using Airlock.Core.Identity;
 using Microsoft.Data.Sqlite;
@@ -301,20 +300,4 @@ public sealed partial class SqliteStore : IKeyStore, IAuditStore, IDisposable
         RevokedAt = reader.IsDBNull(7) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
         Description = reader.IsDBNull(8) ? null : reader.GetString(8),
     };
-
 }
-
-/// <summary>Kept for callers that name the SQLite namespace; the mapping lives in <see cref="Core.Audit.AuditOutcomes"/>.</summary>
-public static class AuditOutcomes
-{
-    /// <summary>Stored text of an outcome.</summary>
-    public static string ToText(AuditOutcome outcome) => Core.Audit.AuditOutcomes.ToText(outcome);
-
-    /// <summary>Parses a stored outcome.</summary>
-    public static AuditOutcome Parse(string text) => Core.Audit.AuditOutcomes.Parse(text);
-}
-
-[JsonSerializable(typeof(IReadOnlyList<AuditFinding>))]
-[JsonSerializable(typeof(IReadOnlyList<string>))]
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
-internal sealed partial class StoreJsonContext : JsonSerializerContext;

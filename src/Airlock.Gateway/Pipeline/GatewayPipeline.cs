@@ -652,7 +652,7 @@ internal sealed partial class GatewayPipeline(
         var record = exchange.ToRecord();
         if (logger.IsEnabled(LogLevel.Debug))
         {
-            var outcome = Storage.Sqlite.AuditOutcomes.ToText(record.Outcome);
+            var outcome = Core.Audit.AuditOutcomes.ToText(record.Outcome);
             LogRequest(logger, record.RequestId, record.Door, record.Operation, record.KeyId ?? "-", record.Model ?? "-", record.Upstream ?? "-",
                 record.Status, outcome, record.LatencyMs);
         }
