@@ -197,6 +197,11 @@ public sealed class SecretScanner : ITextScanner
     {
         var lineStart = -1;
         var lineEnd = -1;
+        // One memo per call site: dense keyword hits (a keyword repeated along one long line) would otherwise search
+        // the same line-break-free span again for every hit.
+        var hitLineMemo = default(LineEndMemo);
+        var longLineMemo = default(LineEndMemo);
+        var crossLineMemo = default(LineEndMemo);
         foreach (var hit in scratch.Hits)
         {
             var at = rangeStart + hit.Position;
@@ -205,7 +210,7 @@ public sealed class SecretScanner : ITextScanner
             if (at < lineStart || keywordEnd > lineEnd)
             {
                 lineStart = LineStart(text, at, Math.Max(rangeStart, at - _options.MaxLineLookBehind));
-                lineEnd = LineEnd(text, keywordEnd, (int)Math.Min(rangeEnd, (long)keywordEnd + _options.WindowRadius));
+                lineEnd = LineEnd(text, keywordEnd, (int)Math.Min(rangeEnd, (long)keywordEnd + _options.WindowRadius), ref hitLineMemo);
             }
 
             foreach (var ruleIndex in _keywordRules[hit.Keyword])
@@ -239,7 +244,7 @@ public sealed class SecretScanner : ITextScanner
                     // an unbounded one runs to the end of its line (windows on one line merge, so a long line is
                     // still matched once per rule).
                     start = LineStart(text, at, Math.Max(rangeStart, at - Math.Min(matchChars, _options.LongMatchWindow)));
-                    end = LineEnd(text, keywordEnd, (int)Math.Min(rangeEnd, (long)keywordEnd + matchChars));
+                    end = LineEnd(text, keywordEnd, (int)Math.Min(rangeEnd, (long)keywordEnd + matchChars), ref longLineMemo);
                 }
                 else
                 {
@@ -250,7 +255,7 @@ public sealed class SecretScanner : ITextScanner
                     var from = Math.Max(rangeStart, at - before);
                     start = LineStart(text, from, Math.Max(rangeStart, from - _options.MaxLineLookBehind));
                     var to = (int)Math.Min(rangeEnd, (long)keywordEnd + after);
-                    end = LineEnd(text, to, (int)Math.Min(rangeEnd, (long)to + _options.MaxLineLookBehind));
+                    end = LineEnd(text, to, (int)Math.Min(rangeEnd, (long)to + _options.MaxLineLookBehind), ref crossLineMemo);
                 }
 
                 // A hit not followed by the assignment the rule needs still shapes the window (so windows, and with
@@ -348,15 +353,44 @@ public sealed class SecretScanner : ITextScanner
     }
 
     /// <summary>End (the newline's offset) of the line holding <paramref name="at"/>, searching up to <paramref name="limit"/>.</summary>
-    private static int LineEnd(string text, int at, int limit)
+    private static int LineEnd(string text, int at, int limit, ref LineEndMemo memo)
     {
         if (at >= limit)
         {
             return Math.Max(at, limit);
         }
 
+        if (memo.Searched && at >= memo.From && at <= memo.Result)
+        {
+            if (memo.Result < memo.Limit)
+            {
+                // The first line break at or after memo.From is at memo.Result, so it is also the first one after at.
+                return Math.Min(memo.Result, limit);
+            }
+
+            if (limit <= memo.Limit)
+            {
+                return limit; // [memo.From, memo.Limit) holds no line break
+            }
+
+            // Only the part beyond what was already searched is new.
+            var further = text.AsSpan(memo.Limit, limit - memo.Limit).IndexOf('\n');
+            var result = further < 0 ? limit : memo.Limit + further;
+            memo = new LineEndMemo(memo.From, limit, result);
+            return result;
+        }
+
         var newline = text.AsSpan(at, limit - at).IndexOf('\n');
-        return newline < 0 ? limit : at + newline;
+        var end = newline < 0 ? limit : at + newline;
+        memo = new LineEndMemo(at, limit, end);
+        return end;
+    }
+
+    /// <summary>The last line-end search of one call site: [<see cref="From"/>, <see cref="Limit"/>) was searched and
+    /// <see cref="Result"/> is the first line break in it, or <see cref="Limit"/> when there is none.</summary>
+    private readonly record struct LineEndMemo(int From, int Limit, int Result)
+    {
+        public bool Searched => Limit > From;
     }
 
     private void RunRule(int ruleIndex, string text, int start, int end, int rangeStart, int rangeEnd, string? path, List<Candidate> candidates)
