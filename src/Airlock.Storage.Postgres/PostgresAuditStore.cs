@@ -331,44 +331,24 @@ public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposa
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand { Connection = connection };
-        var where = new List<string>();
-        void Filter(string? value, string condition, string name)
+        var parameters = new List<AuditQuerySql.Parameter>();
+        var where = AuditQuerySql.Where(query, '@', "findings @> jsonb_build_array(jsonb_build_object('rule_id', @rule))", parameters);
+        foreach (var (name, value) in parameters)
         {
-            if (value is not null)
+            if (value is string text)
             {
-                where.Add(condition);
-                command.Parameters.AddWithValue(name, NpgsqlDbType.Text, value);
+                command.Parameters.AddWithValue(name, NpgsqlDbType.Text, text);
             }
-        }
-        Filter(query.User, "user_name = @user", "user");
-        Filter(query.Team, "team = @team", "team");
-        Filter(query.SessionId, "session_id = @session", "session");
-        Filter(query.Model, "model = @model", "model");
-        Filter(query.Upstream, "upstream = @upstream", "upstream");
-        Filter(query.RequestId, "request_id = @request_id", "request_id");
-        Filter(query.Kind is { } kind ? AuditKinds.ToText(kind) : null, "kind = @kind", "kind");
-        Filter(query.Outcome is { } outcome ? AuditOutcomes.ToText(outcome) : null, "outcome = @outcome", "outcome");
-        Filter(query.FindingRule, "findings @> jsonb_build_array(jsonb_build_object('rule_id', @rule))", "rule");
-        if (query.Since is { } since)
-        {
-            where.Add("time >= @since");
-            command.Parameters.AddWithValue("since", since.ToUnixTimeMilliseconds());
-        }
-        if (query.Until is { } until)
-        {
-            where.Add("time < @until");
-            command.Parameters.AddWithValue("until", until.ToUnixTimeMilliseconds());
-        }
-        if (query.ToSequence is { } to)
-        {
-            where.Add("seq <= @to");
-            command.Parameters.AddWithValue("to", to);
+            else
+            {
+                command.Parameters.AddWithValue(name, value);
+            }
         }
         command.Parameters.AddWithValue("limit", (long)Math.Max(query.Limit, 1));
         // One statement is one snapshot in PostgreSQL: the result is consistent while replicas append.
         command.CommandText = $"""
             SELECT {RecordColumns}
-            FROM audit_records {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")}
+            FROM audit_records {where}
             ORDER BY seq {(query.OldestFirst ? "ASC" : "DESC")} LIMIT @limit
             """;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

@@ -310,43 +310,17 @@ public sealed partial class SqliteStore
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
-        var where = new List<string>();
-        void Filter(string? value, string condition, string name)
+        var parameters = new List<AuditQuerySql.Parameter>();
+        var where = AuditQuerySql.Where(query, '$',
+            "findings IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(findings) WHERE json_extract(value, '$.rule_id') = $rule)", parameters);
+        foreach (var (name, value) in parameters)
         {
-            if (value is not null)
-            {
-                where.Add(condition);
-                command.Parameters.AddWithValue(name, value);
-            }
-        }
-        Filter(query.User, "user_name = $user", "$user");
-        Filter(query.Team, "team = $team", "$team");
-        Filter(query.SessionId, "session_id = $session", "$session");
-        Filter(query.Model, "model = $model", "$model");
-        Filter(query.Upstream, "upstream = $upstream", "$upstream");
-        Filter(query.RequestId, "request_id = $request_id", "$request_id");
-        Filter(query.Kind is { } kind ? AuditKinds.ToText(kind) : null, "kind = $kind", "$kind");
-        Filter(query.Outcome is { } outcome ? Core.Audit.AuditOutcomes.ToText(outcome) : null, "outcome = $outcome", "$outcome");
-        Filter(query.FindingRule, "findings IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(findings) WHERE json_extract(value, '$.rule_id') = $rule)", "$rule");
-        if (query.Since is { } since)
-        {
-            where.Add("time >= $since");
-            command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
-        }
-        if (query.Until is { } until)
-        {
-            where.Add("time < $until");
-            command.Parameters.AddWithValue("$until", until.ToUnixTimeMilliseconds());
-        }
-        if (query.ToSequence is { } to)
-        {
-            where.Add("seq <= $to");
-            command.Parameters.AddWithValue("$to", to);
+            command.Parameters.AddWithValue(name, value);
         }
         command.Parameters.AddWithValue("$limit", Math.Max(query.Limit, 1));
         command.CommandText = $"""
             SELECT {RecordColumns}
-            FROM audit_records {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")}
+            FROM audit_records {where}
             ORDER BY seq {(query.OldestFirst ? "ASC" : "DESC")} LIMIT $limit
             """;
         // One read transaction: the whole result comes from one snapshot even while the gateway appends.
