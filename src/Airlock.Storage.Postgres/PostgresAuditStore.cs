@@ -315,17 +315,6 @@ public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposa
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<AuditRecord>> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default)
-    {
-        var records = new List<AuditRecord>();
-        await foreach (var record in ReadAsync(query, cancellationToken).ConfigureAwait(false))
-        {
-            records.Add(record);
-        }
-        return records;
-    }
-
-    /// <inheritdoc/>
     public async IAsyncEnumerable<AuditRecord> ReadAsync(AuditQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -223,9 +223,6 @@ public interface IAuditStore
     /// </summary>
     Task AppendAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken = default);
 
-    /// <summary>Reads records matching <paramref name="query"/> (newest first unless <see cref="AuditQuery.OldestFirst"/>).</summary>
-    Task<IReadOnlyList<AuditRecord>> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default);
-
     /// <summary>Streams records matching <paramref name="query"/> from one snapshot, without holding them in memory.</summary>
     IAsyncEnumerable<AuditRecord> ReadAsync(AuditQuery query, CancellationToken cancellationToken = default);
 

@@ -2,7 +2,7 @@ using Airlock.Core.Audit;
 using Airlock.Core.Identity;
 using Airlock.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
-using AuditOutcomes = Airlock.Core.Audit.AuditOutcomes;
+using Airlock.Tests.Audit;
 
 namespace Airlock.Tests.Storage;
 
@@ -29,34 +29,6 @@ public sealed class SqliteStoreTests : IAsyncLifetime
         Team = team,
         Role = KeyRole.Developer,
         CreatedAt = created,
-    };
-
-    private static AuditRecord Record(string requestId, DateTimeOffset time, string? user = "ada", string? session = "s-1") => new()
-    {
-        RequestId = requestId,
-        Time = time,
-        Door = "messages",
-        Operation = "messages",
-        KeyId = "AbCdEfGhIjKl",
-        User = user,
-        Team = "platform",
-        SessionId = session,
-        Model = "claude-opus-5-5",
-        Upstream = "main",
-        Status = 200,
-        Outcome = AuditOutcome.Ok,
-        LatencyMs = 12.5,
-        TimeToFirstByteMs = 3.25,
-        InputTokens = 100,
-        OutputTokens = 20,
-        CacheReadTokens = 5,
-        CacheCreationTokens = 6,
-        RequestBytes = 4096,
-        ResponseBytes = 2048,
-        BodySha256 = new string('a', 64),
-        UpstreamRequestId = "req_123",
-        UserAgent = "claude-cli/2.1.330",
-        ClientAddress = "127.0.0.1",
     };
 
     [Fact]
@@ -133,7 +105,7 @@ public sealed class SqliteStoreTests : IAsyncLifetime
     public async Task Reopening_keeps_data()
     {
         await _store.CreateKeyAsync(Key("AbCdEfGhIjKl", "ada", T0));
-        await _store.AppendAsync([Record("r1", T0)]);
+        await _store.AppendAsync([AuditSamples.Request("r1", T0)]);
 
         var reopened = await SqliteStore.OpenAsync(_dataDir);
 
