@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text;
 using System.Text.Json;
 using Airlock.ClaudeCode.SecretFiles;
@@ -115,6 +115,8 @@ public sealed class HookPolicy
         {
             text.Append(pattern).Append('\n');
         }
-        return "p-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
+        // A fingerprint, not a security boundary (the policy arrives over the authenticated channel); XxHash128
+        // because SHA-256 would load OpenSSL in the NativeAOT hook, several milliseconds per call.
+        return "p-" + Convert.ToHexStringLower(XxHash128.Hash(Encoding.UTF8.GetBytes(text.ToString())))[..16];
     }
 }

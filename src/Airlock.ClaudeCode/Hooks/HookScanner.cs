@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text;
 using Airlock.Inspection;
 
@@ -114,7 +114,10 @@ public sealed class HookScanner : ITextScanner
         {
             return "none";
         }
-        return Convert.ToHexStringLower(SHA256.HashData(stream))[..16];
+        // A cache key, not a security boundary: XxHash128 spares the hook loading OpenSSL (see HookPolicy.Version).
+        var hash = new XxHash128();
+        hash.Append(stream);
+        return Convert.ToHexStringLower(hash.GetCurrentHash())[..16];
     }
 
     private static void TryWrite(string path, List<string> keywords)
