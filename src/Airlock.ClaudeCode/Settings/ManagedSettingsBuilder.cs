@@ -57,13 +57,39 @@ public sealed record ManagedSettingsOptions
 
     /// <summary>AWS region Claude Code uses for Bedrock model ids.</summary>
     public string BedrockRegion { get; init; } = "us-east-1";
+
+    /// <summary>Servers for <c>managed-mcp.json</c>; empty: that file is not written.</summary>
+    public IReadOnlyList<ManagedMcpServer> McpServers { get; init; } = [];
 }
 
-/// <summary>The generated files: the main managed settings and the hooks fragment (no key appears in both).</summary>
-public sealed record ManagedSettings(JsonObject Main, JsonObject HooksFragment)
+/// <summary>An MCP server the organization provides (one entry of <c>managed-mcp.json</c>).</summary>
+/// <param name="Name">Server name (tools are named <c>mcp__NAME__tool</c>).</param>
+/// <param name="Transport"><c>stdio</c>, <c>http</c> or <c>sse</c>.</param>
+/// <param name="Url">Endpoint of a remote server.</param>
+/// <param name="Command">Program of a local server.</param>
+/// <param name="Args">Arguments of a local server.</param>
+/// <param name="Env">Environment of a local server (<c>${VAR}</c> references).</param>
+/// <param name="Headers">Headers of a remote server (<c>${VAR}</c> references).</param>
+public sealed record ManagedMcpServer(
+    string Name,
+    string Transport,
+    Uri? Url,
+    string? Command,
+    IReadOnlyList<string> Args,
+    IReadOnlyDictionary<string, string> Env,
+    IReadOnlyDictionary<string, string> Headers);
+
+/// <summary>
+/// The generated files: the main managed settings, the hooks fragment (no key appears in both), and
+/// <c>managed-mcp.json</c> when the organization lists MCP servers (null otherwise).
+/// </summary>
+public sealed record ManagedSettings(JsonObject Main, JsonObject HooksFragment, JsonObject? ManagedMcp = null)
 {
     /// <summary>File name of the fragment inside <c>managed-settings.d/</c>.</summary>
     public const string FragmentName = "50-airlock-hooks.json";
+
+    /// <summary>File name of the managed MCP configuration, next to <c>managed-settings.json</c>.</summary>
+    public const string ManagedMcpName = "managed-mcp.json";
 
     /// <summary>Both files as one settings object (what <c>--settings</c> takes in tests and trials).</summary>
     public JsonObject Combined()
@@ -139,7 +165,51 @@ public static class ManagedSettingsBuilder
         {
             main["allowManagedMcpServersOnly"] = true;
         }
-        return new ManagedSettings(main, new JsonObject { ["hooks"] = Hooks(options, gateway) });
+        return new ManagedSettings(main, new JsonObject { ["hooks"] = Hooks(options, gateway) },
+            options.McpServers.Count > 0 ? ManagedMcp(options.McpServers) : null);
+    }
+
+    /// <summary>
+    /// <c>managed-mcp.json</c>: the same <c>mcpServers</c> shape as a project's <c>.mcp.json</c>. Installed in the
+    /// managed settings folder it takes exclusive control: Claude Code loads exactly these servers.
+    /// </summary>
+    public static JsonObject ManagedMcp(IEnumerable<ManagedMcpServer> servers)
+    {
+        ArgumentNullException.ThrowIfNull(servers);
+        var entries = new JsonObject();
+        foreach (var server in servers)
+        {
+            var entry = new JsonObject { ["type"] = server.Transport };
+            if (server.Transport == "stdio")
+            {
+                entry["command"] = server.Command;
+                entry["args"] = ToArray(server.Args);
+                if (server.Env.Count > 0)
+                {
+                    entry["env"] = ToObject(server.Env);
+                }
+            }
+            else
+            {
+                entry["url"] = server.Url?.ToString();
+                if (server.Headers.Count > 0)
+                {
+                    entry["headers"] = ToObject(server.Headers);
+                }
+            }
+            entries[server.Name] = entry;
+        }
+        return new JsonObject { ["mcpServers"] = entries };
+    }
+
+    private static JsonObject ToObject(IReadOnlyDictionary<string, string> values)
+    {
+        var result = new JsonObject();
+        foreach (var (name, value) in values.OrderBy(v => v.Key, StringComparer.Ordinal))
+        {
+            result[name] = value;
+        }
+        return result;
     }
 
     /// <summary>

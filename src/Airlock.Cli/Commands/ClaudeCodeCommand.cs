@@ -56,6 +56,8 @@ internal static class ClaudeCodeCommand
                 VertexProject = parse.GetValue(vertexProject)!,
                 VertexRegion = parse.GetValue(vertexRegion)!,
                 BedrockRegion = parse.GetValue(awsRegion)!,
+                McpServers = config.ClaudeCode.McpServers
+                    .Select(m => new ManagedMcpServer(m.Name, m.Transport, m.Url, m.Command, m.Args, m.Env, m.Headers)).ToList(),
             });
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
             var fragmentDir = Path.Combine(outDir, "managed-settings.d");
@@ -71,8 +73,20 @@ internal static class ClaudeCodeCommand
                 + (config.ClaudeCode.AllowedMcpServers.Count > 0 ? $", {config.ClaudeCode.AllowedMcpServers.Count} allowed MCP servers)" : ")"));
             Console.WriteLine($"wrote {fragmentPath}");
             Console.WriteLine("      (hooks: PreToolUse, PostToolUse, UserPromptSubmit, SessionStart, SessionEnd, Stop → airlock-hook)");
+            var mcpPath = Path.Combine(outDir, ManagedSettings.ManagedMcpName);
+            if (settings.ManagedMcp is { } managedMcp)
+            {
+                await File.WriteAllTextAsync(mcpPath, ManagedSettings.ToText(managedMcp), cancellationToken);
+                Console.WriteLine($"wrote {mcpPath}");
+                Console.WriteLine($"      ({config.ClaudeCode.McpServers.Count} MCP servers; installed, Claude Code uses exactly these)");
+            }
+            else if (File.Exists(mcpPath))
+            {
+                // A file left from an earlier run would install servers the configuration no longer lists.
+                File.Delete(mcpPath);
+            }
             Console.WriteLine();
-            Console.WriteLine("Install both files, keeping the managed-settings.d folder next to managed-settings.json:");
+            Console.WriteLine($"Install the files, keeping the managed-settings.d folder{(settings.ManagedMcp is null ? "" : " and managed-mcp.json")} next to managed-settings.json:");
             Console.WriteLine($"  Linux/WSL  {ManagedSettingsPaths.Linux}/");
             Console.WriteLine($"  macOS      {ManagedSettingsPaths.MacOS}/   (or an MDM profile for com.anthropic.claudecode)");
             Console.WriteLine($"  Windows    {ManagedSettingsPaths.Windows}\\   (or HKLM\\SOFTWARE\\Policies\\ClaudeCode)");

@@ -286,7 +286,7 @@ public static partial class ConfigLoader
             }
         }
         var servers = r.StringList(S + "allowed_mcp_servers");
-        foreach (var server in servers.Where(s => !s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+        foreach (var server in servers.Where(s => !IsMcpServerName(s)))
         {
             r.Error(S + "allowed_mcp_servers", $"'{server}' is not an MCP server name (letters, digits, '-', '_', '.')");
         }
@@ -294,12 +294,67 @@ public static partial class ConfigLoader
         {
             DenyFiles = denyFiles,
             AllowedMcpServers = servers,
+            McpServers = ReadMcpServers(r, S + "mcp_servers"),
             CleanupPeriodDays = r.Int(S + "cleanup_period_days", min: 1, max: 3650) ?? defaults.CleanupPeriodDays,
             FailClosed = (r.OneOf(S + "on_error", ["block", "pass"]) ?? "block") == "block",
             SessionKeyLifetime = r.Duration(S + "session_key_ttl") ?? defaults.SessionKeyLifetime,
             MaxScanBytes = r.Long(S + "max_scan_bytes", min: 4096, max: 256L * 1024 * 1024) ?? defaults.MaxScanBytes,
         };
     }
+
+    private static List<McpServerConfig> ReadMcpServers(ConfigReader r, string key)
+    {
+        var result = new List<McpServerConfig>();
+        foreach (var section in r.Children(key))
+        {
+            var name = section[(section.LastIndexOf(':') + 1)..];
+            if (!IsMcpServerName(name))
+            {
+                r.Error(section, $"'{name}' is not an MCP server name (letters, digits, '-', '_', '.')");
+            }
+            var transport = r.OneOf(section + ":type", ["stdio", "http", "sse"]) ?? "stdio";
+            var url = transport == "stdio" ? null : r.Url(section + ":url", required: true);
+            var command = r.String(section + ":command", required: transport == "stdio");
+            if (transport != "stdio" && command is not null)
+            {
+                r.Error(section + ":command", $"a {transport} server has a url, not a command");
+            }
+            if (transport == "stdio" && r.String(section + ":url") is not null)
+            {
+                r.Error(section + ":url", "a stdio server has a command, not a url (set type: http or sse)");
+            }
+            result.Add(new McpServerConfig(name, transport, url, command, r.StringList(section + ":args"),
+                ReadLiteralFreeMap(r, section + ":env"), ReadLiteralFreeMap(r, section + ":headers")));
+        }
+        return result;
+    }
+
+    private static bool IsMcpServerName(string name) => name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
+    /// <summary>
+    /// Environment and header values go to every developer machine in a readable file, so they must reference
+    /// the machine's own environment (<c>${VAR}</c>, expanded by Claude Code) instead of carrying a credential.
+    /// </summary>
+    private static Dictionary<string, string> ReadLiteralFreeMap(ConfigReader r, string key)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var child in r.Children(key))
+        {
+            var name = child[(child.LastIndexOf(':') + 1)..];
+            var value = r.String(child) ?? "";
+            if (LooksLikeCredentialName(name) && !value.Contains("${", StringComparison.Ordinal))
+            {
+                r.Error(child, "credentials must be ${VAR} references expanded on the developer's machine, not literal values in a fleet-wide file");
+            }
+            map[name] = value;
+        }
+        return map;
+    }
+
+    private static bool LooksLikeCredentialName(string name) =>
+        name.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
+        || name.Contains("TOKEN", StringComparison.OrdinalIgnoreCase) || name.Contains("SECRET", StringComparison.OrdinalIgnoreCase)
+        || name.Contains("KEY", StringComparison.OrdinalIgnoreCase) || name.Contains("PASSWORD", StringComparison.OrdinalIgnoreCase);
 
     private static InspectionConfig ReadInspection(ConfigReader r, string baseDirectory)
     {

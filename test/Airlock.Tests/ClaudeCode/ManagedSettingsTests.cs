@@ -130,6 +130,35 @@ public sealed class ManagedSettingsTests
         Assert.NotNull(JsonNode.Parse(text));
     }
 
+    [Fact]
+    public void Managed_mcp_lists_exactly_the_organizations_servers_in_the_mcp_json_shape()
+    {
+        Assert.Null(Build().ManagedMcp);
+        var headers = new Dictionary<string, string> { ["Authorization"] = "Bearer ${GITHUB_MCP_TOKEN}" };
+        var env = new Dictionary<string, string> { ["SENTRY_AUTH_TOKEN"] = "${SENTRY_AUTH_TOKEN}", ["REGION"] = "eu" };
+        var settings = Build(o => o with
+        {
+            McpServers =
+            [
+                new ManagedMcpServer("github", "http", new Uri("https://mcp.internal.example.com/github"), null, [], new Dictionary<string, string>(), headers),
+                new ManagedMcpServer("sentry", "stdio", null, "/opt/mcp/sentry", ["--read-only"], env, new Dictionary<string, string>()),
+            ],
+        });
+        var servers = JsonNode.Parse(ManagedSettings.ToText(settings.ManagedMcp!))!["mcpServers"]!.AsObject();
+        Assert.Equal(["github", "sentry"], servers.Select(s => s.Key));
+        Assert.Equal("http", servers["github"]!["type"]!.GetValue<string>());
+        Assert.Equal("https://mcp.internal.example.com/github", servers["github"]!["url"]!.GetValue<string>());
+        Assert.Equal("Bearer ${GITHUB_MCP_TOKEN}", servers["github"]!["headers"]!["Authorization"]!.GetValue<string>());
+        Assert.Null(servers["github"]!["command"]);
+        Assert.Equal("/opt/mcp/sentry", servers["sentry"]!["command"]!.GetValue<string>());
+        Assert.Equal(["--read-only"], servers["sentry"]!["args"]!.AsArray().Select(a => a!.GetValue<string>()));
+        // Sorted by name so the generated file is stable across runs (reviewable diffs in a fleet repository).
+        Assert.Equal(["REGION", "SENTRY_AUTH_TOKEN"], servers["sentry"]!["env"]!.AsObject().Select(e => e.Key));
+        Assert.Null(servers["sentry"]!["url"]);
+        // The managed-mcp file is separate: the settings files carry no server definitions.
+        Assert.Null(settings.Main["mcpServers"]);
+    }
+
     private static ManagedSettings Build(Func<ManagedSettingsOptions, ManagedSettingsOptions>? change = null)
     {
         var options = new ManagedSettingsOptions

@@ -357,4 +357,64 @@ public sealed class ConfigLoaderTests
             directory.Delete(recursive: true);
         }
     }
+
+    private const string MinimalYaml = "level: 3\nupstreams:\n  - name: s\n    kind: simulated\nroutes:\n  - models: ['*']\n    upstream: s\n";
+
+    [Fact]
+    public void Mcp_servers_are_read_for_managed_mcp_json()
+    {
+        var config = Parse(MinimalYaml + """
+            claude_code:
+              mcp_servers:
+                github:
+                  type: http
+                  url: https://mcp.internal.example.com/github
+                  headers:
+                    Authorization: Bearer ${GITHUB_MCP_TOKEN}
+                sentry:
+                  command: /opt/mcp/sentry
+                  args: [--read-only]
+                  env:
+                    REGION: eu
+            """);
+
+        var servers = config.ClaudeCode.McpServers;
+        Assert.Equal(["github", "sentry"], servers.Select(s => s.Name));
+        Assert.Equal("http", servers[0].Transport);
+        Assert.Equal(new Uri("https://mcp.internal.example.com/github"), servers[0].Url);
+        Assert.Equal("Bearer ${GITHUB_MCP_TOKEN}", servers[0].Headers["Authorization"]);
+        Assert.Equal("stdio", servers[1].Transport);
+        Assert.Equal("/opt/mcp/sentry", servers[1].Command);
+        Assert.Equal(["--read-only"], servers[1].Args);
+        Assert.Equal("eu", servers[1].Env["REGION"]);
+    }
+
+    [Fact]
+    public void Mcp_servers_with_literal_credentials_or_mixed_transports_are_refused()
+    {
+        var errors = Errors(MinimalYaml + """
+            claude_code:
+              mcp_servers:
+                github:
+                  type: http
+                  url: https://mcp.internal.example.com/github
+                  headers:
+                    Authorization: Bearer ghp_literal
+                local:
+                  type: stdio
+                  url: https://mcp.internal.example.com/x
+                remote:
+                  type: sse
+                "bad name":
+                  command: x
+            """);
+
+        Assert.Contains(errors, e => e.Contains("claude_code.mcp_servers.github.headers.Authorization", StringComparison.Ordinal) && e.Contains("${VAR}", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("claude_code.mcp_servers.local.command: is required", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("claude_code.mcp_servers.local.url", StringComparison.Ordinal) && e.Contains("stdio server has a command", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("claude_code.mcp_servers.remote.url: is required", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("'bad name' is not an MCP server name", StringComparison.Ordinal));
+        // The refused literal never appears in the error text.
+        Assert.DoesNotContain(errors, e => e.Contains("ghp_literal", StringComparison.Ordinal));
+    }
 }
