@@ -21,7 +21,8 @@ public sealed class ClaudeCodeEndpointsTests(ITestOutputHelper output)
         {
             Event("PostToolUse", e => e with { ToolName = "Read", FilePaths = ["/repo/src/app.cs"], DurationMs = 41 }),
             Event("PreToolUse", e => e with { ToolName = "Bash", Command = "cat .env", Decision = "deny", Reason = "Airlock: .env is a secret-bearing file" }),
-            Event("UserPromptSubmit", e => e with { Decision = "block", Reason = "Airlock: the prompt contains a secret (private-key)", PromptLength = 120 }),
+            Event("UserPromptSubmit", e => e with { Decision = "block", Reason = "Airlock: the prompt contains a secret (private-key)", PromptLength = 120, RuleIds = ["private-key"] }),
+            Event("PreToolUse", e => e with { ToolName = "Read", FilePaths = ["/repo/notes.txt"], Decision = "deny", Reason = "Airlock: notes.txt contains a secret (private-key)", RuleIds = ["private-key", "private-key"] }),
         };
 
         for (var attempt = 0; attempt < 2; attempt++)
@@ -31,7 +32,7 @@ public sealed class ClaudeCodeEndpointsTests(ITestOutputHelper output)
         }
 
         var trail = (await harness.SessionAuditAsync("session-7")).Where(r => r.Kind == AuditKind.ToolEvent).ToList();
-        Assert.Equal(3, trail.Count);
+        Assert.Equal(4, trail.Count);
         var read = Assert.Single(trail, r => r.Operation == "PostToolUse");
         Assert.Equal("Read", read.Tool!.ToolName);
         Assert.Equal(["/repo/src/app.cs"], read.Tool.FilePaths);
@@ -40,13 +41,20 @@ public sealed class ClaudeCodeEndpointsTests(ITestOutputHelper output)
         Assert.Equal(GatewayHarness.DeveloperTeam, read.Team);
         Assert.Equal(harness.DeveloperKeyRecord.Id, read.KeyId);
         Assert.Equal("events", read.Door);
-        var denied = Assert.Single(trail, r => r.Operation == "PreToolUse");
+        var denied = Assert.Single(trail, r => r.Operation == "PreToolUse" && r.Tool!.ToolName == "Bash");
         Assert.Equal(ToolDecision.Deny, denied.Tool!.Decision);
         Assert.Equal("cat .env", denied.Tool.Command);
         Assert.Equal(AuditOutcome.Blocked, denied.Outcome);
         Assert.Equal("tool_denied", denied.ErrorType);
+        Assert.Empty(denied.Findings);
         var prompt = Assert.Single(trail, r => r.Operation == "UserPromptSubmit");
         Assert.Equal("prompt_blocked", prompt.ErrorType);
+        // Rules that stopped something on the laptop are findings, so a query by rule finds them next to the gateway's.
+        Assert.Equal(new AuditFinding("private-key", "secret", "prompt", "block", ""), Assert.Single(prompt.Findings));
+        var scanned = Assert.Single(trail, r => r.Operation == "PreToolUse" && r.Tool!.ToolName == "Read");
+        Assert.Equal(new AuditFinding("private-key", "secret", "file:/repo/notes.txt", "block", ""), Assert.Single(scanned.Findings));
+        var byRule = await harness.Gateway.Store.QueryAsync(new AuditQuery { FindingRule = "private-key", Limit = 100 });
+        Assert.Equal(2, byRule.Count(r => r.Kind == AuditKind.ToolEvent));
     }
 
     [Theory]

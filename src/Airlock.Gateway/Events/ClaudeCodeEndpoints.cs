@@ -218,6 +218,7 @@ public static class ClaudeCodeEndpoints
                 LatencyMs = Math.Max(0, (received - e.Time).TotalMilliseconds),
                 UserAgent = context.Request.Headers.UserAgent.ToString() is { Length: > 0 } ua ? ua : null,
                 ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
+                Findings = HookFindings(e, decision),
                 Tool = new ToolEventDetails
                 {
                     HookEvent = e.HookEvent,
@@ -232,6 +233,22 @@ public static class ClaudeCodeEndpoints
                     EventId = e.Id,
                 },
             };
+        }
+
+        /// <summary>
+        /// The rules that made the hook deny a read or block a prompt, as findings, so <c>airlock audit list --rule R</c>
+        /// finds a secret stopped on the laptop next to the ones the gateway redacted. The hook holds no hash key,
+        /// so the value hash stays empty: the laptop never sends anything derived from the value.
+        /// </summary>
+        private static List<AuditFinding> HookFindings(ToolEvent e, ToolDecision decision)
+        {
+            if (e.RuleIds.Count == 0)
+            {
+                return [];
+            }
+            var location = e.HookEvent == "UserPromptSubmit" ? "prompt" : e.FilePaths.Count > 0 ? "file:" + e.FilePaths[0] : "tool_input";
+            var action = decision == ToolDecision.Deny ? "block" : "alert";
+            return e.RuleIds.Distinct(StringComparer.Ordinal).Select(rule => new AuditFinding(rule, "secret", location, action, "")).ToList();
         }
 
         private async Task<KeyRecord?> AuthenticateAsync(HttpContext context)
