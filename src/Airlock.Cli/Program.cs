@@ -11,4 +11,5 @@ root.Subcommands.Add(ScanCommand.Create());
 root.Subcommands.Add(ClaudeCodeCommand.Create());
 root.Subcommands.Add(HookCommand.Create());
 root.Subcommands.Add(DoctorCommand.Create());
+root.Subcommands.Add(AwsCommand.Create());
 return await root.Parse(args).InvokeAsync();
