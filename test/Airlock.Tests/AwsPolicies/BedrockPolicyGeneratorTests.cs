@@ -85,7 +85,7 @@ public sealed class BedrockPolicyGeneratorTests
         Assert.Equal("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0",
             us["Condition"]!["StringEquals"]!["bedrock:InferenceProfileArn"]!.GetValue<string>());
         Assert.Equal(
-            ["us-east-1", "us-east-2", "us-west-1", "us-west-2"].Select(r => $"arn:aws:bedrock:{r}::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"),
+            new[] { "us-east-1", "us-east-2", "us-west-1", "us-west-2" }.Select(r => $"arn:aws:bedrock:{r}::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"),
             Strings(us["Resource"]));
     }
 
@@ -223,16 +223,21 @@ public sealed class BedrockPolicyGeneratorTests
         {
             RoleArn = "arn:aws:iam::1:user/bob",
             VpcEndpointIds = ["vpc-123"],
-            Targets = new() { AccountId = "12", Geographies = new Dictionary<string, IReadOnlyList<string>> { ["xx"] = [] } },
+            Targets = new() { AccountId = "12" },
         }));
         Assert.Contains("custom-model", ex.Message, StringComparison.Ordinal);
         Assert.Contains("'vpc-123' is not a VPC endpoint id", ex.Message, StringComparison.Ordinal);
         Assert.Contains("is not an IAM role ARN", ex.Message, StringComparison.Ordinal);
         Assert.Contains("'12' is not an AWS account id", ex.Message, StringComparison.Ordinal);
 
-        var unknownGeo = Assert.Throws<BedrockPolicyException>(() => BedrockPolicyGenerator.Generate(Config(yaml.Replace("custom-model/abc", "foundation-model/anthropic.x", StringComparison.Ordinal).Replace("xx.", "zz.", StringComparison.Ordinal)),
-            new BedrockPolicyOptions { Targets = new() { Geographies = new Dictionary<string, IReadOnlyList<string>> { ["zz"] = ["us-east-1"] } } }));
-        Assert.DoesNotContain("zz", unknownGeo.Message, StringComparison.Ordinal);
+        var unknownGeo = Assert.Throws<BedrockPolicyException>(() => BedrockPolicyGenerator.Generate(
+            Config(yaml.Replace("custom-model/abc", "foundation-model/anthropic.x", StringComparison.Ordinal))));
+        Assert.Contains("no destination regions known for geography 'xx'", unknownGeo.Message, StringComparison.Ordinal);
+        Assert.Contains("--geo xx=REGION,REGION", unknownGeo.Message, StringComparison.Ordinal);
+        // Given with --geo, the geography is used as given.
+        var given = BedrockPolicyGenerator.Generate(Config(yaml.Replace("custom-model/abc", "foundation-model/anthropic.x", StringComparison.Ordinal)),
+            new BedrockPolicyOptions { Targets = new() { Geographies = new Dictionary<string, IReadOnlyList<string>> { ["xx"] = ["ca-central-1"] } } });
+        Assert.Contains(given.Targets, t => t.ModelArnsBehindProfile.Contains("arn:aws:bedrock:ca-central-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"));
 
         var noBedrock = Assert.Throws<BedrockPolicyException>(() => BedrockPolicyGenerator.Generate(ConfigLoader.Parse("""
             level: 3

@@ -104,7 +104,7 @@ public sealed class PolicyLinterTests
     }
 
     [Theory]
-    [InlineData("{\"Statement\": [\n  {\"Effect\": \"Allow\",}\n]}", "p.json:2:24: not valid JSON")]
+    [InlineData("{\"Statement\": [\n  {\"Effect\": \"Allow\",}\n]}", "p.json:2:22: not valid JSON")]
     [InlineData("{\"Statement\": [", "p.json:1:16: not valid JSON")]
     [InlineData("{\"Statement\": [] // comment\n}", "p.json:1:18: not valid JSON")]
     [InlineData("[1, 2]", "p.json: a policy is a JSON object, this is an array")]

@@ -91,7 +91,11 @@ public sealed record BedrockModelReference(BedrockModelReferenceKind Kind, strin
         if (secondDot > 0)
         {
             var prefix = id[..firstDot];
-            if (CrossRegionGeographies.IsGeography(prefix, extraGeographies))
+            var provider = id[(firstDot + 1)..secondDot];
+            // A known prefix, or one shaped like a geography in front of a provider name ("ca.anthropic.…"): an unknown geography
+            // must fail with a request for its regions, never become a made-up foundation-model ARN.
+            if (CrossRegionGeographies.IsGeography(prefix, extraGeographies)
+                || (prefix.Length is >= 2 and <= 7 && prefix.All(c => char.IsAsciiLetterLower(c) || c == '-') && provider.Length > 0 && provider.All(char.IsAsciiLetterLower)))
             {
                 return new BedrockModelReference(BedrockModelReferenceKind.SystemInferenceProfile, id[(firstDot + 1)..], prefix, null, null);
             }
