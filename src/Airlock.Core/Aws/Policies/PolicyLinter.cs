@@ -331,7 +331,14 @@ public static class PolicyLinter
     private static string FirstSentence(string message)
     {
         // System.Text.Json appends "Path: $ | LineNumber: … | BytePositionInLine: …": the position is already in front.
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return (cut > 0 ? message[..cut] : message).TrimEnd();
+        foreach (var marker in (string[])[" Path:", " LineNumber:"])
+        {
+            var cut = message.IndexOf(marker, StringComparison.Ordinal);
+            if (cut > 0)
+            {
+                message = message[..cut];
+            }
+        }
+        return message.TrimEnd();
     }
 }
