@@ -105,10 +105,14 @@ public sealed class ClaudeCodeEndpointsTests(ITestOutputHelper output)
     [Fact]
     public async Task The_policy_holds_the_built_in_list_plus_the_organizations_additions()
     {
+        var packPath = Path.Combine(Path.GetTempPath(), "airlock-org-rules-" + Guid.NewGuid().ToString("N") + ".toml");
+        await File.WriteAllTextAsync(packPath, "[[rules]]\nid = \"acme-deploy-token\"\nregex = 'acme_dpl_[a-z0-9]{24}'\nkeywords = [\"acme_dpl_\"]\n");
         await using var harness = await GatewayHarness.StartAsync(output, config => config with
         {
             ClaudeCode = config.ClaudeCode with { DenyFiles = ["*.secret"], FailClosed = false },
+            Inspection = config.Inspection with { RulePacks = [packPath] },
         });
+        File.Delete(packPath);
         using var request = new HttpRequestMessage(HttpMethod.Get, ClaudeCodePaths.Policy);
         request.Headers.Add("Authorization", "Bearer " + harness.DeveloperKey);
         using var response = await harness.Client.SendAsync(request);
@@ -116,6 +120,10 @@ public sealed class ClaudeCodeEndpointsTests(ITestOutputHelper output)
         var policy = HookPolicy.TryParse(await response.Content.ReadAsByteArrayAsync(), out _)!;
         Assert.Contains(".env", policy.DenyFiles);
         Assert.Contains("*.secret", policy.DenyFiles);
+        // The organization's own rules travel with the policy, so the hook stops what the gateway would redact.
+        var pack = Assert.Single(policy.RulePacks);
+        Assert.Equal(Path.GetFileName(packPath), pack.Name);
+        Assert.Contains("acme-deploy-token", pack.Toml, StringComparison.Ordinal);
         Assert.False(policy.FailClosed);
         Assert.False(string.IsNullOrEmpty(policy.RulesVersion));
     }

@@ -27,6 +27,15 @@ public sealed class HookPolicy
     /// <summary>How many bytes of a file the hook scans at most.</summary>
     public long MaxScanBytes { get; init; } = DefaultMaxScanBytes;
 
+    /// <summary>Largest total size of <see cref="RulePacks"/> a policy may carry (a policy is read on every hook call).</summary>
+    public const int MaxRulePackChars = 1024 * 1024;
+
+    /// <summary>
+    /// The organization's own rule packs (gitleaks TOML, as the gateway loads them), merged over the built-in pack by
+    /// the hook, so an internal token format the gateway redacts is also stopped before a Read puts it in the conversation.
+    /// </summary>
+    public IReadOnlyList<HookRulePack> RulePacks { get; init; } = [];
+
     /// <summary>Content hash of everything above: the hook and the trail name the policy by it.</summary>
     public string Version => _version ??= ComputeVersion();
 
@@ -55,6 +64,15 @@ public sealed class HookPolicy
             foreach (var pattern in DenyFiles)
             {
                 writer.WriteStringValue(pattern);
+            }
+            writer.WriteEndArray();
+            writer.WriteStartArray("rule_packs");
+            foreach (var pack in RulePacks)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("name", pack.Name);
+                writer.WriteString("toml", pack.Toml);
+                writer.WriteEndObject();
             }
             writer.WriteEndArray();
             if (fetchedAt is { } at)
@@ -89,6 +107,31 @@ public sealed class HookPolicy
                 }
                 patterns.Add(item.GetString()!.Trim());
             }
+            var packs = new List<HookRulePack>();
+            var packChars = 0;
+            if (root.TryGetProperty("rule_packs", out var packArray))
+            {
+                if (packArray.ValueKind != JsonValueKind.Array)
+                {
+                    return null;
+                }
+                foreach (var item in packArray.EnumerateArray())
+                {
+                    if (item.ValueKind != JsonValueKind.Object
+                        || !item.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String
+                        || !item.TryGetProperty("toml", out var toml) || toml.ValueKind != JsonValueKind.String)
+                    {
+                        return null;
+                    }
+                    var pack = new HookRulePack(name.GetString()!, toml.GetString()!);
+                    packChars += pack.Toml.Length;
+                    if (packChars > MaxRulePackChars)
+                    {
+                        return null;
+                    }
+                    packs.Add(pack);
+                }
+            }
             if (root.TryGetProperty("fetched_at", out var at) && at.ValueKind == JsonValueKind.String && at.TryGetDateTimeOffset(out var when))
             {
                 fetchedAt = when;
@@ -99,6 +142,7 @@ public sealed class HookPolicy
                 RulesVersion = root.TryGetProperty("rules_version", out var rules) && rules.ValueKind == JsonValueKind.String ? rules.GetString()! : "",
                 FailClosed = !root.TryGetProperty("fail_closed", out var failClosed) || failClosed.ValueKind != JsonValueKind.False,
                 MaxScanBytes = root.TryGetProperty("max_scan_bytes", out var max) && max.TryGetInt64(out var bytes) && bytes > 0 ? bytes : DefaultMaxScanBytes,
+                RulePacks = packs,
             };
         }
         catch (JsonException)
@@ -115,8 +159,17 @@ public sealed class HookPolicy
         {
             text.Append(pattern).Append('\n');
         }
+        foreach (var pack in RulePacks)
+        {
+            text.Append(pack.Name).Append('\n').Append(pack.Toml).Append('\n');
+        }
         // A fingerprint, not a security boundary (the policy arrives over the authenticated channel); XxHash128
         // because SHA-256 would load OpenSSL in the NativeAOT hook, several milliseconds per call.
         return "p-" + Convert.ToHexStringLower(XxHash128.Hash(Encoding.UTF8.GetBytes(text.ToString())))[..16];
     }
 }
+
+/// <summary>One organization rule pack as the policy carries it.</summary>
+/// <param name="Name">Where it came from (file name), used in error messages.</param>
+/// <param name="Toml">The pack's gitleaks TOML text.</param>
+public sealed record HookRulePack(string Name, string Toml);

@@ -19,8 +19,8 @@ public sealed record HookEnvironment
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
-    /// <summary>Creates the secret scanner (built-in rules by default).</summary>
-    public Func<HookState, ITextScanner> CreateScanner { get; init; } = static state => new HookScanner(state.Directory);
+    /// <summary>Creates the secret scanner (built-in rules plus the policy's organization packs by default).</summary>
+    public Func<HookState, HookPolicy, ITextScanner> CreateScanner { get; init; } = static (state, policy) => new HookScanner(state.Directory, policy.RulePacks);
 }
 
 /// <summary>
@@ -133,7 +133,7 @@ public static class HookRunner
             }
         }
 
-        var decider = new HookDecider(policy, () => env.CreateScanner(state), env.GetEnvironment("HOME") ?? env.GetEnvironment("USERPROFILE"));
+        var decider = new HookDecider(policy, () => env.CreateScanner(state, policy), env.GetEnvironment("HOME") ?? env.GetEnvironment("USERPROFILE"));
         var decision = decider.Decide(input);
         await WriteAnswerAsync(input.EventName, decision, env.Stdout).ConfigureAwait(false);
         await env.Stdout.FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -19,14 +19,17 @@ namespace Airlock.ClaudeCode.Hooks;
 public sealed class HookScanner : ITextScanner
 {
     private readonly string? _cacheDirectory;
+    private readonly IReadOnlyList<HookRulePack> _organizationPacks;
     private SearchValues<string>? _keywords;
     private bool _keywordsLoaded;
     private SecretScanner? _scanner;
 
     /// <param name="cacheDirectory">Where the keyword list is cached (the hook's state folder); null: no cache.</param>
-    public HookScanner(string? cacheDirectory)
+    /// <param name="organizationPacks">The organization's packs from the gateway's policy, merged over the built-in pack.</param>
+    public HookScanner(string? cacheDirectory, IReadOnlyList<HookRulePack>? organizationPacks = null)
     {
         _cacheDirectory = cacheDirectory;
+        _organizationPacks = organizationPacks ?? [];
     }
 
     /// <summary>True after the pack was loaded (the prefilter let some text through).</summary>
@@ -61,7 +64,18 @@ public sealed class HookScanner : ITextScanner
     private static bool IsBlocking(SecretRule rule) =>
         rule.Category == FindingCategory.Secret && !rule.SkipReport && (rule.Identifiable || rule.Confidence >= Confidence.Medium);
 
-    private SecretScanner Scanner() => _scanner ??= new SecretScanner(BlockingRules(RulePack.LoadBuiltIn()));
+    private SecretScanner Scanner() => _scanner ??= new SecretScanner(BlockingRules(LoadPack()));
+
+    /// <summary>The built-in pack with the organization's packs merged over it (same ids override, as on the gateway).</summary>
+    private RulePack LoadPack()
+    {
+        var pack = RulePack.LoadBuiltIn();
+        foreach (var extra in _organizationPacks)
+        {
+            pack = pack.Merge(RulePack.Parse(extra.Toml, extra.Name));
+        }
+        return pack;
+    }
 
     /// <summary>The keyword set, or null when no prefilter is possible (then every text is scanned).</summary>
     private SearchValues<string>? Keywords()
@@ -71,7 +85,7 @@ public sealed class HookScanner : ITextScanner
             return _keywords;
         }
         _keywordsLoaded = true;
-        var cachePath = _cacheDirectory is null ? null : Path.Combine(_cacheDirectory, $"rules-{EmbeddedPackHash()}.keywords");
+        var cachePath = _cacheDirectory is null ? null : Path.Combine(_cacheDirectory, $"rules-{PackHash()}.keywords");
         List<string>? keywords = null;
         if (cachePath is not null)
         {
@@ -107,16 +121,22 @@ public sealed class HookScanner : ITextScanner
         return _keywords;
     }
 
-    private static string EmbeddedPackHash()
+    /// <summary>Cache key of the keyword list: the embedded pack and the organization's packs.</summary>
+    private string PackHash()
     {
-        using var stream = typeof(RulePack).Assembly.GetManifestResourceStream(RulePack.BuiltInResourceName);
-        if (stream is null)
-        {
-            return "none";
-        }
         // A cache key, not a security boundary: XxHash128 spares the hook loading OpenSSL (see HookPolicy.Version).
         var hash = new XxHash128();
-        hash.Append(stream);
+        using (var stream = typeof(RulePack).Assembly.GetManifestResourceStream(RulePack.BuiltInResourceName))
+        {
+            if (stream is not null)
+            {
+                hash.Append(stream);
+            }
+        }
+        foreach (var pack in _organizationPacks)
+        {
+            hash.Append(Encoding.UTF8.GetBytes(pack.Name + "\n" + pack.Toml + "\n"));
+        }
         return Convert.ToHexStringLower(hash.GetCurrentHash())[..16];
     }
 

@@ -49,23 +49,34 @@ public static class ClaudeCodeEndpoints
         app.MapPost(ClaudeCodePaths.SessionKey, handler.SessionKeyAsync);
     }
 
-    /// <summary>The hook policy for a configuration (built once per gateway: it only changes with the configuration).</summary>
-    public static HookPolicy CreatePolicy(ClaudeCodeConfig config, string rulesVersion)
+    /// <summary>
+    /// The hook policy for a configuration (built once per gateway: it only changes with the configuration). The
+    /// organization's rule packs travel with it, so the hook stops the same internal token formats the gateway redacts.
+    /// </summary>
+    public static HookPolicy CreatePolicy(AirlockConfig config, string rulesVersion)
     {
         ArgumentNullException.ThrowIfNull(config);
+        var packs = config.Inspection.Enabled
+            ? config.Inspection.RulePacks.Select(path => new HookRulePack(Path.GetFileName(path), File.ReadAllText(path))).ToList()
+            : [];
+        if (packs.Sum(p => p.Toml.Length) > HookPolicy.MaxRulePackChars)
+        {
+            throw new ConfigurationException(config.Source, [$"inspection.rule_packs: together larger than {HookPolicy.MaxRulePackChars / 1024} KB, too large to send to every hook; split out what the hook does not need"]);
+        }
         return new HookPolicy
         {
-            DenyFiles = SecretFileList.WithAdditions(config.DenyFiles).Patterns,
+            DenyFiles = SecretFileList.WithAdditions(config.ClaudeCode.DenyFiles).Patterns,
             RulesVersion = rulesVersion,
-            FailClosed = config.FailClosed,
-            MaxScanBytes = config.MaxScanBytes,
+            FailClosed = config.ClaudeCode.FailClosed,
+            MaxScanBytes = config.ClaudeCode.MaxScanBytes,
+            RulePacks = packs,
         };
     }
 
     private sealed class ClaudeCodeHandler(AirlockConfig config, KeyAuthenticator authenticator, IKeyStore keys, AuditWriter audit,
         GatewayInspection inspection, TimeProvider time)
     {
-        private readonly byte[] _policyJson = CreatePolicy(config.ClaudeCode, inspection.Runtime?.RulesVersion ?? "").ToJson();
+        private readonly byte[] _policyJson = CreatePolicy(config, inspection.Runtime?.RulesVersion ?? "").ToJson();
 
         public async Task PolicyAsync(HttpContext context)
         {

@@ -149,6 +149,45 @@ public sealed class HookDecisionTests : IDisposable
         Assert.Null(HookPolicy.TryParse("not json"u8, out _));
     }
 
+    private const string AcmeTokenPack = """
+        [[rules]]
+        id = "acme-deploy-token"
+        description = "ACME internal deploy token"
+        regex = 'acme_dpl_[a-z0-9]{24}'
+        keywords = ["acme_dpl_"]
+        identifiable = true
+        """;
+
+    [Fact]
+    public void The_organizations_rule_packs_travel_in_the_policy_and_the_hook_blocks_their_tokens()
+    {
+        var policy = new HookPolicy { DenyFiles = SecretFileList.BuiltInPatterns, RulePacks = [new HookRulePack("acme.toml", AcmeTokenPack)] };
+        var parsed = HookPolicy.TryParse(policy.ToJson(), out _)!;
+        Assert.Equal(policy.RulePacks, parsed.RulePacks);
+        Assert.Equal(policy.Version, parsed.Version);
+        Assert.NotEqual(new HookPolicy { DenyFiles = SecretFileList.BuiltInPatterns }.Version, policy.Version);
+
+        File.WriteAllText(Path.Combine(_project, "deploy.sh"), "#!/bin/sh\nexport TOKEN=acme_dpl_0123456789abcdefghijklmn\n");
+        var builtInOnly = Decider(new HookScanner(_state)).Decide(PreToolUse("Read", ("file_path", "deploy.sh")));
+        Assert.Equal(HookVerdict.None, builtInOnly.Verdict);
+        var scanner = new HookScanner(_state, parsed.RulePacks);
+        var decision = new HookDecider(parsed, () => scanner, home: "/home/ada").Decide(PreToolUse("Read", ("file_path", "deploy.sh")));
+        Assert.Equal(HookVerdict.Deny, decision.Verdict);
+        Assert.Equal(["acme-deploy-token"], decision.RuleIds);
+        Assert.DoesNotContain("0123456789abcdef", decision.Reason, StringComparison.Ordinal);
+        // Each pack set has its own keyword cache: the built-in-only list must not hide the organization's keywords.
+        Assert.Equal(2, Directory.GetFiles(_state, "rules-*.keywords").Length);
+    }
+
+    [Fact]
+    public void A_policy_with_oversized_or_malformed_rule_packs_is_not_used()
+    {
+        var huge = new HookPolicy { DenyFiles = [".env"], RulePacks = [new HookRulePack("big.toml", new string('#', HookPolicy.MaxRulePackChars + 1))] };
+        Assert.Null(HookPolicy.TryParse(huge.ToJson(), out _));
+        Assert.Null(HookPolicy.TryParse("{\"deny_files\":[\".env\"],\"rule_packs\":[{\"name\":\"x\"}]}"u8, out _));
+        Assert.Null(HookPolicy.TryParse("{\"deny_files\":[\".env\"],\"rule_packs\":{}}"u8, out _));
+    }
+
     private HookDecider Decider(HookScanner? scanner = null)
     {
         scanner ??= new HookScanner(_state);
