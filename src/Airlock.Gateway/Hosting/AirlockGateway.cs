@@ -134,6 +134,7 @@ public sealed class AirlockGateway : IAsyncDisposable
         var auditStore = await AuditStores.OpenForGatewayAsync(config, store, options.GetEnvironment, cancellationToken).ConfigureAwait(false);
         services.AddSingleton(sp => new AuditWriter(auditStore.Store, sp.GetRequiredService<ILogger<AuditWriter>>(), signingKey: signingKey,
             checkpointInterval: config.Audit.CheckpointInterval, ownedStore: auditStore));
+        services.AddSingleton(auditStore);
         services.AddSingleton(new GatewayInspection(inspection));
         services.AddSingleton<GatewayPipeline>();
         services.AddSingleton<MessagesDoor>();
@@ -145,6 +146,7 @@ public sealed class AirlockGateway : IAsyncDisposable
         app.Services.GetRequiredService<VertexDoor>().Map(app);
         app.Services.GetRequiredService<BedrockDoor>().Map(app);
         Events.ClaudeCodeEndpoints.MapClaudeCodeEndpoints(app);
+        Admin.AdminEndpoints.MapAdminEndpoints(app);
         app.MapGet("/healthz", static context =>
         {
             context.Response.ContentType = "text/plain";
