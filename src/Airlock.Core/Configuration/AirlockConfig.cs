@@ -27,6 +27,9 @@ public sealed record AirlockConfig
     /// <summary>Where the audit trail is kept and how it is protected (<c>audit:</c>).</summary>
     public AuditConfig Audit { get; init; } = new();
 
+    /// <summary>The <c>siem:</c> section: where committed audit records are shipped.</summary>
+    public SiemConfig Siem { get; init; } = new();
+
     /// <summary>Upstreams by name, in file order.</summary>
     public required IReadOnlyList<UpstreamConfig> Upstreams { get; init; }
 

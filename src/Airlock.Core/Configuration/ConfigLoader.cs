@@ -235,6 +235,7 @@ public static partial class ConfigLoader
             Inspection = inspection,
             ClaudeCode = ReadClaudeCode(r),
             Audit = audit,
+            Siem = ReadSiem(r, baseDirectory),
             DataDir = Path.GetFullPath(Path.Combine(baseDirectory, dataDir)),
             Urls = urls,
             Limits = limits,

@@ -63,6 +63,14 @@ public sealed partial class AuditWriter : IAsyncDisposable
         }
     }
 
+    private Action<IReadOnlyList<AuditRecord>>? _committed;
+
+    /// <summary>
+    /// Registers <paramref name="observer"/> to receive each batch right after its commit (SIEM delivery: only durable
+    /// records are shipped). It runs on the writer loop, so it must return at once and never throw.
+    /// </summary>
+    public void ObserveCommitted(Action<IReadOnlyList<AuditRecord>> observer) => _committed += observer;
+
     /// <summary>How often the chain head is signed while records keep arriving.</summary>
     public TimeSpan CheckpointInterval { get; }
 
@@ -153,6 +161,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
                 }
             }
             Interlocked.Add(ref _written, batch.Count);
+            _committed?.Invoke([.. batch]);
             foreach (var waiter in waiters)
             {
                 waiter.TrySetResult();

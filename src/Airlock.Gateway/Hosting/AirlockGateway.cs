@@ -5,6 +5,7 @@ using Airlock.Gateway.Audit;
 using Airlock.Gateway.Inspection;
 using Airlock.Gateway.Doors;
 using Airlock.Gateway.Pipeline;
+using Airlock.Gateway.Siem;
 using Airlock.Gateway.Upstreams;
 using Airlock.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
@@ -63,6 +64,9 @@ public sealed class AirlockGateway : IAsyncDisposable
 
     /// <summary>Inspection as configured, or null when disabled.</summary>
     public InspectionRuntime? Inspection { get; private init; }
+
+    /// <summary>SIEM delivery, or null when no sink is configured.</summary>
+    public SiemDelivery? Siem { get; private init; }
 
     /// <summary>The audit writer (tests flush it before reading the trail).</summary>
     public AuditWriter Audit { get; }
@@ -161,8 +165,20 @@ public sealed class AirlockGateway : IAsyncDisposable
         });
 
         var audit = app.Services.GetRequiredService<AuditWriter>();
+        SiemDelivery? siem;
+        try
+        {
+            siem = SiemDelivery.Start(config, audit, options.GetEnvironment, app.Services.GetRequiredService<ILoggerFactory>(), options.Time);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            upstreams.Dispose();
+            store.Dispose();
+            throw;
+        }
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        return new AirlockGateway(app, store, audit, upstreams, config) { Inspection = inspection };
+        return new AirlockGateway(app, store, audit, upstreams, config) { Inspection = inspection, Siem = siem };
     }
 
     /// <summary>Completes when the host is asked to stop (Ctrl+C, SIGTERM).</summary>
@@ -174,6 +190,11 @@ public sealed class AirlockGateway : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await Audit.DisposeAsync().ConfigureAwait(false);
+        // After the writer: its last committed records are queued (and spilled if undelivered) before the queues stop.
+        if (Siem is not null)
+        {
+            await Siem.DisposeAsync().ConfigureAwait(false);
+        }
         _upstreams.Dispose();
         Store.Dispose();
     }

@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Airlock.Core.Audit;
+using Airlock.Core.Configuration;
+using Airlock.Gateway.Admin;
+
+namespace Airlock.Gateway.Siem;
+
+/// <summary>
+/// POSTs batches as JSON: <c>{"source":"airlock","sink":…,"sent_at":unix-seconds,"records":[…]}</c> with
+/// <c>X-Airlock-Timestamp: unix-seconds</c> and <c>X-Airlock-Signature: sha256=&lt;hex HMAC-SHA256(secret, body)&gt;</c>.
+/// The timestamp is inside the signed body as well, so a receiver that checks the signature, that the header equals
+/// <c>sent_at</c> and that it is recent (e.g. within 5 minutes) refuses a replayed batch. Any non-2xx answer, a
+/// connection failure or no answer within the sink's timeout fails the delivery (retried by the queue).
+/// </summary>
+public sealed class WebhookSink : ISiemSink
+{
+    /// <summary>Signature header.</summary>
+    public const string SignatureHeader = "X-Airlock-Signature";
+
+    /// <summary>Timestamp header.</summary>
+    public const string TimestampHeader = "X-Airlock-Timestamp";
+
+    private readonly SiemSinkConfig _config;
+    private readonly byte[] _secret;
+    private readonly TimeProvider _time;
+    private readonly HttpClient _http;
+
+    /// <summary>Creates the sink; <paramref name="secret"/> is the HMAC key (never logged).</summary>
+    public WebhookSink(SiemSinkConfig config, byte[] secret, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _config = config;
+        _secret = secret;
+        _time = time;
+        _http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2), ConnectTimeout = config.Timeout })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+    }
+
+    /// <inheritdoc/>
+    public string Name => _config.Name;
+
+    /// <inheritdoc/>
+    public async Task SendAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var sentAt = _time.GetUtcNow().ToUnixTimeSeconds();
+        var body = Body(records, sentAt);
+        using var request = new HttpRequestMessage(HttpMethod.Post, _config.Url) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Add(TimestampHeader, sentAt.ToString(CultureInfo.InvariantCulture));
+        request.Headers.Add(SignatureHeader, "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(_secret, body)));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_config.Timeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new SiemDeliveryException($"webhook answered {(int)response.StatusCode}");
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new SiemDeliveryException(ex is OperationCanceledException
+                ? $"webhook: no answer within {_config.Timeout.TotalSeconds:0.#}s"
+                : $"webhook: {ex.Message}", ex);
+        }
+    }
+
+    private byte[] Body(IReadOnlyList<AuditRecord> records, long sentAt)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("source", "airlock");
+            writer.WriteString("sink", _config.Name);
+            writer.WriteNumber("sent_at", sentAt);
+            writer.WriteStartArray("records");
+            foreach (var record in records)
+            {
+                JsonSerializer.Serialize(writer, record, AdminJsonContext.Default.AuditRecord);
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        CryptographicOperations.ZeroMemory(_secret);
+        return ValueTask.CompletedTask;
+    }
+}
