@@ -63,7 +63,7 @@ public sealed class AuditCommandTests : IAsyncLifetime
         Assert.Equal(["req-b1"], Ids(await JsonAsync("audit", "list", "--json", "--model", "claude-haiku-4-5")));
         Assert.Equal(["req-b2"], Ids(await JsonAsync("audit", "list", "--json", "--upstream", "bedrock")));
         Assert.Equal(["req-a2"], Ids(await JsonAsync("audit", "list", "--json", "--rule", "aws-access-key")));
-        Assert.Equal(["req-a2"], Ids(await JsonAsync("audit", "list", "--json", "--outcome", "blocked")));
+        Assert.Equal(["req-a2", "evt-a1"], Ids(await JsonAsync("audit", "list", "--json", "--outcome", "blocked")));
         Assert.Equal(["evt-a1"], Ids(await JsonAsync("audit", "list", "--json", "--kind", "tool_event")));
         Assert.Equal(["evt-a1", "req-b1"], Ids(await JsonAsync("audit", "list", "--json", "--since", "2026-03-01T09:01:00Z", "--until", "2026-03-01T09:03:00Z")));
         Assert.Equal(["req-b2", "req-a2"], Ids(await JsonAsync("audit", "list", "--json", "--limit", "2")));
