@@ -19,6 +19,12 @@ public static class Program
             case "quick":
                 QuickRun.Run(args.Skip(1).ToArray());
                 return 0;
+            case "startup-split":
+                StartupProfile.Run(args);
+                return 0;
+            case "profile":
+                ScanProfile.Run(args);
+                return 0;
             case "probe":
                 KeywordProbe.Run();
                 return 0;
@@ -26,7 +32,7 @@ public static class Program
                 RegexProbe.Run();
                 return 0;
             case "turn":
-                TurnProbe.Run();
+                TurnProbe.Run(args);
                 return 0;
             case "startup":
                 QuickRun.Startup();

@@ -83,13 +83,36 @@ internal static class QuickRun
 /// <summary>Rough split of a conversation turn's cost (for iterating on the request walk).</summary>
 internal static class TurnProbe
 {
-    public static void Run()
+    public static void Run(string[] args)
     {
         var inspector = new Airlock.Inspection.Messages.MessagesRequestInspector(ScannerFactory.CreateDefault(), new Airlock.Inspection.Policy.FindingHasher(System.Text.Encoding.UTF8.GetBytes("benchmark-hash-key-0123456789")));
         var conversation = Conversation.Build(1024 * 1024);
         var warm = Conversation.Serialize(conversation);
         _ = inspector.Inspect(warm, null, Airlock.Inspection.Policy.InspectionPolicy.Default);
         var turns = Enumerable.Range(0, 40).Select(i => Conversation.Serialize(Conversation.WithNewToolResult(conversation, 5 * 1024, seed: 5000 + i))).ToArray();
+        if (args.Contains("loop"))
+        {
+            // For a profiler: the same turn, over and over.
+            var loop = new List<double>();
+            for (var i = 0; i < 2000; i++)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                _ = inspector.Inspect(turns[i % 2], null, Airlock.Inspection.Policy.InspectionPolicy.Default);
+                loop.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loop median {loop.Order().ElementAt(loop.Count / 2):F3} ms"));
+
+            return;
+        }
+
+        // Warm-up turns with other content: the gateway runs for hours, so what counts is the cost once the JIT has
+        // tiered the walk up (the first few dozen calls run unoptimized code and cost 10x).
+        foreach (var seed in Enumerable.Range(0, 60))
+        {
+            _ = inspector.Inspect(Conversation.Serialize(Conversation.WithNewToolResult(conversation, 5 * 1024, seed: 9000 + seed)), null, Airlock.Inspection.Policy.InspectionPolicy.Default);
+        }
+
         var times = new List<double>();
         var cached = new List<double>();
         var reader = new List<double>();
@@ -117,6 +140,9 @@ internal static class TurnProbe
         }
 
         static double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        var memo = inspector.PrefixMemo!.Find(turns[^1])!;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"memo: {memo.Checkpoints.Count} checkpoints, last at {memo.Checkpoints[^1].Offset}, {memo.Matched.Count} strings with matches ({memo.Matched.Sum(m => m.RawLength)} raw bytes, {memo.Matched.Sum(m => m.Matches.Length)} matches); findings per turn {inspector.Inspect(turns[^1], null, Airlock.Inspection.Policy.InspectionPolicy.Default).Findings.Count}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"body {turns[0].Length / 1e6:F2} MB: turn (5 KB new) median {Median(times):F3} ms; same body again (all cached) {Median(cached):F3} ms; bare Utf8JsonReader {Median(reader):F3} ms; XxHash128 of body {Median(hash):F3} ms"));
     }
