@@ -258,7 +258,7 @@ internal sealed class RulePackReader
             AddError(context, $"unknown validator '{validator}' (known: {string.Join(", ", SecretValidators.Names)})");
         }
 
-        Regex? regex = null;
+        DeferredRegex? regex = null;
         GoRegexTranslation? translation = null;
         if (!string.IsNullOrEmpty(pattern))
         {
@@ -276,7 +276,7 @@ internal sealed class RulePackReader
         Regex? pathRegex = null;
         if (!string.IsNullOrEmpty(pathPattern))
         {
-            pathRegex = CompileAuxiliary(pathPattern, context, "path");
+            pathRegex = CompileAuxiliary(pathPattern, context, "path")?.Value; // few rules have one: built now
         }
 
         var allowlists = new List<RuleAllowlist>();
@@ -303,6 +303,7 @@ internal sealed class RulePackReader
         {
             KeywordAnchor = keywordAnchor,
             KeywordAssignment = keywordAssignment,
+            HasNamedGroups = translation?.GoGroups.Any(name => name is not null) ?? false,
         };
     }
 
@@ -322,7 +323,7 @@ internal sealed class RulePackReader
         }
     }
 
-    private static int[] BuildGroupMap(Regex? regex, GoRegexTranslation? translation)
+    private static int[] BuildGroupMap(DeferredRegex? regex, GoRegexTranslation? translation)
     {
         if (regex is null || translation is null)
         {
@@ -334,7 +335,7 @@ internal sealed class RulePackReader
         for (var go = 1; go <= translation.GoGroups.Count; go++)
         {
             var name = translation.GoGroups[go - 1];
-            map[go] = name is null ? ++unnamed : regex.GroupNumberFromName(name);
+            map[go] = name is null ? ++unnamed : regex.Value.GroupNumberFromName(name); // named groups: .NET numbers them last
         }
 
         return map;
@@ -441,7 +442,7 @@ internal sealed class RulePackReader
             var other => Invalid(AllowlistTarget.Secret, context, $"unknown regexTarget '{other}' (secret, match or line)"),
         };
 
-        var regexes = new List<Regex>();
+        var regexes = new List<DeferredRegex>();
         foreach (var pattern in GetStrings(table, "regexes", context))
         {
             if (CompileAuxiliary(pattern, context, "allowlist regex") is { } regex)
@@ -450,7 +451,7 @@ internal sealed class RulePackReader
             }
         }
 
-        var paths = new List<Regex>();
+        var paths = new List<DeferredRegex>();
         foreach (var pattern in GetStrings(table, "paths", context))
         {
             if (CompileAuxiliary(pattern, context, "allowlist path") is { } regex)
@@ -467,17 +468,17 @@ internal sealed class RulePackReader
             targets = [];
         }
 
-        into.Add(new RuleAllowlist(GetString(table, "description", context), condition, target, regexes, stopWords, paths, targets));
+        into.Add(new RuleAllowlist(GetString(table, "description", context), condition, target, new DeferredRegexList(regexes), stopWords, new DeferredRegexList(paths), targets));
     }
 
-    private Regex? CompileAuxiliary(string goPattern, string context, string what)
+    private DeferredRegex? CompileAuxiliary(string goPattern, string context, string what)
     {
         try
         {
             var translation = GoRegexTranslator.Translate(goPattern);
             return _isBuiltIn
-                ? new Regex(translation.Pattern, RegexOptions.CultureInvariant, RuleRegexFactory.BuiltInMatchTimeout)
-                : RuleRegexFactory.CreateLinear(translation.Pattern);
+                ? DeferredRegex.Deferred(translation.Pattern, static p => new Regex(p, RegexOptions.CultureInvariant, RuleRegexFactory.BuiltInMatchTimeout))
+                : DeferredRegex.Built(RuleRegexFactory.CreateLinear(translation.Pattern));
         }
         catch (Exception ex) when (ex is FormatException or ArgumentException or NotSupportedException)
         {

@@ -44,8 +44,9 @@ internal static class RuleRegexFactory
     public static Regex CreateLinear(string netPattern, bool ignoreCase = false) =>
         new(netPattern, ignoreCase ? LinearOptions | RegexOptions.IgnoreCase : LinearOptions);
 
-    /// <summary>Translates a Go pattern and compiles it; returns null and a reason on failure.</summary>
-    public static Regex? TryCreate(string goPattern, bool isBuiltIn, out GoRegexTranslation? translation, out string? error)
+    /// <summary>Translates a Go pattern and compiles it (built-in patterns: on first use, see
+    /// <see cref="DeferredRegex"/>); returns null and a reason on failure.</summary>
+    public static DeferredRegex? TryCreate(string goPattern, bool isBuiltIn, out GoRegexTranslation? translation, out string? error)
     {
         translation = null;
         error = null;
@@ -53,8 +54,10 @@ internal static class RuleRegexFactory
         {
             translation = GoRegexTranslator.Translate(goPattern);
             // Built-in rules build their linear fallback lazily (it costs ~20 ms per rule); a unit test checks that
-            // every built-in rule can build it.
-            return Create(translation.Pattern, isBuiltIn);
+            // every built-in rule can build it, and its default form.
+            return isBuiltIn
+                ? DeferredRegex.Deferred(translation.Pattern, static p => Create(p, isBuiltIn: true))
+                : DeferredRegex.Built(CreateLinear(translation.Pattern));
         }
         catch (FormatException ex)
         {

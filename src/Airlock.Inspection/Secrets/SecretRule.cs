@@ -9,6 +9,7 @@ namespace Airlock.Inspection;
 public sealed class SecretRule
 {
     private readonly int[] _goGroupToNet;
+    private readonly DeferredRegex? _regex;
     private RuleRequirements? _requirements;
 
     internal SecretRule(
@@ -21,7 +22,7 @@ public sealed class SecretRule
         IReadOnlyList<string> tags,
         int secretGroup,
         double? entropy,
-        Regex? regex,
+        DeferredRegex? regex,
         Regex? path,
         IReadOnlyList<RuleAllowlist> allowlists,
         string? validator,
@@ -41,7 +42,7 @@ public sealed class SecretRule
         Tags = tags;
         SecretGroup = secretGroup;
         Entropy = entropy;
-        Regex = regex;
+        _regex = regex;
         Path = path;
         Allowlists = allowlists;
         Validator = validator;
@@ -77,7 +78,13 @@ public sealed class SecretRule
     public double? Entropy { get; }
 
     /// <summary>The compiled .NET regex (translated from Go syntax); null for path-only rules.</summary>
-    public Regex? Regex { get; }
+    public Regex? Regex => _regex?.Value;
+
+    /// <summary>The translated (.NET) pattern, without building the regex; null for path-only rules.</summary>
+    internal string? NetPattern => _regex?.Pattern;
+
+    /// <summary>True once <see cref="Regex"/> was built (for tests of deferred building).</summary>
+    internal bool RegexBuilt => _regex?.IsBuilt ?? false;
 
     /// <summary>Optional file-path regex (gitleaks <c>path</c>); such rules only fire when the scanned text has a path.</summary>
     public Regex? Path { get; }
@@ -110,6 +117,9 @@ public sealed class SecretRule
     /// </summary>
     public KeywordAssignment KeywordAssignment { get; internal init; }
 
+    /// <summary>True when the pattern has named groups (.NET numbers them after the unnamed ones).</summary>
+    internal bool HasNamedGroups { get; init; }
+
     /// <summary>Source name the rule came from (file name or <c>built-in</c>).</summary>
     public string Source { get; }
 
@@ -124,7 +134,7 @@ public sealed class SecretRule
     internal int NetGroupNumber(int goGroup) => goGroup == 0 ? 0 : _goGroupToNet[goGroup];
 
     /// <summary>Necessary conditions of the regex, checked before it runs on a window (computed once, on first use).</summary>
-    internal RuleRequirements Requirements => _requirements ??= Regex is null ? RuleRequirements.None : RuleRequirements.Analyze(Regex.ToString());
+    internal RuleRequirements Requirements => _requirements ??= NetPattern is null ? RuleRequirements.None : RuleRequirements.Analyze(NetPattern);
 
     /// <summary>Number of capture groups in the Go pattern.</summary>
     internal int GroupCount => _goGroupToNet.Length - 1;

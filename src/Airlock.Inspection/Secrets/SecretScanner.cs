@@ -44,7 +44,7 @@ public sealed class SecretScanner : ITextScanner
             _rules[i] = new RuleRuntime(rule, allowlists, _options.BuiltInEngine);
             _indexById[rule.Id] = i;
             _anyRequired |= rule.Required.Count > 0;
-            if (rule.Regex is null)
+            if (rule.NetPattern is null)
             {
                 continue;
             }
@@ -83,7 +83,7 @@ public sealed class SecretScanner : ITextScanner
     {
         foreach (var runtime in _rules)
         {
-            if (runtime.Rule.Regex is not null)
+            if (runtime.Rule.NetPattern is not null)
             {
                 _ = runtime.CurrentRegex;
             }
@@ -681,10 +681,8 @@ public sealed class SecretScanner : ITextScanner
         {
             Rule = rule;
             Allowlists = allowlists;
-            Requirements = rule.Requirements;
-            if (rule.IsBuiltIn && rule.Regex is not null)
+            if (rule.IsBuiltIn && rule.NetPattern is { } pattern)
             {
-                var pattern = rule.Regex.ToString();
                 _linear = new Lazy<Regex>(() => RuleRegexFactory.CreateLinear(pattern), LazyThreadSafetyMode.ExecutionAndPublication);
                 _useLinear = engine == BuiltInRegexEngine.NonBacktracking;
                 if (engine == BuiltInRegexEngine.Compiled)
@@ -695,14 +693,20 @@ public sealed class SecretScanner : ITextScanner
                 // The anchored form needs the backtracking engine (NonBacktracking has no \G). The real match is a
                 // named group after the lazy start offset; with no other named group in the rule it is numbered after
                 // the unnamed groups, so the rule's group map still applies (rules with named groups are not anchored).
-                if (rule.KeywordAnchor is { } anchor && rule.Regex.GetGroupNames().All(n => int.TryParse(n, out _)))
+                if (rule.KeywordAnchor is { } anchor && !rule.HasNamedGroups)
                 {
                     var anchoredPattern = @"\G.{0," + anchor.ToString(CultureInfo.InvariantCulture) + "}?(?<" + AnchorGroupName + ">" + pattern + ")";
                     // Compiled whatever the engine option: these few rules run on most keyword hits of ordinary code, and
                     // compiling them on first use (~tens of ms, inside the first scan) halves their per-hit cost.
-                    _anchored = new Lazy<Regex>(() => RuleRegexFactory.CreateCompiled(anchoredPattern), LazyThreadSafetyMode.ExecutionAndPublication);
+                    _anchored = new Lazy<Regex>(
+                        () =>
+                        {
+                            var anchored = RuleRegexFactory.CreateCompiled(anchoredPattern);
+                            AnchorGroup = anchored.GroupNumberFromName(AnchorGroupName);
+                            return anchored;
+                        },
+                        LazyThreadSafetyMode.ExecutionAndPublication);
                     KeywordAnchor = anchor;
-                    AnchorGroup = rule.Regex.GetGroupNumbers().Max() + 1;
                 }
             }
         }
@@ -712,8 +716,8 @@ public sealed class SecretScanner : ITextScanner
         /// <summary>The rule's keyword anchor when the scanner honours it (built-in rules with a regex), else null.</summary>
         public int? KeywordAnchor { get; }
 
-        /// <summary>Number of the group holding the real match in <see cref="AnchoredRegex"/>.</summary>
-        public int AnchorGroup { get; }
+        /// <summary>Number of the group holding the real match in <see cref="AnchoredRegex"/> (set when that is built).</summary>
+        public int AnchorGroup { get; private set; }
 
         /// <summary>The \G-anchored form of the regex, or null once the rule runs on the linear engine.</summary>
         public Regex? AnchoredRegex => _useLinear || _anchored is null ? null : _anchored.Value;
@@ -722,7 +726,8 @@ public sealed class SecretScanner : ITextScanner
 
         public RuleAllowlist[] Allowlists { get; }
 
-        public RuleRequirements Requirements { get; }
+        /// <summary>Analyzed on first use (cached on the rule), so building a scanner analyzes no pattern.</summary>
+        public RuleRequirements Requirements => Rule.Requirements;
 
         public Regex CurrentRegex => _useLinear && _linear is not null ? _linear.Value : _compiled is not null ? _compiled.Value : Rule.Regex!;
 
