@@ -84,7 +84,15 @@ public static class AdminEndpoints
             }
             else
             {
-                result = await handler(context).ConfigureAwait(false);
+                try
+                {
+                    result = await handler(context).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    // A store that fails mid-read: a JSON 503 and a record of the attempt, never an HTML 500 or a stack trace.
+                    result = Error(503, AnthropicErrors.Api, $"the audit store could not be read ({ex.GetType().Name})", line, "store_error");
+                }
             }
 
             var key = auth.Key;

@@ -190,13 +190,46 @@ public sealed partial class SiemDeliveryTests(ITestOutputHelper output)
         Assert.Contains("reason=queue_and_spill_full", gap.Tool!.Command, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Records_spilled_when_the_gateway_stops_are_delivered_by_the_next_start()
+    {
+        var spillDir = Path.Combine(Path.GetTempPath(), "airlock-spill-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var receiver = await HttpReceiver.StartAsync(Secret);
+            receiver.Mode = ReceiverMode.Fail500;
+            HashSet<string> ids;
+            await using (var first = await StartAsync(receiver.BaseUri, SiemSinkKind.Webhook, spillDir: spillDir))
+            {
+                ids = await SendAsync(first, 6);
+                await first.AuditAsync(6);
+                await WaitAsync(() => receiver.Attempts >= 1, "a failed delivery");
+            }
+            // The first gateway is gone; its undelivered records are on disk.
+            var spill = Path.Combine(spillDir, "soc.spill.jsonl");
+            Assert.True(new FileInfo(spill).Length > 0, "undelivered records are spilled at shutdown");
+            Assert.DoesNotContain(RequestBodies.ContentMarker, await File.ReadAllTextAsync(spill), StringComparison.Ordinal);
+
+            receiver.Mode = ReceiverMode.Ok;
+            await using var second = await StartAsync(receiver.BaseUri, SiemSinkKind.Webhook, spillDir: spillDir);
+            await receiver.WaitForAsync(docs => ids.IsSubsetOf(RequestIds(docs)), Patience, "the first run's records, from the spill file");
+            await WaitAsync(() => second.Gateway.Siem!.Status[0].Spilled == 0, "spill drained");
+            Assert.Equal(0, new FileInfo(spill).Length);
+        }
+        finally
+        {
+            Directory.Delete(spillDir, recursive: true);
+        }
+    }
+
     /// <summary>Records counted in the gap notices received (each gap record once, however often it was delivered).</summary>
     private static long CountedDrops(IEnumerable<JsonDocument> docs) =>
         Records(docs).Where(r => r.GetProperty("operation").GetString() == "siem.gap")
             .DistinctBy(r => r.GetProperty("request_id").GetString())
             .Sum(g => long.Parse(GapCount().Match(g.GetProperty("tool").GetProperty("command").GetString()!).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
 
-    private async Task<GatewayHarness> StartAsync(Uri url, SiemSinkKind kind, int queueCapacity = 1000, long spillMaxBytes = 16 * 1024 * 1024, TimeSpan? timeout = null) =>
+    private async Task<GatewayHarness> StartAsync(Uri url, SiemSinkKind kind, int queueCapacity = 1000, long spillMaxBytes = 16 * 1024 * 1024, TimeSpan? timeout = null,
+        string? spillDir = null) =>
         await GatewayHarness.StartAsync(output, config => config with
         {
             Siem = new SiemConfig
@@ -212,6 +245,7 @@ public sealed partial class SiemDeliveryTests(ITestOutputHelper output)
                 }],
                 QueueCapacity = queueCapacity,
                 SpillMaxBytes = spillMaxBytes,
+                SpillDir = spillDir,
                 RetryInitial = TimeSpan.FromMilliseconds(50),
                 RetryMax = TimeSpan.FromMilliseconds(400),
             },
