@@ -88,6 +88,10 @@ public enum UpstreamKind
     /// <summary>Google Vertex AI (rawPredict / streamRawPredict), OAuth 2.0 access tokens.</summary>
     Vertex,
 
+    /// <summary>Any OpenAI chat-completions server run by the organization (<c>POST {url}/v1/chat/completions</c>):
+    /// requests and answers are translated both ways; an on-premises kind like <see cref="Messages"/>.</summary>
+    OpenAi,
+
     /// <summary>A model built into the gateway that answers every request with a fixed, clearly labelled text.
     /// For trying Airlock without any credential; never for production.</summary>
     Simulated,

@@ -140,7 +140,7 @@ public static partial class ConfigLoader
             }
             var kind = r.Enum(section + ":kind", required: true, UpstreamKind.Anthropic,
                 ("anthropic", UpstreamKind.Anthropic), ("messages", UpstreamKind.Messages), ("bedrock", UpstreamKind.Bedrock),
-                ("vertex", UpstreamKind.Vertex), ("simulated", UpstreamKind.Simulated));
+                ("vertex", UpstreamKind.Vertex), ("openai", UpstreamKind.OpenAi), ("simulated", UpstreamKind.Simulated));
             var cloud = kind is UpstreamKind.Bedrock or UpstreamKind.Vertex;
             var url = kind == UpstreamKind.Simulated ? null : r.Url(section + ":url", required: !cloud);
             var apiKeyEnv = r.String(section + ":api_key_env");

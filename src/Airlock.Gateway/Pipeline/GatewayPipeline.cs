@@ -259,7 +259,7 @@ internal sealed partial class GatewayPipeline(
                 {
                     failure = attemptFailure;
                     LogAttemptFailed(logger, exchange.RequestId, upstream.Name, attempt + 1, attemptFailure!.Value.ErrorType);
-                    if (attemptFailure.Value.ErrorType is "upstream_credentials" or "invalid_model" or "unsupported_operation")
+                    if (attemptFailure.Value.ErrorType is "upstream_credentials" or "invalid_model" or "unsupported_operation" or "untranslatable_request")
                     {
                         break;
                     }

@@ -126,6 +126,7 @@ public sealed class UpstreamRegistry : IDisposable
     {
         UpstreamKind.Vertex => new VertexUpstreamAdapter(client, new GoogleAccessTokens(client.Config, getEnvironment)) { Betas = betas },
         UpstreamKind.Bedrock => new BedrockUpstreamAdapter(client, getEnvironment, TimeProvider.System) { Betas = betas },
+        UpstreamKind.OpenAi => new OpenAiUpstreamAdapter(client) { Betas = betas },
         _ => new MessagesUpstreamAdapter(client) { Betas = betas },
     };
 
