@@ -419,6 +419,10 @@ public sealed class ChatCompletionStreamToSse : ISseEventSink, IDisposable
     private void EndEvent(ReadOnlySpan<byte> eventType)
     {
         _writer.Flush();
+        if (Failure is not null)
+        {
+            return; // nothing after a failure: the caller ends the client stream with its error event
+        }
         Write("event: "u8);
         Write(eventType);
         Write("\ndata: "u8);
