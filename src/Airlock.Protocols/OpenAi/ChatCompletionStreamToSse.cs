@@ -366,7 +366,7 @@ public sealed class ChatCompletionStreamToSse : ISseEventSink, IDisposable
         {
             return;
         }
-        var stopReason = _finishReason is null && _tools.Count > 0 ? "tool_use" : OpenAiMapping.StopReason(_finishReason);
+        var stopReason = OpenAiMapping.StopReason(_finishReason, hasToolCalls: _tools.Count > 0);
         var writer = BeginEvent();
         writer.WriteStartObject();
         writer.WriteString("type"u8, "message_delta"u8);

@@ -69,9 +69,9 @@ public static class ChatCompletionToMessage
                     writer.WriteString("text"u8, text);
                     writer.WriteEndObject();
                 }
-                WriteToolCalls(writer, message);
+                var hasToolCalls = WriteToolCalls(writer, message);
                 writer.WriteEndArray();
-                writer.WriteString("stop_reason"u8, OpenAiMapping.StopReason(String(choice, "finish_reason")));
+                writer.WriteString("stop_reason"u8, OpenAiMapping.StopReason(String(choice, "finish_reason"), hasToolCalls));
                 writer.WriteNull("stop_sequence"u8);
                 (root.TryGetProperty("usage", out var usage) ? OpenAiUsage.Read(usage) : default).WriteMessagesUsage(writer);
                 writer.WriteEndObject();
@@ -80,11 +80,12 @@ public static class ChatCompletionToMessage
         }
     }
 
-    private static void WriteToolCalls(Utf8JsonWriter writer, JsonElement message)
+    /// <summary>Writes the tool_use blocks; returns true when there was at least one.</summary>
+    private static bool WriteToolCalls(Utf8JsonWriter writer, JsonElement message)
     {
         if (!message.TryGetProperty("tool_calls", out var calls) || calls.ValueKind != JsonValueKind.Array)
         {
-            return;
+            return false;
         }
         var i = 0;
         foreach (var call in calls.EnumerateArray())
@@ -136,6 +137,7 @@ public static class ChatCompletionToMessage
             }
             writer.WriteEndObject();
         }
+        return i > 0;
     }
 
     /// <summary><c>content</c> as a string, or its text parts joined (some servers answer with parts).</summary>

@@ -54,13 +54,15 @@ public static class OpenAiMapping
     /// <summary>
     /// <c>finish_reason</c> → <c>stop_reason</c>: stop → end_turn (a matched stop sequence is reported as end_turn
     /// too: chat completions do not say which one matched), length → max_tokens, tool_calls (and the legacy
-    /// function_call) → tool_use, content_filter → refusal; anything else or none → end_turn.
+    /// function_call) → tool_use, content_filter → refusal; anything else or none → end_turn. An answer that
+    /// called tools but says stop (or nothing), as some servers do, is tool_use: that is what the client acts on.
     /// </summary>
-    public static string StopReason(string? finishReason) => finishReason switch
+    public static string StopReason(string? finishReason, bool hasToolCalls = false) => finishReason switch
     {
         "length" => "max_tokens",
         "tool_calls" or "function_call" => "tool_use",
         "content_filter" => "refusal",
+        _ when hasToolCalls => "tool_use",
         _ => "end_turn",
     };
 

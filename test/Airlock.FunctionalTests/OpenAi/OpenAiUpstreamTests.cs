@@ -306,6 +306,26 @@ public sealed class OpenAiUpstreamTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_secret_is_redacted_before_translation_so_the_server_sees_only_the_placeholder()
+    {
+        await using var openAi = await ScriptedOpenAi.StartAsync();
+        await using var harness = await StartAsync(openAi);
+        var keyId = "AKIA" + System.Security.Cryptography.RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16);
+        var body = "{\"model\":\"claude-opus-5-5\",\"max_tokens\":64,\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"deploy with " + keyId + " please\"}]}";
+
+        using var request = harness.Messages(body);
+        using var response = await harness.SendStreamingAsync(request);
+        var events = await SseStreamReader.ReadAllAsync(await response.Content.ReadAsStreamAsync());
+
+        Assert.Equal("message_stop", events[^1].Name);
+        var call = Assert.Single(openAi.Calls);
+        Assert.DoesNotContain(keyId, call.Request.BodyText, StringComparison.Ordinal);
+        Assert.Matches(@"^deploy with \[REDACTED:aws-access-key-id:[0-9a-f]{4}\] please$", call.Messages[0].GetProperty("content").GetString());
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal("redact", Assert.Single(record.Findings, f => f.RuleId == "aws-access-key-id").Action);
+    }
+
+    [Fact]
     public async Task Count_tokens_is_refused_as_an_unsupported_operation()
     {
         await using var openAi = await ScriptedOpenAi.StartAsync();

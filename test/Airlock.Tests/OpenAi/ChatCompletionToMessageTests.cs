@@ -70,6 +70,15 @@ public sealed class ChatCompletionToMessageTests
         Assert.StartsWith("msg_", message.GetProperty("id").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_server_that_calls_tools_but_says_stop_is_reported_as_tool_use()
+    {
+        var message = Translate("""
+            {"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"Read","arguments":"{}"}}]}}]}
+            """);
+        Assert.Equal("tool_use", message.GetProperty("stop_reason").GetString());
+    }
+
     [Theory]
     [InlineData("reasoning_content")]
     [InlineData("reasoning")]
@@ -86,9 +95,9 @@ public sealed class ChatCompletionToMessageTests
     [InlineData("42")]
     public void Arguments_that_are_not_one_json_object_are_an_error_naming_the_tool(string arguments)
     {
-        var ex = Assert.Throws<OpenAiTranslationException>(() => ChatCompletionToMessage.Translate(Encoding.UTF8.GetBytes($$"""
-            {"choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"Read","arguments":{{arguments}}}}]}}]}
-            """), "m"));
+        var ex = Assert.Throws<OpenAiTranslationException>(() => ChatCompletionToMessage.Translate(Encoding.UTF8.GetBytes(
+            """{"choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"Read","arguments":"""
+            + arguments + "}}]}}]}"), "m"));
         Assert.Equal("response.choices[0].message.tool_calls[0].function.arguments", ex.Field);
         Assert.Contains("'Read'", ex.Reason, StringComparison.Ordinal);
     }

@@ -76,13 +76,15 @@ public sealed class MessagesToChatCompletionsTests
         using var original = JsonDocument.Parse(body);
         var root = Translate(Encoding.UTF8.GetString(body), stream: true);
         var messages = root.GetProperty("messages").EnumerateArray().ToList();
-        Assert.Equal(["system", "user", "assistant", "tool"], messages.Select(m => m.GetProperty("role").GetString()));
-        // The system prompt was a plain string in this turn.
-        Assert.Equal(original.RootElement.GetProperty("system").GetString(), messages[0].GetProperty("content").GetString());
+        Assert.Equal(["system", "user", "system", "assistant", "tool"], messages.Select(m => m.GetProperty("role").GetString()));
+        var systemBlocks = original.RootElement.GetProperty("system").EnumerateArray().Select(b => b.GetProperty("text").GetString());
+        Assert.Equal(string.Join("\n\n", systemBlocks), messages[0].GetProperty("content").GetString());
+        // The system message Claude Code put inside messages was a plain string.
+        Assert.Equal(original.RootElement.GetProperty("messages")[1].GetProperty("content").GetString(), messages[2].GetProperty("content").GetString());
 
-        var toolUse = original.RootElement.GetProperty("messages")[1].GetProperty("content")[0];
-        var call = Assert.Single(messages[2].GetProperty("tool_calls").EnumerateArray());
-        Assert.Equal(JsonValueKind.Null, messages[2].GetProperty("content").ValueKind);
+        var toolUse = original.RootElement.GetProperty("messages")[2].GetProperty("content")[0];
+        var call = Assert.Single(messages[3].GetProperty("tool_calls").EnumerateArray());
+        Assert.Equal(JsonValueKind.Null, messages[3].GetProperty("content").ValueKind);
         Assert.Equal(toolUse.GetProperty("id").GetString(), call.GetProperty("id").GetString());
         Assert.Equal("function", call.GetProperty("type").GetString());
         Assert.Equal("Read", call.GetProperty("function").GetProperty("name").GetString());
@@ -91,10 +93,10 @@ public sealed class MessagesToChatCompletionsTests
             Assert.Equal(toolUse.GetProperty("input").GetProperty("file_path").GetString(), arguments.RootElement.GetProperty("file_path").GetString());
         }
 
-        var toolResult = original.RootElement.GetProperty("messages")[2].GetProperty("content")[0];
-        Assert.Equal(toolUse.GetProperty("id").GetString(), messages[3].GetProperty("tool_call_id").GetString());
-        Assert.Equal(toolResult.GetProperty("content").GetString(), messages[3].GetProperty("content").GetString());
-        Assert.Contains("marker-", messages[3].GetProperty("content").GetString(), StringComparison.Ordinal);
+        var toolResult = original.RootElement.GetProperty("messages")[3].GetProperty("content")[0];
+        Assert.Equal(toolUse.GetProperty("id").GetString(), messages[4].GetProperty("tool_call_id").GetString());
+        Assert.Equal(toolResult.GetProperty("content").GetString(), messages[4].GetProperty("content").GetString());
+        Assert.Contains("marker-", messages[4].GetProperty("content").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -172,8 +174,8 @@ public sealed class MessagesToChatCompletionsTests
     [InlineData("""{"type":"tool","name":"Read"}""", """{"type":"function","function":{"name":"Read"}}""")]
     public void Tool_choice_maps_to_its_chat_completions_form(string choice, string expected)
     {
-        var root = Translate($$"""
-            {"model":"x","max_tokens":10,"tool_choice":{{choice}},"tools":[{"name":"Read","description":"reads","input_schema":{"type":"object","properties":{"p":{"type":"string"}}}}],
+        var root = Translate("""{"model":"x","max_tokens":10,"tool_choice":""" + choice + """
+            ,"tools":[{"name":"Read","description":"reads","input_schema":{"type":"object","properties":{"p":{"type":"string"}}}}],
              "messages":[{"role":"user","content":"hi"}]}
             """);
         Assert.Equal(expected, root.GetProperty("tool_choice").GetRawText());
