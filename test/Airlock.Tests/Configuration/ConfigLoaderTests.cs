@@ -117,7 +117,7 @@ public sealed class ConfigLoaderTests
             """);
 
         Assert.Contains("line 1: level: must be a whole number from 1 to 3 (got '7')", errors);
-        Assert.Contains("line 4: upstreams[0].kind: must be one of anthropic, messages, bedrock, vertex, simulated (got 'bogus')", errors);
+        Assert.Contains("line 4: upstreams[0].kind: must be one of anthropic, messages, bedrock, vertex, openai, simulated (got 'bogus')", errors);
         Assert.Contains("line 5: upstreams[0].url: must be an absolute http:// or https:// URL (got 'ftp://example.com')", errors);
         Assert.Contains(errors, e => e.StartsWith("line 6: upstreams[0].api_key_env: must be the NAME of an environment variable", StringComparison.Ordinal));
         Assert.Contains("line 7: upstreams[1].name: duplicate upstream name 'main'", errors);
