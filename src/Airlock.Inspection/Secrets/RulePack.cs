@@ -18,12 +18,16 @@ public sealed class RulePack
     private static readonly Lazy<RulePack> s_builtIn = new(ReadBuiltIn, LazyThreadSafetyMode.ExecutionAndPublication);
 
     private readonly Dictionary<string, SecretRule> _byId;
+    private readonly Func<string> _computeVersion;
+    private string? _version;
 
-    internal RulePack(IReadOnlyList<SecretRule> rules, IReadOnlyList<RuleAllowlist> globalAllowlists, string version, IReadOnlyList<string> warnings)
+    /// <param name="version">Computes <see cref="Version"/> on first read: it is a SHA-256, and hashing is the one
+    /// use of OpenSSL in a hook process, whose loading alone costs milliseconds of each call.</param>
+    internal RulePack(IReadOnlyList<SecretRule> rules, IReadOnlyList<RuleAllowlist> globalAllowlists, Func<string> version, IReadOnlyList<string> warnings)
     {
         Rules = rules;
         GlobalAllowlists = globalAllowlists;
-        Version = version;
+        _computeVersion = version;
         Warnings = warnings;
         _byId = new Dictionary<string, SecretRule>(StringComparer.Ordinal);
         foreach (var rule in rules)
@@ -39,7 +43,7 @@ public sealed class RulePack
     public IReadOnlyList<RuleAllowlist> GlobalAllowlists { get; }
 
     /// <summary>Identifies the exact rule content: a SHA-256 prefix over the sources. Recorded in the audit trail.</summary>
-    public string Version { get; }
+    public string Version => _version ??= _computeVersion();
 
     /// <summary>Non-fatal notes, e.g. TOML keys Airlock does not use (gitleaks options it ignores) or an organization
     /// rule without keywords (it runs on all text, which is slower).</summary>
@@ -101,7 +105,7 @@ public sealed class RulePack
         return new RulePack(
             rules,
             [.. GlobalAllowlists, .. other.GlobalAllowlists],
-            ComputeVersion(Version + "+" + other.Version),
+            () => ComputeVersion(Version + "+" + other.Version),
             [.. Warnings, .. other.Warnings]);
     }
 
@@ -116,7 +120,7 @@ public sealed class RulePack
         }
 
         var kept = Rules.Where(r => !disabled.Contains(r.Id)).ToList();
-        return new RulePack(kept, GlobalAllowlists, ComputeVersion(Version + "-" + string.Join(',', disabled.Order(StringComparer.Ordinal))), Warnings);
+        return new RulePack(kept, GlobalAllowlists, () => ComputeVersion(Version + "-" + string.Join(',', disabled.Order(StringComparer.Ordinal))), Warnings);
     }
 
     internal static string ComputeVersion(string content)

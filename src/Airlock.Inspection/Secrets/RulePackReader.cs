@@ -134,7 +134,7 @@ internal sealed class RulePackReader
             throw new RulePackException(_errors);
         }
 
-        var pack = new RulePack(rules, globals, RulePack.ComputeVersion(toml), _warnings);
+        var pack = new RulePack(rules, globals, () => RulePack.ComputeVersion(toml), _warnings);
         if (basePack is not null)
         {
             pack = basePack.Merge(pack);

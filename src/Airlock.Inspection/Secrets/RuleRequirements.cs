@@ -56,7 +56,18 @@ internal sealed class RuleRequirements
         {
             var parser = new Parser(netPattern);
             var node = parser.ParseAll();
-            var items = node.Where(r => r.IsUseful).Take(MaxRequirements).Select(r => r.Build()).ToArray();
+            // A plain loop, not Where/Take/Select: under NativeAOT a Select on another LINQ iterator is a generic
+            // virtual call whose first resolution starts the runtime type loader, milliseconds of a hook call.
+            var useful = new List<Requirement>(MaxRequirements);
+            foreach (var candidate in node)
+            {
+                if (candidate.IsUseful && useful.Count < MaxRequirements)
+                {
+                    useful.Add(candidate.Build());
+                }
+            }
+
+            var items = useful.ToArray();
             var reach = parser.UnboundedAcrossLines ? RuleReach.Unbounded : parser.CrossesLines ? RuleReach.NearbyLines : RuleReach.Line;
             var maxPrefix = items.Length > 0 && node.Count > 0 && node[0].IsUseful ? parser.FirstRequirementPrefix : -1;
             return new RuleRequirements(items, reach, maxPrefix, (int)Math.Min(int.MaxValue, parser.PatternMaxLength));
