@@ -21,8 +21,8 @@ public sealed class RulePack
     private readonly Func<string> _computeVersion;
     private string? _version;
 
-    /// <param name="version">Computes <see cref="Version"/> on first read: it is a SHA-256, and hashing is the one
-    /// use of OpenSSL in a hook process, whose loading alone costs milliseconds of each call.</param>
+    // version computes Version on first read: it is a SHA-256, and hashing is the one use of OpenSSL in a hook
+    // process, whose loading alone costs milliseconds of each call.
     internal RulePack(IReadOnlyList<SecretRule> rules, IReadOnlyList<RuleAllowlist> globalAllowlists, Func<string> version, IReadOnlyList<string> warnings)
     {
         Rules = rules;
