@@ -119,6 +119,62 @@ public sealed class BedrockTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Count_tokens_through_a_bedrock_upstream_is_a_signed_count_tokens_call_on_the_foundation_model()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: MapOpusToProfile);
+        var body = Encoding.UTF8.GetBytes("{\"model\":\"claude-opus-5-5\",\"messages\":[{\"role\":\"user\",\"content\":\"count me\"}],\"tools\":[]}");
+
+        using var request = GatewayHarness.Post("/v1/messages/count_tokens?beta=true", body, harness.DeveloperKey, "sess-ct");
+        using var response = await harness.Client.SendAsync(request);
+        var json = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var call = Assert.Single(harness.Upstream.Bedrock.Calls);
+        Assert.True(call.CountTokens);
+        // Profile id → foundation-model id (CountTokens refuses profile ids), signed like every Bedrock call.
+        Assert.Equal("anthropic.claude-opus-5-5-v1:0", call.ModelId);
+        Assert.EndsWith("/model/anthropic.claude-opus-5-5-v1%3A0/count-tokens", call.Request.Path, StringComparison.Ordinal);
+        using var invoke = JsonDocument.Parse(call.InvokeBody!);
+        Assert.Equal("bedrock-2023-05-31", invoke.RootElement.GetProperty("anthropic_version").GetString());
+        Assert.False(invoke.RootElement.TryGetProperty("model", out _));
+        Assert.Equal(1, invoke.RootElement.GetProperty("max_tokens").GetInt32());
+        // The Messages answer, from Bedrock's {"inputTokens":N} (the scripted Bedrock counts a quarter of the body's bytes).
+        using var answer = JsonDocument.Parse(json);
+        Assert.Equal(call.InvokeBody!.Length / 4, answer.RootElement.GetProperty("input_tokens").GetInt32());
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal("count_tokens", record.Operation);
+        Assert.Equal(AuditOutcome.Ok, record.Outcome);
+    }
+
+    [Fact]
+    public async Task Count_tokens_for_an_arn_and_on_the_bedrock_door_are_clear_refusals()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: c => c with
+        {
+            Upstreams = [c.Upstreams[0] with { ModelMap = [new ModelMapping { Match = "claude-opus-*", Model = Arn }] }],
+        });
+        var body = Encoding.UTF8.GetBytes("{\"model\":\"claude-opus-5-5\",\"messages\":[{\"role\":\"user\",\"content\":\"count me\"}]}");
+        using var request = GatewayHarness.Post("/v1/messages/count_tokens", body, harness.DeveloperKey, "sess-ct");
+        using var response = await harness.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("not for an ARN", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var door = new HttpRequestMessage(HttpMethod.Post, new Uri(harness.GatewayUri, "/bedrock/model/" + ProfileId + "/count-tokens"))
+        {
+            Content = new StringContent("{\"input\":{\"invokeModel\":{\"body\":\"e30=\"}}}", Encoding.UTF8, "application/json"),
+        };
+        door.Headers.TryAddWithoutValidation("Authorization", "Bearer " + harness.DeveloperKey);
+        using var doorResponse = await harness.Client.SendAsync(door);
+        Assert.Equal(HttpStatusCode.BadRequest, doorResponse.StatusCode);
+        var (errorType, message) = await AwsErrorAsync(doorResponse);
+        Assert.Equal("ValidationException", errorType);
+        Assert.Contains("count-tokens", message, StringComparison.Ordinal);
+        Assert.Empty(harness.Upstream.Bedrock.Calls);
+        var records = await harness.AuditAsync(2);
+        Assert.All(records, r => Assert.Equal("unsupported_operation", r.ErrorType));
+    }
+
+    [Fact]
     public async Task Bedrock_door_to_bedrock_upstream_keeps_the_body_and_answers_in_event_stream_frames()
     {
         await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock);

@@ -18,7 +18,9 @@ namespace Airlock.Testing;
 /// <param name="ModelId">The model id decoded from the path (null when the path was refused).</param>
 /// <param name="Streaming">True for <c>invoke-with-response-stream</c>.</param>
 /// <param name="Betas">The body's <c>anthropic_beta</c> values.</param>
-public sealed record BedrockCall(RecordedRequest Request, string? ModelId, bool Streaming, IReadOnlyList<string> Betas);
+/// <param name="CountTokens">True for <c>count-tokens</c> (the body then is the unwrapped InvokeModel body in <see cref="InvokeBody"/>).</param>
+/// <param name="InvokeBody">The InvokeModel body of a count-tokens call.</param>
+public sealed record BedrockCall(RecordedRequest Request, string? ModelId, bool Streaming, IReadOnlyList<string> Betas, bool CountTokens = false, byte[]? InvokeBody = null);
 
 /// <summary>
 /// A fake Bedrock Runtime for Anthropic models. It checks what Bedrock checks — the SigV4 signature (or API key) via
@@ -155,6 +157,11 @@ public sealed class ScriptedBedrock : IAsyncDisposable
                 return;
             }
             modelId = id;
+            if (operation == BedrockOperation.CountTokens)
+            {
+                await CountTokensAsync(context, recorded, id, body, token);
+                return;
+            }
             streaming = operation == BedrockOperation.InvokeWithResponseStream;
             var bodyError = CheckBody(body, out betas);
             var call = Record(recorded, modelId, streaming, betas);
@@ -196,9 +203,37 @@ public sealed class ScriptedBedrock : IAsyncDisposable
         }
     }
 
-    private BedrockCall Record(RecordedRequest request, string? modelId, bool streaming, IReadOnlyList<string> betas)
+    /// <summary>
+    /// CountTokens as Bedrock answers it: the wrapped body must be an InvokeModel body Bedrock would accept, the model a
+    /// foundation-model id (profile ids are refused: "The provided model doesn't support counting tokens"); the count is
+    /// a deterministic stand-in (a quarter of the body's bytes), since no tokenizer runs here.
+    /// </summary>
+    private async Task CountTokensAsync(HttpContext context, RecordedRequest recorded, string modelId, byte[] body, CancellationToken token)
     {
-        var call = new BedrockCall(request, modelId, streaming, betas);
+        if (!BedrockCountTokens.TryUnwrapInvokeBody(body, out var invokeBody, out var unwrapError))
+        {
+            Record(recorded, modelId, false, [], countTokens: true);
+            await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.Validation, "Malformed input request: " + unwrapError, token);
+            return;
+        }
+        var bodyError = CheckBody(invokeBody, out var betas);
+        Record(recorded, modelId, false, betas, countTokens: true, invokeBody);
+        if (bodyError is not null)
+        {
+            await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.Validation, bodyError, token);
+            return;
+        }
+        if (BedrockModelId.FoundationModelId(modelId) != modelId)
+        {
+            await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.Validation, "The provided model doesn't support counting tokens.", token);
+            return;
+        }
+        await WriteJsonAsync(context, Encoding.UTF8.GetString(BedrockCountTokens.Answer(invokeBody.Length / 4)), token);
+    }
+
+    private BedrockCall Record(RecordedRequest request, string? modelId, bool streaming, IReadOnlyList<string> betas, bool countTokens = false, byte[]? invokeBody = null)
+    {
+        var call = new BedrockCall(request, modelId, streaming, betas, countTokens, invokeBody);
         lock (_gate)
         {
             _calls.Add(call);

@@ -44,7 +44,17 @@ internal sealed class BedrockDoor(GatewayPipeline pipeline) : FrontDoor
         var path = raw.StartsWith(Prefix, StringComparison.Ordinal) ? raw[Prefix.Length..] : raw;
         DoorRequest request;
         string operation;
-        if (BedrockModelId.TryParseInvokePath(path, out var modelId, out var bedrockOperation, out var error))
+        if (BedrockModelId.TryParseInvokePath(path, out var modelId, out var bedrockOperation, out var error) && bedrockOperation == BedrockOperation.CountTokens)
+        {
+            // The count-tokens body is a wrapped, base64-encoded InvokeModel body; the door does not unwrap it yet.
+            operation = "count_tokens";
+            request = new DoorRequest(CallOperation.CountTokens, BodyShape.Bedrock)
+            {
+                Refusal = GatewayPipeline.Reject(400, AnthropicErrors.InvalidRequest,
+                    "count-tokens is not served by this gateway's Bedrock door yet (the Messages and Vertex doors count tokens through any upstream)", "unsupported_operation"),
+            };
+        }
+        else if (error is null)
         {
             var stream = bedrockOperation == BedrockOperation.InvokeWithResponseStream;
             operation = stream ? "invoke_with_response_stream" : "invoke";

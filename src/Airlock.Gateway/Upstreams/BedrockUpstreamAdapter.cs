@@ -4,6 +4,7 @@ using Airlock.Gateway.Pipeline;
 using Airlock.Protocols.Aws.Bedrock;
 using Airlock.Protocols.Aws.EventStream;
 using Airlock.Protocols.Aws.Signing;
+using Airlock.Protocols.Json;
 using Airlock.Protocols.Messages;
 using Microsoft.AspNetCore.Http;
 
@@ -51,25 +52,34 @@ internal sealed class BedrockUpstreamAdapter : UpstreamAdapter
     /// <inheritdoc/>
     public override async ValueTask<HttpRequestMessage> CreateRequestAsync(HttpContext context, MessagesCall call, string model, CancellationToken cancellationToken)
     {
-        if (call.Operation == CallOperation.CountTokens)
-        {
-            throw new UpstreamRequestException(GatewayPipeline.Reject(404, AnthropicErrors.NotFound,
-                $"upstream '{Config.Name}' (Bedrock) does not serve count_tokens; route token counting to a Messages or Vertex upstream", "unsupported_operation"));
-        }
         if (BedrockModelId.Validate(model) is { } problem)
         {
             throw new UpstreamRequestException(GatewayPipeline.Reject(400, AnthropicErrors.InvalidRequest,
                 $"model for upstream '{Config.Name}' is not a Bedrock model id: {problem}", "invalid_model"));
         }
         var (betas, removeFields) = Betas.Apply(Config, BodyConverter.RequestedBetas(call, context.Request.Headers["anthropic-beta"]));
-        var body = BodyConverter.ToBedrock(call, betas, removeFields);
-        var request = new HttpRequestMessage(HttpMethod.Post,
-            _endpoint.InvokeUri(model, call.Stream ? BedrockOperation.InvokeWithResponseStream : BedrockOperation.Invoke))
+        ReadOnlyMemory<byte> body = BodyConverter.ToBedrock(call, betas, removeFields);
+        Uri uri;
+        if (call.Operation == CallOperation.CountTokens)
         {
-            Content = new ReadOnlyMemoryContent(body),
-        };
+            // CountTokens takes foundation-model ids only (it refuses cross-Region profile ids) and validates the
+            // wrapped body as an InvokeModel body, which requires max_tokens; a count_tokens body has none.
+            var foundation = BedrockModelId.FoundationModelId(model) ?? throw new UpstreamRequestException(GatewayPipeline.Reject(400, AnthropicErrors.InvalidRequest,
+                $"upstream '{Config.Name}' (Bedrock) counts tokens for foundation-model and inference-profile ids only, not for an ARN; map the model to an id", "unsupported_operation"));
+            if (!TopLevelSplicer.Has(body.Span, "max_tokens"))
+            {
+                body = TopLevelSplicer.Edit(body.Span, [], [new("max_tokens", "1"u8.ToArray())]);
+            }
+            body = BedrockCountTokens.WrapInvokeBody(body.Span);
+            uri = _endpoint.InvokeUri(foundation, BedrockOperation.CountTokens);
+        }
+        else
+        {
+            uri = _endpoint.InvokeUri(model, call.Stream ? BedrockOperation.InvokeWithResponseStream : BedrockOperation.Invoke);
+        }
+        var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ReadOnlyMemoryContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        request.Headers.TryAddWithoutValidation(call.Stream ? "X-Amzn-Bedrock-Accept" : "Accept", "application/json");
+        request.Headers.TryAddWithoutValidation(call.Stream && call.Operation != CallOperation.CountTokens ? "X-Amzn-Bedrock-Accept" : "Accept", "application/json");
         try
         {
             await _authorizer.AuthorizeAsync(request, body, cancellationToken).ConfigureAwait(false);
@@ -84,7 +94,43 @@ internal sealed class BedrockUpstreamAdapter : UpstreamAdapter
 
     /// <inheritdoc/>
     public override ResponseTranslator? CreateTranslator(HttpResponseMessage response) =>
-        response.Content.Headers.ContentType?.MediaType == BedrockFrames.ContentType ? new EventStreamTranslator(Config.Name) : null;
+        response.RequestMessage?.RequestUri?.AbsolutePath.EndsWith("/count-tokens", StringComparison.Ordinal) == true
+            ? new CountTokensTranslator(Config.Name)
+            : response.Content.Headers.ContentType?.MediaType == BedrockFrames.ContentType ? new EventStreamTranslator(Config.Name) : null;
+
+    /// <summary><c>{"inputTokens":N}</c> → <c>{"input_tokens":N}</c> (a few bytes: collected, then rewritten at the end).</summary>
+    private sealed class CountTokensTranslator(string upstream) : ResponseTranslator
+    {
+        private const int MaxAnswerBytes = 64 * 1024;
+        private readonly ArrayBufferWriter<byte> _answer = new(256);
+
+        public override bool ProducesSse => false;
+
+        public override bool Translate(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
+        {
+            if (_answer.WrittenCount + chunk.Length > MaxAnswerBytes)
+            {
+                Failure = Malformed("is larger than " + MaxAnswerBytes / 1024 + " KB");
+                return false;
+            }
+            _answer.Write(chunk);
+            return true;
+        }
+
+        public override bool Complete(IBufferWriter<byte> output)
+        {
+            if (!BedrockCountTokens.TryReadInputTokens(_answer.WrittenSpan, out var tokens))
+            {
+                Failure = Malformed("has no inputTokens number");
+                return false;
+            }
+            output.Write(BedrockCountTokens.MessagesAnswer(tokens));
+            return true;
+        }
+
+        private Refusal Malformed(string what) => new(new GatewayError(502, AnthropicErrors.Api,
+            $"upstream '{upstream}' (Bedrock) answered count-tokens with a body that {what}"), "upstream_bad_answer", Core.Audit.AuditOutcome.UpstreamError);
+    }
 
     /// <summary>Reads <c>{"message":…}</c> with <c>x-amzn-ErrorType</c> into a gateway error.</summary>
     public override GatewayError ReadError(HttpResponseMessage response, ReadOnlySpan<byte> body)

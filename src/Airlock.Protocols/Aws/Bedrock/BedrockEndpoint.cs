@@ -61,7 +61,12 @@ public sealed partial class BedrockEndpoint
         {
             throw new ArgumentException(error, nameof(modelId));
         }
-        var action = operation == BedrockOperation.InvokeWithResponseStream ? "invoke-with-response-stream" : "invoke";
+        var action = operation switch
+        {
+            BedrockOperation.InvokeWithResponseStream => "invoke-with-response-stream",
+            BedrockOperation.CountTokens => "count-tokens",
+            _ => "invoke",
+        };
         return new Uri($"{BaseUri.GetLeftPart(UriPartial.Authority)}{BasePath}/model/{EncodePathSegment(modelId)}/{action}", in s_verbatim);
     }
 

@@ -8,6 +8,9 @@ public enum BedrockOperation
 
     /// <summary><c>POST /model/{modelId}/invoke-with-response-stream</c>: an event stream.</summary>
     InvokeWithResponseStream,
+
+    /// <summary><c>POST /model/{modelId}/count-tokens</c>: <c>{"inputTokens":N}</c> for a wrapped InvokeModel body (Bedrock API reference, CountTokens).</summary>
+    CountTokens,
 }
 
 /// <summary>
@@ -20,6 +23,27 @@ public static class BedrockModelId
 {
     /// <summary>The Bedrock API's maximum model id length.</summary>
     public const int MaxLength = 2048;
+
+    /// <summary>
+    /// The foundation-model id behind a system-defined cross-Region inference profile (<c>us.anthropic.claude-…</c> →
+    /// <c>anthropic.claude-…</c>), which is what CountTokens accepts (it refuses profile ids); a foundation-model id is
+    /// returned as it is, and null for an ARN (an application profile names no model in its id).
+    /// </summary>
+    public static string? FoundationModelId(string modelId)
+    {
+        ArgumentNullException.ThrowIfNull(modelId);
+        if (modelId.StartsWith("arn:", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var dot = modelId.IndexOf('.', StringComparison.Ordinal);
+        // A profile id is "<geography>.<provider>.<model>": the first segment has no '-' … except "us-gov".
+        if (dot > 0 && modelId.IndexOf('.', dot + 1) > 0 && modelId[..dot] is "us" or "eu" or "apac" or "global" or "us-gov" or "jp" or "au" or "ca")
+        {
+            return modelId[(dot + 1)..];
+        }
+        return modelId;
+    }
 
     /// <summary>Null when <paramref name="modelId"/> is acceptable, otherwise why not (never echoing the id).</summary>
     public static string? Validate(string? modelId)
@@ -90,8 +114,11 @@ public static class BedrockModelId
             case "invoke-with-response-stream":
                 operation = BedrockOperation.InvokeWithResponseStream;
                 break;
+            case "count-tokens":
+                operation = BedrockOperation.CountTokens;
+                break;
             default:
-                error = "unknown Bedrock operation; expected invoke or invoke-with-response-stream (a model id's '/' must be sent as %2F)";
+                error = "unknown Bedrock operation; expected invoke, invoke-with-response-stream or count-tokens (a model id's '/' must be sent as %2F)";
                 return false;
         }
         string decoded;
