@@ -143,13 +143,7 @@ public static class AdminEndpoints
             return new AdminResult(200, parameters, (response, ct) => WriteJsonAsync(response, writer =>
             {
                 writer.WriteStartObject();
-                writer.WritePropertyName("records");
-                writer.WriteStartArray();
-                foreach (var record in records)
-                {
-                    JsonSerializer.Serialize(writer, record, AdminJsonContext.Default.AuditRecord);
-                }
-                writer.WriteEndArray();
+                WriteRecords(writer, records);
                 if (next is { } n)
                 {
                     writer.WriteNumber("next_to_seq", n);
@@ -179,13 +173,7 @@ public static class AdminEndpoints
             return new AdminResult(200, line, (response, ct) => WriteJsonAsync(response, writer =>
             {
                 writer.WriteStartObject();
-                writer.WritePropertyName("records");
-                writer.WriteStartArray();
-                foreach (var record in records)
-                {
-                    JsonSerializer.Serialize(writer, record, AdminJsonContext.Default.AuditRecord);
-                }
-                writer.WriteEndArray();
+                WriteRecords(writer, records);
                 writer.WriteEndObject();
             }, ct));
         }
@@ -387,6 +375,16 @@ public static class AdminEndpoints
                 write(writer);
             }
             await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken).ConfigureAwait(false);
+        }
+
+        private static void WriteRecords(Utf8JsonWriter writer, IReadOnlyList<AuditRecord> records)
+        {
+            writer.WriteStartArray("records");
+            foreach (var record in records)
+            {
+                JsonSerializer.Serialize(writer, record, AdminJsonContext.Default.AuditRecord);
+            }
+            writer.WriteEndArray();
         }
 
         private static void WriteTime(Utf8JsonWriter writer, string name, DateTimeOffset? value)

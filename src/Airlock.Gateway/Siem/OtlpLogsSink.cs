@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Airlock.Core.Audit;
 using Airlock.Core.Configuration;
@@ -27,10 +26,7 @@ public sealed class OtlpLogsSink : ISiemSink
         ArgumentNullException.ThrowIfNull(config);
         _config = config;
         _time = time;
-        _http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2), ConnectTimeout = config.Timeout })
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+        _http = SiemHttp.CreateClient(config.Timeout);
     }
 
     /// <inheritdoc/>
@@ -40,24 +36,8 @@ public sealed class OtlpLogsSink : ISiemSink
     public async Task SendAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(records);
-        using var request = new HttpRequestMessage(HttpMethod.Post, _config.Url) { Content = new ByteArrayContent(Body(records, _time.GetUtcNow())) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_config.Timeout);
-        try
-        {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new SiemDeliveryException($"OTLP collector answered {(int)response.StatusCode}");
-            }
-        }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            throw new SiemDeliveryException(ex is OperationCanceledException
-                ? $"OTLP: no answer within {_config.Timeout.TotalSeconds:0.#}s"
-                : $"OTLP: {ex.Message}", ex);
-        }
+        await SiemHttp.PostJsonAsync(_http, _config.Url!, Body(records, _time.GetUtcNow()), headers: null, _config.Timeout, "OTLP collector", cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>The ExportLogsServiceRequest JSON for <paramref name="records"/>.</summary>

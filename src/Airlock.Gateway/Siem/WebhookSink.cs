@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Airlock.Core.Audit;
@@ -35,10 +34,7 @@ public sealed class WebhookSink : ISiemSink
         _config = config;
         _secret = secret;
         _time = time;
-        _http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2), ConnectTimeout = config.Timeout })
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+        _http = SiemHttp.CreateClient(config.Timeout);
     }
 
     /// <inheritdoc/>
@@ -50,26 +46,11 @@ public sealed class WebhookSink : ISiemSink
         ArgumentNullException.ThrowIfNull(records);
         var sentAt = _time.GetUtcNow().ToUnixTimeSeconds();
         var body = Body(records, sentAt);
-        using var request = new HttpRequestMessage(HttpMethod.Post, _config.Url) { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        request.Headers.Add(TimestampHeader, sentAt.ToString(CultureInfo.InvariantCulture));
-        request.Headers.Add(SignatureHeader, "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(_secret, body)));
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_config.Timeout);
-        try
+        await SiemHttp.PostJsonAsync(_http, _config.Url!, body, headers =>
         {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new SiemDeliveryException($"webhook answered {(int)response.StatusCode}");
-            }
-        }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            throw new SiemDeliveryException(ex is OperationCanceledException
-                ? $"webhook: no answer within {_config.Timeout.TotalSeconds:0.#}s"
-                : $"webhook: {ex.Message}", ex);
-        }
+            headers.Add(TimestampHeader, sentAt.ToString(CultureInfo.InvariantCulture));
+            headers.Add(SignatureHeader, "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(_secret, body)));
+        }, _config.Timeout, "webhook", cancellationToken).ConfigureAwait(false);
     }
 
     private byte[] Body(IReadOnlyList<AuditRecord> records, long sentAt)
