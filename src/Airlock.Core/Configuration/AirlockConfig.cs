@@ -159,6 +159,13 @@ public sealed record UpstreamConfig
 
     /// <summary>Longest silence between two reads of a streamed answer (upstreams send <c>ping</c> events).</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// <c>kind: openai</c>: the largest <c>max_tokens</c> sent upstream (a larger request is lowered to it). Claude Code
+    /// asks for up to 128,000 output tokens, and a server whose model has a smaller context refuses such a request.
+    /// Null: as the client asked.
+    /// </summary>
+    public int? MaxOutputTokens { get; init; }
 }
 
 /// <summary>Maps requested model names to an upstream.</summary>

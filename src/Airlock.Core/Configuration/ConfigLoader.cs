@@ -193,6 +193,7 @@ public static partial class ConfigLoader
                 ConnectTimeout = r.Duration(section + ":connect_timeout") ?? defaults.ConnectTimeout,
                 FirstByteTimeout = r.Duration(section + ":first_byte_timeout") ?? defaults.FirstByteTimeout,
                 IdleTimeout = r.Duration(section + ":idle_timeout") ?? defaults.IdleTimeout,
+                MaxOutputTokens = r.Int(section + ":max_output_tokens", min: 1, max: 10_000_000),
             });
         }
 

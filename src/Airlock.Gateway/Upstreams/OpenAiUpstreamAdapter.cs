@@ -45,7 +45,7 @@ internal sealed class OpenAiUpstreamAdapter(UpstreamClient client) : UpstreamAda
         byte[] body;
         try
         {
-            body = MessagesToChatCompletions.Translate(call.Body, model, call.Stream);
+            body = MessagesToChatCompletions.Translate(call.Body, model, call.Stream, Config.MaxOutputTokens);
         }
         catch (OpenAiTranslationException ex)
         {

@@ -39,9 +39,12 @@ public static class MessagesToChatCompletions
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    /// <summary>Translates <paramref name="messagesBody"/>; <paramref name="model"/> is the upstream's model id.</summary>
+    /// <summary>
+    /// Translates <paramref name="messagesBody"/>; <paramref name="model"/> is the upstream's model id;
+    /// <paramref name="maxTokensCap"/>, when set, lowers a larger <c>max_tokens</c> to it.
+    /// </summary>
     /// <exception cref="OpenAiTranslationException">Something in the body cannot be expressed, or the body is malformed.</exception>
-    public static byte[] Translate(ReadOnlyMemory<byte> messagesBody, string model, bool stream)
+    public static byte[] Translate(ReadOnlyMemory<byte> messagesBody, string model, bool stream, int? maxTokensCap = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         JsonDocument document;
@@ -69,7 +72,7 @@ public static class MessagesToChatCompletions
                 var hasTools = WriteTools(writer, root);
                 foreach (var property in root.EnumerateObject())
                 {
-                    WriteParameter(writer, property, hasTools);
+                    WriteParameter(writer, property, hasTools, maxTokensCap);
                 }
                 if (stream)
                 {
@@ -84,7 +87,7 @@ public static class MessagesToChatCompletions
         }
     }
 
-    private static void WriteParameter(Utf8JsonWriter writer, JsonProperty property, bool hasTools)
+    private static void WriteParameter(Utf8JsonWriter writer, JsonProperty property, bool hasTools, int? maxTokensCap)
     {
         var value = property.Value;
         switch (property.Name)
@@ -94,6 +97,11 @@ public static class MessagesToChatCompletions
             case "max_tokens":
                 // max_tokens (not max_completion_tokens): vLLM, Ollama, llama.cpp and SGLang all read it.
                 RequireKind(value, JsonValueKind.Number, "max_tokens", "must be a number");
+                if (maxTokensCap is { } cap && (!value.TryGetInt64(out var asked) || asked > cap))
+                {
+                    writer.WriteNumber("max_tokens"u8, cap);
+                    return;
+                }
                 writer.WritePropertyName("max_tokens"u8);
                 value.WriteTo(writer);
                 return;

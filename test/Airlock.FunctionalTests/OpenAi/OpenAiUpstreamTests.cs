@@ -33,6 +33,7 @@ public sealed class OpenAiUpstreamTests(ITestOutputHelper output)
                         Url = openAi.BaseUri,
                         ApiKeyEnv = KeyVariable,
                         ModelMap = [new ModelMapping { Match = "claude-*", Model = LocalModel }],
+                        MaxOutputTokens = 16384,
                     },
                 ],
                 Routes = [new RouteConfig { Models = ["*"], Upstream = "local" }],
@@ -71,6 +72,8 @@ public sealed class OpenAiUpstreamTests(ITestOutputHelper output)
         Assert.Equal("Bearer " + ScriptedOpenAi.DefaultApiKey, call.Request.Header("authorization"));
         Assert.Equal(LocalModel, call.Model);
         Assert.True(call.Streaming);
+        // Claude Code asked for 128,000 output tokens; the upstream's cap is what the server gets.
+        Assert.Equal(16384, call.Body!.Value.GetProperty("max_tokens").GetInt32());
         // Nothing of the client's hop reaches the server: not its key, not Anthropic headers, not the session id.
         Assert.Null(call.Request.Header("x-api-key"));
         Assert.Null(call.Request.Header("anthropic-version"));

@@ -212,6 +212,16 @@ public sealed class MessagesToChatCompletionsTests
         Assert.Equal("""["END","STOP"]""", root.GetProperty("stop").GetRawText());
     }
 
+    [Theory]
+    [InlineData(128000, 8192, 8192)]
+    [InlineData(1024, 8192, 1024)]
+    public void Max_tokens_is_lowered_to_the_upstreams_cap(int asked, int cap, int sent)
+    {
+        var body = Encoding.UTF8.GetBytes("{\"model\":\"x\",\"max_tokens\":" + asked + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        using var document = JsonDocument.Parse(MessagesToChatCompletions.Translate(body, "m", stream: false, maxTokensCap: cap));
+        Assert.Equal(sent, document.RootElement.GetProperty("max_tokens").GetInt32());
+    }
+
     [Fact]
     public void An_assistant_turn_with_only_thinking_is_left_out()
     {

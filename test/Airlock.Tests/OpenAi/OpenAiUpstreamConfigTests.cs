@@ -17,6 +17,7 @@ public sealed class OpenAiUpstreamConfigTests
                 kind: openai
                 url: http://10.0.0.6:8000
                 api_key_env: ONPREM_OPENAI_KEY
+                max_output_tokens: 8192
                 model_map:
                   - match: "claude-*"
                     model: "qwen3-coder-30b"
@@ -31,6 +32,7 @@ public sealed class OpenAiUpstreamConfigTests
         Assert.Equal(new Uri("http://10.0.0.6:8000"), upstream.Url);
         Assert.Equal("ONPREM_OPENAI_KEY", upstream.ApiKeyEnv);
         Assert.Equal("qwen3-coder-30b", upstream.MapModel("claude-opus-5-5"));
+        Assert.Equal(8192, upstream.MaxOutputTokens);
     }
 
     [Fact]
