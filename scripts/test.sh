@@ -42,6 +42,12 @@ else
   echo "test: PostgreSQL could not be started; PostgreSQL tests will fail" >&2
 fi
 
+# Chromium (Debian package) for the posture report's browser test (Playwright drives /usr/bin/chromium; no browser download).
+step "installing Chromium (Debian package) if missing"
+if [ ! -x /usr/bin/chromium ]; then
+  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || echo "test: installing chromium failed; the posture browser test will fail" >&2
+fi
+
 # The official AWS JavaScript Bedrock client (npm, pinned in test/aws-sdk-client/) for AwsSdkClientTests.
 step "installing the AWS SDK for JavaScript Bedrock client (pinned)"
 if ! "$ROOT/test/aws-sdk-client/install.sh" >/dev/null; then

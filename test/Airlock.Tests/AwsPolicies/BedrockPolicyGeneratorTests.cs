@@ -257,7 +257,6 @@ public sealed class BedrockPolicyGeneratorTests
     {
         var yaml = """
             level: 1
-            allowed_regions: [us-east-1, us-east-2]
             upstreams:
               - name: bedrock
                 kind: bedrock
@@ -269,10 +268,14 @@ public sealed class BedrockPolicyGeneratorTests
               - models: ["claude-sonnet-*", "claude-opus-*", "anthropic.claude-3-haiku-20240307-v1:0"]
                 upstream: bedrock
             """;
-        var set = BedrockPolicyGenerator.Generate(Config(yaml));
+        // Startup refuses such a file (the residency check); the generator still says why when handed one.
+        var set = BedrockPolicyGenerator.Generate(Config(yaml) with { AllowedRegions = ["us-east-1", "us-east-2"] });
         Assert.Contains(set.Notes, n => n.Contains("'claude-opus-*'", StringComparison.Ordinal));
         Assert.Contains(set.Notes, n => n.Contains("us-west-1, us-west-2, outside allowed_regions", StringComparison.Ordinal));
         Assert.Contains(set.Targets, t => t.InvokedArn == "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0");
+        // Naming the geography accepts every region of its profiles.
+        Assert.DoesNotContain(BedrockPolicyGenerator.Generate(Config(yaml) with { AllowedRegions = ["us-east-1", "us"] }).Notes,
+            n => n.Contains("outside allowed_regions", StringComparison.Ordinal));
     }
 
     [Theory]

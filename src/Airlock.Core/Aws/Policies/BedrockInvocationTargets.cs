@@ -88,7 +88,10 @@ public sealed class BedrockInvocationTargets
                 targets.Add(target);
                 if (config.AllowedRegions.Count > 0)
                 {
-                    var outside = target.ProcessingRegions.Where(r => !config.AllowedRegions.Contains(r, StringComparer.Ordinal)).ToList();
+                    // allowed_regions may name a profile's geography ("us", "eu", "global") to accept all its regions.
+                    var outside = reference.Geography is { } geography && config.AllowedRegions.Contains(geography, StringComparer.Ordinal)
+                        ? []
+                        : target.ProcessingRegions.Where(r => !config.AllowedRegions.Contains(r, StringComparer.Ordinal)).ToList();
                     if (outside.Count > 0)
                     {
                         notes.Add($"upstream '{upstream.Name}': '{id}' may be processed in {string.Join(", ", outside)}, outside allowed_regions");
