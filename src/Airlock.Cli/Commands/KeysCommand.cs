@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Airlock.Core.Configuration;
 using Airlock.Core.Identity;
-using Airlock.Storage.Sqlite;
+using Airlock.Gateway.Audit;
 
 namespace Airlock.Cli.Commands;
 
@@ -39,10 +39,12 @@ internal static class KeysCommand
                 lifetime = span;
             }
             var config = CommonOptions.Load(parse);
-            using var store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken);
+            using var store = await AuditStores.OpenSqliteAsync(config, cancellationToken);
             var (key, record) = await new KeyIssuer(store, TimeProvider.System).IssueAsync(
                 parse.GetValue(user)!, parse.GetValue(team), Enum.Parse<KeyRole>(parse.GetValue(role)!, ignoreCase: true), lifetime,
                 cancellationToken: cancellationToken);
+            await RecordAsync(config, AdminRecords.KeyCreated(record.Id, record.User, record.Team, record.Role.ToString().ToLowerInvariant(),
+                record.ExpiresAt, record.CreatedAt, AdminRecords.LocalActor("airlock keys create")), cancellationToken);
             if (parse.GetValue(CommonOptions.Json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -74,7 +76,7 @@ internal static class KeysCommand
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var config = CommonOptions.Load(parse);
-            using var store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken);
+            using var store = await AuditStores.OpenSqliteAsync(config, cancellationToken);
             var keys = await store.ListKeysAsync(cancellationToken);
             var now = DateTimeOffset.UtcNow;
             if (parse.GetValue(CommonOptions.Json))
@@ -111,10 +113,14 @@ internal static class KeysCommand
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
             var config = CommonOptions.Load(parse);
-            using var store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken);
+            using var store = await AuditStores.OpenSqliteAsync(config, cancellationToken);
             var keyId = parse.GetValue(id)!;
-            if (await store.RevokeKeyAsync(keyId, DateTimeOffset.UtcNow, cancellationToken))
+            var now = DateTimeOffset.UtcNow;
+            if (await store.RevokeKeyAsync(keyId, now, cancellationToken))
             {
+                var revoked = await store.FindKeyAsync(keyId, cancellationToken);
+                await RecordAsync(config, AdminRecords.KeyRevoked(keyId, revoked?.User, revoked?.Team, now, AdminRecords.LocalActor("airlock keys revoke")),
+                    cancellationToken);
                 Console.WriteLine($"Key {keyId} revoked.");
                 return 0;
             }
@@ -124,6 +130,17 @@ internal static class KeysCommand
             return 1;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Appends an admin record to the configured audit trail (SQLite or PostgreSQL), chained like every other record.
+    /// The key change is already stored: a trail that cannot be written is reported (exit 1 from the caller's
+    /// exception handling) rather than ignored.
+    /// </summary>
+    private static async Task RecordAsync(AirlockConfig config, Core.Audit.AuditRecord record, CancellationToken cancellationToken)
+    {
+        await using var audit = await AuditStores.OpenAsync(config, cancellationToken);
+        await audit.Store.AppendAsync([record], cancellationToken);
     }
 
     private static string Status(KeyRecord key, DateTimeOffset now) =>

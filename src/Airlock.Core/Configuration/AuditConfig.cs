@@ -35,6 +35,15 @@ public sealed record AuditConfig
     /// <summary><c>audit.on_store_failure</c>: refuse (default) or spool.</summary>
     public AuditFailureMode OnStoreFailure { get; init; } = AuditFailureMode.Refuse;
 
+    /// <summary>
+    /// <c>audit.durable</c> (default true): a response's last bytes are held back until its audit record is committed
+    /// (or spooled). False only for measuring what durability costs: a crash then loses the records of answered requests.
+    /// </summary>
+    public bool Durable { get; init; } = true;
+
+    /// <summary><c>audit.spool.max_bytes</c>: largest size of the spool file (default 256 MiB); when full, requests are refused.</summary>
+    public long SpoolMaxBytes { get; init; } = 256L * 1024 * 1024;
+
     /// <summary><c>audit.checkpoint_interval</c>: how often the chain head is signed while records arrive (default 30s).</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(30);
 }

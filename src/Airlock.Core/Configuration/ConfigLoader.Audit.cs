@@ -23,6 +23,8 @@ public static partial class ConfigLoader
             PostgresConnectionStringEnv = connectionStringEnv,
             OnStoreFailure = (r.OneOf(S + "on_store_failure", ["refuse", "spool"]) ?? "refuse") == "spool" ? AuditFailureMode.Spool : AuditFailureMode.Refuse,
             CheckpointInterval = interval,
+            Durable = r.Bool(S + "durable") ?? defaults.Durable,
+            SpoolMaxBytes = r.Long(S + "spool:max_bytes", 4096, 1L << 40) ?? defaults.SpoolMaxBytes,
         };
     }
 }

@@ -47,8 +47,28 @@ public static class AuditStores
             var postgres = await OpenPostgresAsync(config, Environment.GetEnvironmentVariable, cancellationToken).ConfigureAwait(false);
             return new OpenedAuditStore(postgres, config.DataDir, postgres);
         }
-        var sqlite = await SqliteStore.OpenAsync(config.DataDir, cancellationToken).ConfigureAwait(false);
+        var sqlite = await OpenSqliteAsync(config, cancellationToken).ConfigureAwait(false);
         return new OpenedAuditStore(sqlite, config.DataDir, sqlite);
+    }
+
+    /// <summary>
+    /// Opens the embedded SQLite store of the data directory. A damaged file (corrupted pages, not a database, unreadable)
+    /// becomes a <see cref="ConfigurationException"/> naming the file, instead of a crash with a stack trace.
+    /// </summary>
+    /// <exception cref="ConfigurationException">The database file cannot be opened or migrated.</exception>
+    public static async Task<SqliteStore> OpenSqliteAsync(AirlockConfig config, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        try
+        {
+            return await SqliteStore.OpenAsync(config.DataDir, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            var path = Path.Combine(config.DataDir, "airlock.db");
+            throw new ConfigurationException(config.Source, [$"data_dir: {path} is not a usable SQLite database ({ex.Message.TrimEnd('.')}); " +
+                "move it aside and restore it from a backup (the audit trail in it can be checked with airlock audit verify once it opens)"]);
+        }
     }
 
     /// <summary>

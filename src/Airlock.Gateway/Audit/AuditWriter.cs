@@ -38,15 +38,33 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private Lazy<Task>? _disposal;
     private volatile AuditStoreHealth _health = AuditStoreHealth.Ok;
     private readonly IAsyncDisposable? _ownedStore;
+    private readonly AuditSpool? _spool;
+    private readonly bool _spoolOnFailure;
+    private readonly TimeProvider _time;
+    private long _spooled;
+    private DateTimeOffset? _spoolingSince;
 
     /// <summary>
     /// Starts the writer loop (and, with a signing key, the checkpoint loop; the writer then owns the key). An owned
     /// store is disposed after the last record and checkpoint are written.
     /// </summary>
+    /// <remarks>
+    /// Records left in <c>spool</c> (by an earlier run) are replayed before anything else is written; with
+    /// <c>spoolOnFailure</c> (<c>audit.on_store_failure: spool</c>), batches the store refuses go to the spool instead of
+    /// waiting for the store.
+    /// </remarks>
     public AuditWriter(IAuditStore store, ILogger<AuditWriter> logger, int capacity = 50_000, AuditSigningKey? signingKey = null,
-        TimeSpan? checkpointInterval = null, IAsyncDisposable? ownedStore = null)
+        TimeSpan? checkpointInterval = null, IAsyncDisposable? ownedStore = null, AuditSpool? spool = null, bool spoolOnFailure = false,
+        TimeProvider? time = null)
     {
+        if (spoolOnFailure && spool is null)
+        {
+            throw new ArgumentException("spooling on store failure needs a spool", nameof(spool));
+        }
         _ownedStore = ownedStore;
+        _spool = spool;
+        _spoolOnFailure = spoolOnFailure;
+        _time = time ?? TimeProvider.System;
         _store = store;
         _logger = logger;
         _signingKey = signingKey;
@@ -79,6 +97,15 @@ public sealed partial class AuditWriter : IAsyncDisposable
 
     /// <summary>Whether the store is taking records (the pipeline refuses or spools while it is not).</summary>
     public AuditStoreHealth Health => _health;
+
+    /// <summary>
+    /// Whether new requests may be served: the store takes records, or it fails but records go to a spool that
+    /// still has room (<c>audit.on_store_failure: spool</c>). False means refuse: a response could not be recorded.
+    /// </summary>
+    public bool TakesRecords => _health.Healthy || (_spoolOnFailure && !_spool!.Full);
+
+    /// <summary>Records written to the spool so far (while the store failed).</summary>
+    public long Spooled => Interlocked.Read(ref _spooled);
 
     /// <summary>Queues a record. Waits (never drops) when the queue is full.</summary>
     public ValueTask EnqueueAsync(AuditRecord record)
@@ -127,6 +154,11 @@ public sealed partial class AuditWriter : IAsyncDisposable
         var batch = new List<AuditRecord>(MaxBatch);
         var waiters = new List<TaskCompletionSource>();
         var reader = _queue.Reader;
+        if (_spool is { IsEmpty: false })
+        {
+            // Records spooled by an earlier run go first (if the store takes them now; otherwise before the next batch).
+            await TryReplaySpoolAsync().ConfigureAwait(false);
+        }
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             Drain(reader, batch, waiters);
@@ -137,29 +169,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
                 await Task.Delay(GroupCommitWindow).ConfigureAwait(false);
                 Drain(reader, batch, waiters);
             }
-            var delay = TimeSpan.FromMilliseconds(50);
-            while (true)
-            {
-                try
-                {
-                    await _store.AppendAsync(batch).ConfigureAwait(false);
-                    if (!_health.Healthy)
-                    {
-                        _health = AuditStoreHealth.Ok;
-                        LogStoreRecovered(_logger);
-                    }
-                    break;
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    // Keep the batch and retry: an audit record is never dropped because the store hiccupped.
-                    var failures = _health.ConsecutiveFailures + 1;
-                    _health = new AuditStoreHealth(false, failures, $"{ex.GetType().Name}: {ex.Message}", _health.FailingSince ?? DateTimeOffset.UtcNow);
-                    LogWriteFailed(_logger, batch.Count, ex.GetType().Name, ex.Message);
-                    await Task.Delay(delay).ConfigureAwait(false);
-                    delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
-                }
-            }
+            await CommitAsync(batch).ConfigureAwait(false);
             Interlocked.Add(ref _written, batch.Count);
             _committed?.Invoke([.. batch]);
             foreach (var waiter in waiters)
@@ -169,6 +179,106 @@ public sealed partial class AuditWriter : IAsyncDisposable
             batch.Clear();
             waiters.Clear();
         }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="batch"/> durable: committed to the store or, while the store fails and spooling is on,
+    /// fsync'd to the spool. Order is kept: while the spool holds records, it is replayed first and new batches join
+    /// it until the replay succeeds. Never gives up on a batch (retries with backoff up to 5 s).
+    /// </summary>
+    private async Task CommitAsync(List<AuditRecord> batch)
+    {
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            Exception? failure = null;
+            if (_spool is null || _spool.IsEmpty || await TryReplaySpoolAsync().ConfigureAwait(false))
+            {
+                try
+                {
+                    await _store.AppendAsync(batch).ConfigureAwait(false);
+                    MarkHealthy();
+                    return;
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    failure = ex;
+                }
+            }
+            if (failure is not null)
+            {
+                MarkFailing(failure, batch.Count);
+            }
+            // The store failed (now or in the replay, which marked it): spool, or keep the batch and retry.
+            if (_spoolOnFailure && _spool!.TryAppend(batch))
+            {
+                _spoolingSince ??= _health.FailingSince ?? _time.GetUtcNow();
+                Interlocked.Add(ref _spooled, batch.Count);
+                return;
+            }
+            await Task.Delay(delay).ConfigureAwait(false);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
+        }
+    }
+
+    /// <summary>
+    /// Replays the spool into the store in one transaction, followed by an admin record of the gap (failing since,
+    /// until, records spooled), then empties the spool. True when the spool is empty afterwards. One transaction
+    /// makes the replay idempotent: if the process dies between the commit and emptying the spool, the first spooled
+    /// record is found in the store on the next attempt and the spool is just emptied.
+    /// </summary>
+    private async Task<bool> TryReplaySpoolAsync()
+    {
+        var spool = _spool!;
+        try
+        {
+            var records = spool.ReadAll();
+            if (records.Count == 0)
+            {
+                spool.Clear();
+                return true;
+            }
+            var already = await _store.QueryAsync(new AuditQuery { RequestId = records[0].RequestId, Limit = 1 }).ConfigureAwait(false);
+            if (already.Count == 0)
+            {
+                var until = _time.GetUtcNow();
+                var since = _spoolingSince ?? records[0].Time;
+                var gap = AdminRecords.StoreGapRecord(since, until, records.Count);
+                await _store.AppendAsync([.. records, gap]).ConfigureAwait(false);
+                LogSpoolReplayed(_logger, records.Count, since, until);
+            }
+            spool.Clear();
+            _spoolingSince = null;
+            MarkHealthy();
+            return true;
+        }
+        catch (InvalidDataException ex)
+        {
+            // A damaged spool is not replayed over the trail; it needs an operator (the message names file and line).
+            MarkFailing(ex, 0);
+            return false;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            MarkFailing(ex, 0);
+            return false;
+        }
+    }
+
+    private void MarkHealthy()
+    {
+        if (!_health.Healthy)
+        {
+            _health = AuditStoreHealth.Ok;
+            LogStoreRecovered(_logger);
+        }
+    }
+
+    private void MarkFailing(Exception ex, int count)
+    {
+        var failures = _health.ConsecutiveFailures + 1;
+        _health = new AuditStoreHealth(false, failures, $"{ex.GetType().Name}: {ex.Message}", _health.FailingSince ?? _time.GetUtcNow());
+        LogWriteFailed(_logger, count, ex.GetType().Name, ex.Message);
     }
 
     private static void Drain(ChannelReader<Entry> reader, List<AuditRecord> batch, List<TaskCompletionSource> waiters)
@@ -281,6 +391,9 @@ public sealed partial class AuditWriter : IAsyncDisposable
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Audit store recovered; queued records are being written")]
     private static partial void LogStoreRecovered(ILogger logger);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Audit spool replayed: {Count} record(s) spooled while the store failed ({Since:o} to {Until:o})")]
+    private static partial void LogSpoolReplayed(ILogger logger, int count, DateTimeOffset since, DateTimeOffset until);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Audit checkpoint failed ({ErrorType}: {Reason}); the next one covers the same records")]
     private static partial void LogCheckpointFailed(ILogger logger, string errorType, string reason);

@@ -36,6 +36,9 @@ public sealed record GatewayStartOptions
 
     /// <summary>Extra logging setup (tests route logs to their output).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+
+    /// <summary>Wraps the audit store the writer uses (tests inject store failures such as a full disk).</summary>
+    public Func<Core.Audit.IAuditStore, Core.Audit.IAuditStore>? WrapAuditStore { get; init; }
 }
 
 /// <summary>
@@ -85,7 +88,7 @@ public sealed class AirlockGateway : IAsyncDisposable
         SqliteStore store;
         try
         {
-            store = await SqliteStore.OpenAsync(config.DataDir, cancellationToken).ConfigureAwait(false);
+            store = await AuditStores.OpenSqliteAsync(config, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -136,8 +139,11 @@ public sealed class AirlockGateway : IAsyncDisposable
         services.AddSingleton<KeyAuthenticator>();
         var signingKey = AuditStores.LoadOrCreateSigningKey(config.DataDir);
         var auditStore = await AuditStores.OpenForGatewayAsync(config, store, options.GetEnvironment, cancellationToken).ConfigureAwait(false);
-        services.AddSingleton(sp => new AuditWriter(auditStore.Store, sp.GetRequiredService<ILogger<AuditWriter>>(), signingKey: signingKey,
-            checkpointInterval: config.Audit.CheckpointInterval, ownedStore: auditStore));
+        var writerStore = options.WrapAuditStore is { } wrap ? wrap(auditStore.Store) : auditStore.Store;
+        var spool = new AuditSpool(Path.Combine(config.DataDir, AuditSpool.FileName), config.Audit.SpoolMaxBytes);
+        services.AddSingleton(sp => new AuditWriter(writerStore, sp.GetRequiredService<ILogger<AuditWriter>>(), signingKey: signingKey,
+            checkpointInterval: config.Audit.CheckpointInterval, ownedStore: auditStore, spool: spool,
+            spoolOnFailure: config.Audit.OnStoreFailure == AuditFailureMode.Spool, time: options.Time));
         services.AddSingleton(auditStore);
         services.AddSingleton(new GatewayInspection(inspection));
         services.AddSingleton<GatewayPipeline>();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using Airlock.Core.Audit;
 using Airlock.Core.Identity;
@@ -42,6 +43,20 @@ internal sealed class Exchange(HttpContext context, string door, string operatio
 
     /// <summary>Inspection findings of the request and of the answer (rule, location, keyed hash; never values).</summary>
     public List<AuditFinding> Findings { get; } = [];
+
+    private ArrayBufferWriter<byte>? _held;
+
+    /// <summary>
+    /// The bytes that complete the response (an SSE stream's <c>message_stop</c> and what follows it, a JSON body's last
+    /// segment, a gateway error body), held back until the exchange's audit record is durable.
+    /// </summary>
+    public ReadOnlyMemory<byte> Held => _held is null ? default : _held.WrittenMemory;
+
+    /// <summary>Appends to <see cref="Held"/> (copied: relay buffers are reused).</summary>
+    public void Hold(ReadOnlySpan<byte> bytes) => (_held ??= new ArrayBufferWriter<byte>(Math.Max(bytes.Length, 256))).Write(bytes);
+
+    /// <summary>Forgets <see cref="Held"/> (written, or never to be written because the connection is reset).</summary>
+    public void ClearHeld() => _held?.ResetWrittenCount();
 
     public void MarkFirstByte() => TimeToFirstByteMs = Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
 

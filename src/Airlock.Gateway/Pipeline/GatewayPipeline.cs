@@ -37,6 +37,9 @@ internal sealed partial class GatewayPipeline(
     private const int MaxTeeBytes = 8 * 1024 * 1024;
     private const int MaxErrorBodyBytes = 64 * 1024;
 
+    /// <summary>Error type of a request refused because its audit record could not be written.</summary>
+    private const string StoreUnavailable = "audit_store_unavailable";
+
     /// <summary>The router (doors that answer from the routes, e.g. model lists, read it).</summary>
     public ModelRouter Router => router;
 
@@ -60,7 +63,16 @@ internal sealed partial class GatewayPipeline(
         {
             if (await AuthenticateAsync(context, exchange, door).ConfigureAwait(false))
             {
-                await handle(exchange).ConfigureAwait(false);
+                if (audit.TakesRecords)
+                {
+                    await handle(exchange).ConfigureAwait(false);
+                }
+                else
+                {
+                    // Nothing is served that cannot be recorded (audit.on_store_failure: refuse, or the spool is full).
+                    await RejectAsync(context, exchange, door, Reject(503, AnthropicErrors.Overloaded,
+                        "audit store unavailable: Airlock does not serve requests it cannot record; retry later", StoreUnavailable)).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception ex) when (IsClientGone(context, ex))
@@ -80,7 +92,7 @@ internal sealed partial class GatewayPipeline(
         }
         finally
         {
-            await RecordAsync(exchange).ConfigureAwait(false);
+            await RecordAsync(context, exchange).ConfigureAwait(false);
         }
     }
 
@@ -371,7 +383,7 @@ internal sealed partial class GatewayPipeline(
                 var error = adapter.ReadError(response, bytes);
                 context.Response.StatusCode = status;
                 HeaderPolicy.CopyResponseHeaders(response, context.Response, keepContentLength: false, keepContentType: false);
-                exchange.ResponseBytes += await door.WriteErrorAsync(context, error).ConfigureAwait(false);
+                exchange.ResponseBytes += await HoldErrorAsync(context, exchange, door, error).ConfigureAwait(false);
                 return;
             }
         }
@@ -490,8 +502,21 @@ internal sealed partial class GatewayPipeline(
                     tee.Write(chunk.Span);
                 }
                 var toClient = encoder is null ? chunk : encoder.Pending;
-                var flush = await clientBody.WriteAsync(toClient, context.RequestAborted).ConfigureAwait(false);
                 exchange.ResponseBytes += toClient.Length;
+                if (!isSse || usage.Completed || !exchange.Held.IsEmpty)
+                {
+                    // What completes the answer waits for its audit record (RecordAsync releases it): a stream from the
+                    // chunk carrying message_stop on, a JSON body one read behind (its last segment is held when it ends).
+                    if (!isSse && !exchange.Held.IsEmpty)
+                    {
+                        await clientBody.WriteAsync(exchange.Held, context.RequestAborted).ConfigureAwait(false);
+                        exchange.ClearHeld();
+                    }
+                    exchange.Hold(toClient.Span);
+                    encoder?.Clear();
+                    continue;
+                }
+                var flush = await clientBody.WriteAsync(toClient, context.RequestAborted).ConfigureAwait(false);
                 encoder?.Clear();
                 if (flush.IsCanceled || flush.IsCompleted)
                 {
@@ -522,8 +547,8 @@ internal sealed partial class GatewayPipeline(
         if (observer.Blocking is { } blocking)
         {
             exchange.Fail(AuditOutcome.Blocked, "output_blocked:" + blocking.RuleId);
-            await clientBody.WriteAsync(door.StreamError(new GatewayError(400, AnthropicErrors.Api,
-                $"answer stopped by Airlock output policy: rule {blocking.RuleId} at {blocking.Location}")), context.RequestAborted).ConfigureAwait(false);
+            exchange.Hold(door.StreamError(new GatewayError(400, AnthropicErrors.Api,
+                $"answer stopped by Airlock output policy: rule {blocking.RuleId} at {blocking.Location}")).Span);
             return;
         }
         if (failure is null && isSse && exchange.Status < 400 && !usage.Completed)
@@ -547,12 +572,13 @@ internal sealed partial class GatewayPipeline(
                     "upstream_stream_incomplete" => $"upstream '{upstream.Name}' ended the stream before message_stop; the answer is incomplete",
                     _ => $"upstream '{upstream.Name}' connection was lost mid-stream; the answer is incomplete",
                 };
-                await clientBody.WriteAsync(door.StreamError(new GatewayError(502, AnthropicErrors.Api, message)), context.RequestAborted).ConfigureAwait(false);
+                exchange.Hold(door.StreamError(new GatewayError(502, AnthropicErrors.Api, message)).Span);
             }
         }
         else
         {
-            // A truncated JSON body must not look complete: reset the connection.
+            // A truncated JSON body must not look complete: reset the connection (its held tail is never sent).
+            exchange.ClearHeld();
             context.Abort();
         }
     }
@@ -605,7 +631,30 @@ internal sealed partial class GatewayPipeline(
         {
             context.Response.Headers.WWWAuthenticate = "Bearer realm=\"airlock\"";
         }
-        exchange.ResponseBytes += await door.WriteErrorAsync(context, error).ConfigureAwait(false);
+        exchange.ResponseBytes += await HoldErrorAsync(context, exchange, door, error).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes the door's error body into <see cref="Exchange.Held"/> instead of the connection (status and headers are
+    /// set as usual, with a Content-Length): like an answer's last bytes, a gateway error is released only once the
+    /// audit record saying why is durable. Returns the body's length.
+    /// </summary>
+    private static async ValueTask<int> HoldErrorAsync(HttpContext context, Exchange exchange, FrontDoor door, GatewayError error)
+    {
+        var connection = context.Response.Body;
+        using var buffer = new MemoryStream(256);
+        context.Response.Body = buffer;
+        try
+        {
+            await door.WriteErrorAsync(context, error).ConfigureAwait(false);
+        }
+        finally
+        {
+            context.Response.Body = connection;
+        }
+        context.Response.ContentLength = buffer.Length;
+        exchange.Hold(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        return (int)buffer.Length;
     }
 
     /// <summary>A refusal with the default outcome (<c>rejected</c>).</summary>
@@ -629,6 +678,7 @@ internal sealed partial class GatewayPipeline(
         exchange.Fail(AuditOutcome.Rejected, "internal_error");
         if (context.Response.HasStarted)
         {
+            exchange.ClearHeld();
             context.Abort();
             return;
         }
@@ -644,10 +694,14 @@ internal sealed partial class GatewayPipeline(
     }
 
     /// <summary>
-    /// The one place an exchange becomes an audit record. Whatever holds a response back until its record is
-    /// durable belongs here.
+    /// The one place an exchange becomes an audit record, and where the response is completed: the bytes held back
+    /// (<see cref="Exchange.Held"/>) are written only once the record is durable (committed, or fsync'd to the spool),
+    /// so a client never holds a complete answer whose record a crash could lose. Concurrent requests share one
+    /// commit (group commit in <see cref="AuditWriter"/>). Not awaited for durability: a client that left (it gets
+    /// nothing more), a refusal because the store is down (its record waits in the queue), and <c>audit.durable:
+    /// false</c> (measuring what durability costs).
     /// </summary>
-    private async Task RecordAsync(Exchange exchange)
+    private async Task RecordAsync(HttpContext context, Exchange exchange)
     {
         var record = exchange.ToRecord();
         if (logger.IsEnabled(LogLevel.Debug))
@@ -656,7 +710,35 @@ internal sealed partial class GatewayPipeline(
             LogRequest(logger, record.RequestId, record.Door, record.Operation, record.KeyId ?? "-", record.Model ?? "-", record.Upstream ?? "-",
                 record.Status, outcome, record.LatencyMs);
         }
-        await audit.EnqueueAsync(record).ConfigureAwait(false);
+        if (!config.Audit.Durable || record.Outcome == AuditOutcome.ClientAbort || record.ErrorType == StoreUnavailable)
+        {
+            await audit.EnqueueAsync(record).ConfigureAwait(false);
+        }
+        else
+        {
+            try
+            {
+                await audit.WriteDurableAsync(record, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                // The client left while the record was being committed: it stays queued and is still written.
+                return;
+            }
+        }
+        var held = exchange.Held;
+        if (held.IsEmpty || record.Outcome == AuditOutcome.ClientAbort)
+        {
+            return;
+        }
+        try
+        {
+            await context.Response.BodyWriter.WriteAsync(held, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // The client left after the record was written: the record stands, the client did not get the end.
+        }
     }
 
     private static async Task<byte[]> ReadBoundedAsync(HttpResponseMessage response, int limit, CancellationToken cancellationToken)

@@ -10,16 +10,14 @@ namespace Airlock.FunctionalTests.Audit;
 
 /// <summary>
 /// Crash harness: a real <c>airlock serve</c> process (the built CLI) under load is killed with SIGKILL; every request
-/// that received a response must have its audit record, and the chain must verify. This holds only once the request
-/// pipeline awaits <see cref="Gateway.Audit.AuditWriter.WriteDurableAsync"/> before releasing a response (the
-/// coordinator wires that hook): until then records queued in the group-commit window die with the process.
-/// Remove the Skip when the hook is in the pipeline.
+/// that received a response must have its audit record, and the chain must verify. This holds because the request
+/// pipeline holds back each answer's last bytes until <see cref="Gateway.Audit.AuditWriter.WriteDurableAsync"/> has
+/// committed its record; without that hold it found 111 lost records out of 5,138 answered requests.
+/// Timeouts are generous: the machine running the suite may be heavily loaded.
 /// </summary>
 public sealed class AuditCrashTests
 {
-    private const string NotWiredYet = "needs the durability hook in the request pipeline (AuditWriter.WriteDurableAsync before the response is released)";
-
-    [Fact(Skip = NotWiredYet)]
+    [Fact]
     public async Task Every_answered_request_survives_a_kill_9_and_the_chain_verifies()
     {
         var root = AppContext.BaseDirectory;
@@ -36,7 +34,7 @@ public sealed class AuditCrashTests
             var key = JsonDocument.Parse(await RunAsync(cli, work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
             var port = FreePort();
             using var gateway = Start(cli, work, "serve", "--urls", $"http://127.0.0.1:{port}");
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
             await WaitHealthyAsync(http);
 
             var answered = new System.Collections.Concurrent.ConcurrentBag<string>();
@@ -66,11 +64,38 @@ public sealed class AuditCrashTests
                     }
                 }
             })).ToArray();
-            await Task.Delay(TimeSpan.FromSeconds(3));
+            // Kill once the load is well under way (a loaded machine answers slowly: wait for answers, not a fixed time).
+            var loadDeadline = DateTime.UtcNow.AddSeconds(120);
+            while (answered.Count < 300 && DateTime.UtcNow < loadDeadline)
+            {
+                await Task.Delay(100);
+            }
             gateway.Kill(entireProcessTree: true); // SIGKILL: no shutdown, no flush
             await stop.CancelAsync();
             await Task.WhenAll(load);
             await gateway.WaitForExitAsync();
+
+            // Restart on the same data directory (SQLite recovers its WAL), serve one more request, stop, then let the
+            // CLI verify the chain as an operator would.
+            var port2 = FreePort();
+            using (var restarted = Start(cli, work, "serve", "--urls", $"http://127.0.0.1:{port2}"))
+            {
+                using var http2 = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port2}"), Timeout = TimeSpan.FromSeconds(60) };
+                await WaitHealthyAsync(http2);
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+                {
+                    Content = new StringContent("""{"model":"claude-opus-5-5","max_tokens":5,"messages":[{"role":"user","content":"after"}]}""", Encoding.UTF8, "application/json"),
+                };
+                request.Headers.Add("x-api-key", key);
+                request.Headers.Add("anthropic-version", "2023-06-01");
+                using var after = await http2.SendAsync(request);
+                Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+                answered.Add(after.Headers.GetValues("x-airlock-request-id").First());
+                restarted.Kill(entireProcessTree: true);
+                await restarted.WaitForExitAsync();
+            }
+            var verifyOutput = await RunAsync(cli, work, "audit", "verify");
+            Assert.Contains("intact", verifyOutput, StringComparison.OrdinalIgnoreCase);
 
             using var store = await SqliteStore.OpenAsync(Path.Combine(work, ".airlock"));
             var stored = (await store.QueryAsync(new AuditQuery { Limit = int.MaxValue })).Select(r => r.RequestId).ToHashSet(StringComparer.Ordinal);
@@ -124,7 +149,7 @@ public sealed class AuditCrashTests
 
     private static async Task WaitHealthyAsync(HttpClient http)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow.AddSeconds(180);
         while (true)
         {
             try
