@@ -3,7 +3,11 @@
 # upstream ("direct"), through Airlock, and through Portkey, measured in ONE run so the
 # added latency and the Airlock/Portkey ratios come from the same machine state.
 #
-# usage: bench/gateway/run.sh [--quick] [--only direct,airlock,portkey] [--body FILE]
+# Two more legs measure Airlock variants against the same direct leg: airlock-nodurable (audit.durable: false, to
+# show what holding each answer's last bytes until its audit record is committed costs) and bedrock (the same turn
+# posted to Airlock's Bedrock door, answered in AWS event-stream frames translated from nginx's SSE).
+#
+# usage: bench/gateway/run.sh [--quick] [--only direct,airlock,airlock-nodurable,bedrock,portkey] [--body FILE]
 # See bench/gateway/README.md for what is measured and how to read the table.
 set -euo pipefail
 
@@ -25,6 +29,9 @@ readonly AIRLOCK="${AIRLOCK_BIN:-$REPO_ROOT/airlock}"
 readonly TARGET_ADDED_P50_MS="0.5"
 readonly TARGET_RPS="2000"
 readonly TARGET_RSS_MB="150"
+readonly TARGET_DURABLE_ADDED_P50_MS="0.2"
+readonly TARGET_BEDROCK_ADDED_P50_MS="0.5"
+readonly ALL_LEGS="direct airlock airlock-nodurable bedrock portkey"
 
 MAX_SECONDS="${BENCH_MAX_SECONDS:-295}"
 AIRLOCK_START_TIMEOUT="${AIRLOCK_START_TIMEOUT:-150}"
@@ -39,8 +46,8 @@ usage() {
     cat <<'EOF'
 usage: bench/gateway/run.sh [--quick] [--only LEGS] [--body FILE]
   --quick        short warm-up and measurement (smoke test, numbers are indicative only)
-  --only LEGS    comma-separated subset of: direct, airlock, portkey (default: all three);
-                 added latency needs the direct leg in the same run
+  --only LEGS    comma-separated subset of: direct, airlock, airlock-nodurable, bedrock, portkey
+                 (default: direct,airlock,portkey); added latency needs the direct leg in the same run
   --body FILE    request body to replay (default: bench/data/claude-code-request.json,
                  or a generated 49 KiB stand-in while that file does not exist)
 environment: BENCH_MAX_SECONDS (295), AIRLOCK_BIN (./airlock), AIRLOCK_START_TIMEOUT (150), AIRLOCK_BENCH_LEVEL (1),
@@ -63,7 +70,7 @@ done
 
 legs=()
 IFS=',' read -r -a requested <<<"$only"
-for leg in direct airlock portkey; do
+for leg in $ALL_LEGS; do
     for r in "${requested[@]}"; do
         if [[ "$r" == "$leg" ]]; then
             legs+=("$leg")
@@ -72,8 +79,8 @@ for leg in direct airlock portkey; do
 done
 for r in "${requested[@]}"; do
     case "$r" in
-        direct|airlock|portkey) ;;
-        *) echo "--only: unknown leg '$r' (use direct, airlock, portkey)" >&2; exit 2 ;;
+        direct|airlock|airlock-nodurable|bedrock|portkey) ;;
+        *) echo "--only: unknown leg '$r' (use direct, airlock, airlock-nodurable, bedrock, portkey)" >&2; exit 2 ;;
     esac
 done
 
@@ -245,8 +252,13 @@ grep -qi '^anthropic-version: ' "$base_headers" || die "the request headers lack
 write_leg_headers() { # write_leg_headers LEG: base headers + this leg's key and routing headers
     local leg="$1"
     {
-        cat "$base_headers"
-        printf 'x-api-key: %s\n' "${leg_key[$leg]}"
+        if [[ "$leg" == "bedrock" ]]; then
+            cat "$workdir/bedrock-base-headers.txt"
+            printf 'Authorization: Bearer %s\n' "${leg_key[$leg]}"
+        else
+            cat "$base_headers"
+            printf 'x-api-key: %s\n' "${leg_key[$leg]}"
+        fi
         if [[ -n "${leg_extra[$leg]}" ]]; then
             printf '%s\n' "${leg_extra[$leg]}"
         fi
@@ -304,7 +316,7 @@ log "nginx upstream on 127.0.0.1:$nginx_port"
 
 # ---------------------------------------------------------------------------------------------
 # Per-leg state (associative arrays keyed by leg).
-declare -A leg_url leg_key leg_extra leg_status leg_note leg_pidport
+declare -A leg_url leg_key leg_extra leg_status leg_note leg_pidport leg_path leg_body
 declare -A r_p50 r_p90 r_p99 r_lat_err r_rps r_tput_err r_rss r_hwm r_cpu r_fwd r_sse
 
 readonly FAKE_DEVELOPER_KEY="bench-fake-developer-key-not-a-secret"
@@ -328,17 +340,18 @@ setup_portkey() {
     log "Portkey $PORTKEY_VERSION on 127.0.0.1:$port"
 }
 
-setup_airlock() {
+setup_airlock() { # setup_airlock [LEG [DURABLE]]: an Airlock instance of its own for LEG
+    local leg="${1:-airlock}" durable="${2:-true}"
     if [[ ! -x "$AIRLOCK" ]]; then
-        leg_status[airlock]="skipped"
-        leg_note[airlock]="./airlock not found at the repo root yet"
-        log "SKIP airlock: ${leg_note[airlock]}"
+        leg_status[$leg]="skipped"
+        leg_note[$leg]="./airlock not found at the repo root yet"
+        log "SKIP $leg: ${leg_note[$leg]}"
         return 0
     fi
-    local dir="$workdir/airlock" port key_json key start_timeout
+    local dir="$workdir/$leg" port key_json key start_timeout
     start_timeout="$(startup_seconds_left)"
     ((start_timeout < AIRLOCK_START_TIMEOUT)) || start_timeout="$AIRLOCK_START_TIMEOUT"
-    ((start_timeout > 0)) || { leg_note[airlock]="no time left in the ${MAX_SECONDS}s budget to start Airlock"; return 1; }
+    ((start_timeout > 0)) || { leg_note[$leg]="no time left in the ${MAX_SECONDS}s budget to start Airlock"; return 1; }
     mkdir -p "$dir/data"
     port="$(free_port)"
     cat >"$dir/airlock.yaml" <<EOF
@@ -352,6 +365,8 @@ upstreams:
 routes:
   - models: ["*"]
     upstream: main
+audit:
+  durable: $durable
 EOF
     export BENCH_UPSTREAM_KEY="$FAKE_UPSTREAM_KEY"
     log "airlock keys create (builds Airlock on first use)"
@@ -364,16 +379,16 @@ EOF
         popd >/dev/null
         tail -n 30 "$dir/keys.err" >&2 || true
         if ((rc == 124)); then
-            leg_note[airlock]="'airlock keys create' (including any build) did not finish within ${start_timeout}s"
+            leg_note[$leg]="'airlock keys create' (including any build) did not finish within ${start_timeout}s"
         else
-            leg_note[airlock]="'airlock keys create' failed with exit code $rc (its output is above)"
+            leg_note[$leg]="'airlock keys create' failed with exit code $rc (its output is above)"
         fi
         return 1
     fi
     key="$(jq -r '.key // empty' <<<"$key_json" 2>/dev/null || true)"
     if [[ -z "$key" ]]; then
         popd >/dev/null
-        leg_note[airlock]="'airlock keys create --json' printed no .key field"
+        leg_note[$leg]="'airlock keys create --json' printed no .key field"
         return 1
     fi
     start_group "$dir/serve.log" "$AIRLOCK" serve --config "$dir/airlock.yaml" --urls "http://127.0.0.1:$port"
@@ -382,14 +397,41 @@ EOF
     ((start_timeout < AIRLOCK_START_TIMEOUT)) || start_timeout="$AIRLOCK_START_TIMEOUT"
     ((start_timeout > 0)) || start_timeout=1
     if ! wait_for_http "$port" "$started_pid" "$start_timeout" "$dir/serve.log" Airlock; then
-        leg_note[airlock]="'airlock serve' did not come up (its log is above)"
+        leg_note[$leg]="'airlock serve' did not come up (its log is above)"
         return 1
     fi
-    leg_url[airlock]="http://127.0.0.1:$port"
-    leg_key[airlock]="$key"
-    leg_extra[airlock]=""
-    leg_pidport[airlock]="$port"
-    log "Airlock on 127.0.0.1:$port (level $AIRLOCK_LEVEL, upstream kind $AIRLOCK_UPSTREAM_KIND)"
+    leg_url[$leg]="http://127.0.0.1:$port"
+    leg_key[$leg]="$key"
+    leg_extra[$leg]=""
+    leg_pidport[$leg]="$port"
+    log "Airlock for leg $leg on 127.0.0.1:$port (level $AIRLOCK_LEVEL, upstream kind $AIRLOCK_UPSTREAM_KIND, audit.durable $durable)"
+}
+
+# The Bedrock door of the airlock leg's instance (or of an instance of its own when that leg is not run): the same
+# turn in Bedrock form (no model/stream members, anthropic_version bedrock-2023-05-31), posted to
+# /bedrock/model/<id>/invoke-with-response-stream; Airlock forwards it to nginx as a Messages call and answers in
+# event-stream frames.
+setup_bedrock() {
+    if [[ -n "${leg_url[airlock]:-}" && "${leg_status[airlock]:-}" == "pending" ]]; then
+        leg_url[bedrock]="${leg_url[airlock]}"
+        leg_key[bedrock]="${leg_key[airlock]}"
+        leg_pidport[bedrock]="${leg_pidport[airlock]}"
+    else
+        setup_airlock bedrock true || return 1
+        [[ "${leg_status[bedrock]}" == "skipped" ]] && return 0
+    fi
+    leg_extra[bedrock]=""
+    local model; model="$(jq -r '.model // "claude-opus-5-5"' "$body_file")"
+    leg_path[bedrock]="/bedrock/model/$model/invoke-with-response-stream"
+    leg_body[bedrock]="$workdir/bedrock-body.json"
+    jq -c 'del(.model, .stream) + {anthropic_version: "bedrock-2023-05-31"}' "$body_file" >"${leg_body[bedrock]}"
+    # What Claude Code's Bedrock client sends, with the gateway key as a bearer token (CLAUDE_CODE_SKIP_BEDROCK_AUTH).
+    cat >"$workdir/bedrock-base-headers.txt" <<'EOF'
+Content-Type: application/json
+Accept: application/vnd.amazon.eventstream
+User-Agent: claude-cli/2.1.330 (external, sdk-cli)
+X-Amzn-Bedrock-Accept: application/json
+EOF
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -417,7 +459,7 @@ verify_leg() {
     log_before="$(access_log_lines)"
     # --compressed: Claude Code accepts gzip/br/zstd, so a gateway may legitimately compress.
     code="$(curl -sS --compressed --max-time 20 -o "$out.body" -D "$out.headers" -w '%{http_code}' -X POST \
-        -H "@$workdir/headers-$leg.txt" --data-binary "@$body_file" "${leg_url[$leg]}/v1/messages?beta=true" \
+        -H "@$workdir/headers-$leg.txt" --data-binary "@${leg_body[$leg]:-$body_file}" "${leg_url[$leg]}${leg_path[$leg]:-/v1/messages?beta=true}" \
         2>"$out.err" || true)"
     if [[ "$code" != "200" ]]; then
         log "$leg answered HTTP ${code:-none}; first bytes of the answer:"
@@ -427,13 +469,26 @@ verify_leg() {
         leg_note[$leg]="verification request got HTTP ${code:-no answer}, expected 200"
         return 1
     fi
-    if ! grep -qi '^content-type: *text/event-stream' "$out.headers"; then
-        leg_note[$leg]="verification answer is not text/event-stream"
-        return 1
-    fi
-    if ! grep -q '^event: message_start' "$out.body" || ! grep -q '^event: message_stop' "$out.body"; then
-        leg_note[$leg]="verification answer lacks message_start/message_stop"
-        return 1
+    local frames=""
+    if [[ "$leg" == "bedrock" ]]; then
+        if ! grep -qi '^content-type: *application/vnd.amazon.eventstream' "$out.headers"; then
+            leg_note[$leg]="verification answer is not application/vnd.amazon.eventstream"
+            return 1
+        fi
+        # Well-formed frames with valid CRCs, message_start first and message_stop last: the stream is complete.
+        if ! frames="$(node "$SCRIPT_DIR/eventstream-check.js" "$out.body")"; then
+            leg_note[$leg]="verification answer is not a complete event stream ($frames)"
+            return 1
+        fi
+    else
+        if ! grep -qi '^content-type: *text/event-stream' "$out.headers"; then
+            leg_note[$leg]="verification answer is not text/event-stream"
+            return 1
+        fi
+        if ! grep -q '^event: message_start' "$out.body" || ! grep -q '^event: message_stop' "$out.body"; then
+            leg_note[$leg]="verification answer lacks message_start/message_stop"
+            return 1
+        fi
     fi
     local fwd; fwd="$(nginx_request_length_after "$log_before")"
     r_fwd[$leg]="${fwd:-?}"
@@ -443,8 +498,10 @@ verify_leg() {
         leg_note[$leg]="upstream saw a request of ${fwd:-?} bytes for a ${body_bytes}-byte body"
         return 1
     fi
-    if cmp -s "$out.body" "$SCRIPT_DIR/upstream-sse.txt"; then r_sse[$leg]="identical"; else r_sse[$leg]="changed"; fi
-    log "$leg verified: 200 text/event-stream, upstream read ${fwd} bytes, SSE bytes ${r_sse[$leg]}"
+    if [[ -n "$frames" ]]; then
+        r_sse[$leg]="event-stream, $(cut -d' ' -f2 <<<"$frames") frames"
+    elif cmp -s "$out.body" "$SCRIPT_DIR/upstream-sse.txt"; then r_sse[$leg]="identical"; else r_sse[$leg]="changed"; fi
+    log "$leg verified: 200, upstream read ${fwd} bytes, answer ${r_sse[$leg]}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -454,7 +511,8 @@ raw_log="$workdir/raw.txt"
 
 run_wrk() { # run_wrk LEG THREADS CONNS SECONDS LABEL -> prints the BENCH line
     local leg="$1" threads="$2" conns="$3" secs="$4" label="$5" out
-    out="$(BENCH_BODY_FILE="$body_file" BENCH_HEADERS_FILE="$workdir/headers-$leg.txt" \
+    out="$(BENCH_BODY_FILE="${leg_body[$leg]:-$body_file}" BENCH_HEADERS_FILE="$workdir/headers-$leg.txt" \
+        BENCH_PATH="${leg_path[$leg]:-/v1/messages?beta=true}" \
         timeout $((secs + 15)) wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s \
         -s "$SCRIPT_DIR/claude-code-post.lua" "${leg_url[$leg]}" 2>&1)" || true
     printf '### %s %s (-t%s -c%s -d%ss)\n%s\n\n' "$leg" "$label" "$threads" "$conns" "$secs" "$out" >>"$raw_log"
@@ -549,7 +607,9 @@ for leg in "${legs[@]}"; do
     case "$leg" in
         direct) setup_direct ;;
         portkey) setup_portkey || leg_status[$leg]="failed" ;;
-        airlock) setup_airlock || leg_status[$leg]="failed" ;;
+        airlock) setup_airlock airlock true || leg_status[$leg]="failed" ;;
+        airlock-nodurable) setup_airlock airlock-nodurable false || leg_status[$leg]="failed" ;;
+        bedrock) setup_bedrock || leg_status[$leg]="failed" ;;
     esac
     if [[ "${leg_status[$leg]}" == "failed" ]]; then
         leg_note[$leg]="${leg_note[$leg]:-$leg did not start}"
@@ -623,7 +683,15 @@ else
 fi
 v_dotnet="$(cd "$REPO_ROOT" && dotnet --version 2>/dev/null || echo none)"
 
-leg_title() { case "$1" in direct) echo "direct nginx" ;; airlock) echo "Airlock" ;; portkey) echo "Portkey $PORTKEY_VERSION" ;; esac; }
+leg_title() {
+    case "$1" in
+        direct) echo "direct nginx" ;;
+        airlock) echo "Airlock" ;;
+        airlock-nodurable) echo "Airlock, audit.durable: false" ;;
+        bedrock) echo "Airlock Bedrock door" ;;
+        portkey) echo "Portkey $PORTKEY_VERSION" ;;
+    esac
+}
 
 report="$workdir/report.md"
 {
@@ -633,8 +701,11 @@ report="$workdir/report.md"
         || echo "full (${lat_duration}s latency, ${tput_duration}s throughput, ${lat_warmup}s warm-ups)" ); legs: ${legs[*]}"
     echo "- machine: $(nproc) cores, $cpu_model, $mem_total, kernel $(uname -r), load average at report time $load_now"
     echo "- commit: $git_commit"
-    if has_leg airlock; then
-        echo "- airlock: ${AIRLOCK#"$REPO_ROOT"/} (level $AIRLOCK_LEVEL, upstream kind $AIRLOCK_UPSTREAM_KIND)"
+    if has_leg airlock || has_leg airlock-nodurable || has_leg bedrock; then
+        echo "- airlock: ${AIRLOCK#"$REPO_ROOT"/} (level $AIRLOCK_LEVEL, upstream kind $AIRLOCK_UPSTREAM_KIND; audit.durable true except the airlock-nodurable leg)"
+    fi
+    if has_leg bedrock; then
+        echo "- bedrock leg: POST ${leg_path[bedrock]:-/bedrock/model/<id>/invoke-with-response-stream} with the body in Bedrock form ($(stat -c %s "${leg_body[bedrock]:-$body_file}" 2>/dev/null || echo ?) bytes), bearer key; Airlock relays to nginx as Messages and answers in event-stream frames (checked: CRCs, message_start … message_stop)"
     fi
     echo "- versions: nginx $v_nginx, wrk $v_wrk, node $v_node, portkey $v_portkey, dotnet $v_dotnet"
     echo "- body: $body_origin; $body_bytes bytes, sha256 $body_sha…; headers: $headers_origin"
@@ -672,7 +743,17 @@ report="$workdir/report.md"
         echo "| throughput at 8 connections | ≥ ${TARGET_RPS} req/s | ${r_rps[airlock]} req/s | $(check "${r_rps[airlock]}" ">=" "$TARGET_RPS") |"
         v="$(mb "${r_rss[airlock]}")"
         echo "| RSS under load | ≤ ${TARGET_RSS_MB} MB | $v MB | $(check "$v" "<=" "$TARGET_RSS_MB") |"
-    else
+        if [[ "${leg_status[airlock-nodurable]:-}" == "ok" ]]; then
+            v="$(awk -v a="${r_p50[airlock]}" -v n="${r_p50[airlock-nodurable]}" 'BEGIN { printf "%+.3f", (a - n) / 1000 }')"
+            echo "| durability (p50 airlock − airlock-nodurable) | ≤ ${TARGET_DURABLE_ADDED_P50_MS} ms | $v ms | $(check "$v" "<=" "$TARGET_DURABLE_ADDED_P50_MS") |"
+        fi
+    fi
+    if [[ "${leg_status[bedrock]:-}" == "ok" ]]; then
+        v="$(added_ms bedrock r_p50)"
+        [[ "${leg_status[airlock]:-}" == "ok" ]] || { echo "| Airlock target | target | measured | met |"; echo "|---|---:|---:|---|"; }
+        echo "| Bedrock door added p50 at 1 connection | ≤ ${TARGET_BEDROCK_ADDED_P50_MS} ms | $v ms | $(check "$v" "<=" "$TARGET_BEDROCK_ADDED_P50_MS") |"
+    fi
+    if [[ "${leg_status[airlock]:-}" != "ok" ]]; then
         echo "Airlock targets (not measured in this run): added p50 ≤ ${TARGET_ADDED_P50_MS} ms at 1 connection," \
             "≥ ${TARGET_RPS} req/s at 8 connections, RSS under load ≤ ${TARGET_RSS_MB} MB."
     fi

@@ -64,7 +64,8 @@ public sealed class GatewayHarness : IAsyncDisposable
         ScriptedUpstreamOptions? upstreamOptions = null,
         string? upstreamCredential = null,
         UpstreamKind upstreamKind = UpstreamKind.Anthropic,
-        Func<string, string?>? environment = null)
+        Func<string, string?>? environment = null,
+        Func<IAuditStore, IAuditStore>? wrapAuditStore = null)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-ft-" + Guid.NewGuid().ToString("N"));
         var upstream = await ScriptedUpstream.StartAsync(upstreamOptions);
@@ -83,6 +84,7 @@ public sealed class GatewayHarness : IAsyncDisposable
             gateway = await AirlockGateway.StartAsync(config, new GatewayStartOptions
             {
                 Urls = "http://127.0.0.1:0",
+                WrapAuditStore = wrapAuditStore,
                 GetEnvironment = name => environment?.Invoke(name) ?? name switch
                 {
                     UpstreamKeyVariable => upstreamCredential ?? upstream.ApiKey,

@@ -24,6 +24,9 @@ public sealed partial class AuditWriter : IAsyncDisposable
     // its transaction. A commit costs ~0.1–0.2 ms on this store; at 1,000+ requests/s one commit per
     // record would occupy a core. The window delays durability, never the response.
     private static readonly TimeSpan GroupCommitWindow = TimeSpan.FromMilliseconds(5);
+
+    // How often a non-empty spool is offered to the store again while no record arrives.
+    private static readonly TimeSpan SpoolRetryInterval = TimeSpan.FromSeconds(1);
     private readonly IAuditStore _store;
     private readonly ILogger _logger;
     private readonly Channel<Entry> _queue;
@@ -42,6 +45,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private readonly bool _spoolOnFailure;
     private readonly TimeProvider _time;
     private long _spooled;
+    private Task<bool>? _pendingWait;
     private DateTimeOffset? _spoolingSince;
 
     /// <summary>
@@ -159,7 +163,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
             // Records spooled by an earlier run go first (if the store takes them now; otherwise before the next batch).
             await TryReplaySpoolAsync().ConfigureAwait(false);
         }
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (await WaitForRecordsAsync(reader).ConfigureAwait(false))
         {
             Drain(reader, batch, waiters);
             // Someone waits for durability: commit now (records arriving meanwhile form the next batch).
@@ -179,6 +183,26 @@ public sealed partial class AuditWriter : IAsyncDisposable
             batch.Clear();
             waiters.Clear();
         }
+    }
+
+    /// <summary>
+    /// Waits for records. While the spool holds records the store has not taken yet, tries to replay it every second
+    /// even when no record arrives, so the trail catches up (and the gap is recorded) as soon as the store is back.
+    /// </summary>
+    private async Task<bool> WaitForRecordsAsync(ChannelReader<Entry> reader)
+    {
+        while (_spool is { IsEmpty: false })
+        {
+            _pendingWait ??= reader.WaitToReadAsync().AsTask();
+            if (await Task.WhenAny(_pendingWait, Task.Delay(SpoolRetryInterval)).ConfigureAwait(false) == _pendingWait)
+            {
+                break;
+            }
+            await TryReplaySpoolAsync().ConfigureAwait(false);
+        }
+        var wait = _pendingWait ?? reader.WaitToReadAsync().AsTask();
+        _pendingWait = null;
+        return await wait.ConfigureAwait(false);
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -20,20 +19,13 @@ public sealed class AuditCrashTests
     [Fact]
     public async Task Every_answered_request_survives_a_kill_9_and_the_chain_verifies()
     {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Airlock.slnx")))
-        {
-            root = Path.GetDirectoryName(root)!;
-        }
-        var cli = Path.Combine(root, "src", "Airlock.Cli", "bin", "Release", "net10.0", "airlock.dll");
-        Assert.True(File.Exists(cli), $"build the CLI first: {cli}");
         var work = Path.Combine(Path.GetTempPath(), "airlock-crash-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(work);
         try
         {
-            var key = JsonDocument.Parse(await RunAsync(cli, work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
+            var key = JsonDocument.Parse(await BuiltCli.RunAsync(work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
             var port = FreePort();
-            using var gateway = Start(cli, work, "serve", "--urls", $"http://127.0.0.1:{port}");
+            using var gateway = BuiltCli.Start(work, "serve", "--urls", $"http://127.0.0.1:{port}");
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
             await WaitHealthyAsync(http);
 
@@ -78,7 +70,7 @@ public sealed class AuditCrashTests
             // Restart on the same data directory (SQLite recovers its WAL), serve one more request, stop, then let the
             // CLI verify the chain as an operator would.
             var port2 = FreePort();
-            using (var restarted = Start(cli, work, "serve", "--urls", $"http://127.0.0.1:{port2}"))
+            using (var restarted = BuiltCli.Start(work, "serve", "--urls", $"http://127.0.0.1:{port2}"))
             {
                 using var http2 = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port2}"), Timeout = TimeSpan.FromSeconds(60) };
                 await WaitHealthyAsync(http2);
@@ -94,7 +86,7 @@ public sealed class AuditCrashTests
                 restarted.Kill(entireProcessTree: true);
                 await restarted.WaitForExitAsync();
             }
-            var verifyOutput = await RunAsync(cli, work, "audit", "verify");
+            var verifyOutput = await BuiltCli.RunAsync(work, "audit", "verify");
             Assert.Contains("intact", verifyOutput, StringComparison.OrdinalIgnoreCase);
 
             using var store = await SqliteStore.OpenAsync(Path.Combine(work, ".airlock"));
@@ -111,40 +103,6 @@ public sealed class AuditCrashTests
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(work, recursive: true);
         }
-    }
-
-    private static Process Start(string cli, string work, params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = work, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(cli);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        // Quickstart with the simulated model: no upstream credential in the environment.
-        info.Environment.Remove("ANTHROPIC_API_KEY");
-        info.Environment.Remove("AIRLOCK_UPSTREAM_URL");
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task<string> RunAsync(string cli, string work, params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = work, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(cli);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(info)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"airlock {string.Join(' ', args)} exited {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
-        return output;
     }
 
     private static async Task WaitHealthyAsync(HttpClient http)

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+
+namespace Airlock.FunctionalTests.Audit;
+
+/// <summary>The built <c>airlock</c> CLI (Release), run as a separate process the way an operator runs it.</summary>
+internal static class BuiltCli
+{
+    /// <summary>Path of <c>airlock.dll</c>; fails the test when the CLI was not built.</summary>
+    public static string Path
+    {
+        get
+        {
+            var root = AppContext.BaseDirectory;
+            while (!File.Exists(System.IO.Path.Combine(root, "Airlock.slnx")))
+            {
+                root = System.IO.Path.GetDirectoryName(root)!;
+            }
+            var cli = System.IO.Path.Combine(root, "src", "Airlock.Cli", "bin", "Release", "net10.0", "airlock.dll");
+            Assert.True(File.Exists(cli), $"build the CLI first: {cli}");
+            return cli;
+        }
+    }
+
+    /// <summary>Starts a long-running command (e.g. <c>serve</c>) in <paramref name="work"/>; its output is drained.</summary>
+    public static Process Start(string work, params string[] args)
+    {
+        var process = Process.Start(Info(work, args))!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>Runs a command to its end and returns its standard output; fails the test on a non-zero exit.</summary>
+    public static async Task<string> RunAsync(string work, params string[] args)
+    {
+        using var process = Process.Start(Info(work, args))!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"airlock {string.Join(' ', args)} exited {process.ExitCode}: {await error}");
+        return await output;
+    }
+
+    private static ProcessStartInfo Info(string work, string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = work, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        // Quickstart with the simulated model: no upstream credential from the environment.
+        info.Environment.Remove("ANTHROPIC_API_KEY");
+        info.Environment.Remove("AIRLOCK_UPSTREAM_URL");
+        return info;
+    }
+}
