@@ -9,14 +9,22 @@ namespace Airlock.FunctionalTests.Audit;
 internal sealed class FailingAuditStore(IAuditStore inner) : IAuditStore
 {
     private const int Enospc = 28;
+    // A test that fails before healing the store must not hang its disposal (the writer retries until the record is
+    // written): the failure heals itself after this long.
+    private static readonly TimeSpan SafetyLimit = TimeSpan.FromMinutes(3);
     private volatile bool _failing;
+    private long _failUntilTicks;
     private int _failedAppends;
 
-    /// <summary>While true, every append throws.</summary>
+    /// <summary>While true, every append throws (for at most three minutes).</summary>
     public bool Failing
     {
-        get => _failing;
-        set => _failing = value;
+        get => _failing && DateTime.UtcNow.Ticks < Interlocked.Read(ref _failUntilTicks);
+        set
+        {
+            Interlocked.Exchange(ref _failUntilTicks, (DateTime.UtcNow + SafetyLimit).Ticks);
+            _failing = value;
+        }
     }
 
     /// <summary>Appends refused so far.</summary>
@@ -24,7 +32,7 @@ internal sealed class FailingAuditStore(IAuditStore inner) : IAuditStore
 
     public Task AppendAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken = default)
     {
-        if (_failing)
+        if (Failing)
         {
             Interlocked.Increment(ref _failedAppends);
             throw new IOException("No space left on device", Enospc);
@@ -37,7 +45,7 @@ internal sealed class FailingAuditStore(IAuditStore inner) : IAuditStore
     public Task<AuditChainHead> GetChainHeadAsync(CancellationToken cancellationToken = default) => inner.GetChainHeadAsync(cancellationToken);
 
     public Task AppendCheckpointAsync(AuditCheckpoint checkpoint, CancellationToken cancellationToken = default) =>
-        _failing ? throw new IOException("No space left on device", Enospc) : inner.AppendCheckpointAsync(checkpoint, cancellationToken);
+        Failing ? throw new IOException("No space left on device", Enospc) : inner.AppendCheckpointAsync(checkpoint, cancellationToken);
 
     public IAsyncEnumerable<AuditCheckpoint> ReadCheckpointsAsync(long toSequence = long.MaxValue, CancellationToken cancellationToken = default) =>
         inner.ReadCheckpointsAsync(toSequence, cancellationToken);
