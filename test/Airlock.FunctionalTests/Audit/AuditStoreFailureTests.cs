@@ -103,6 +103,7 @@ public sealed class AuditStoreFailureTests(ITestOutputHelper output)
 
         // Back: the refusals are recorded (they waited in the queue), and requests are served again.
         failing.Failing = false;
+        await WaitUntilAsync(() => harness.Gateway.Audit.Health.Healthy, "the audit writer never recovered");
         using (var after = await harness.Client.SendAsync(harness.Messages(RequestBodies.NonStreaming())))
         {
             Assert.Equal(HttpStatusCode.OK, after.StatusCode);
