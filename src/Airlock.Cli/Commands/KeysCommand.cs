@@ -43,8 +43,8 @@ internal static class KeysCommand
             var (key, record) = await new KeyIssuer(store, TimeProvider.System).IssueAsync(
                 parse.GetValue(user)!, parse.GetValue(team), Enum.Parse<KeyRole>(parse.GetValue(role)!, ignoreCase: true), lifetime,
                 cancellationToken: cancellationToken);
-            await RecordAsync(config, AdminRecords.KeyCreated(record.Id, record.User, record.Team, record.Role.ToString().ToLowerInvariant(),
-                record.ExpiresAt, record.CreatedAt, AdminRecords.LocalActor("airlock keys create")), cancellationToken);
+            await RecordAsync(config, AdminActions.KeyCreated(record.Id, record.User, record.Team, record.Role.ToString().ToLowerInvariant(),
+                record.ExpiresAt, record.CreatedAt, AdminActions.LocalActor("airlock keys create")), cancellationToken);
             if (parse.GetValue(CommonOptions.Json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -119,7 +119,7 @@ internal static class KeysCommand
             if (await store.RevokeKeyAsync(keyId, now, cancellationToken))
             {
                 var revoked = await store.FindKeyAsync(keyId, cancellationToken);
-                await RecordAsync(config, AdminRecords.KeyRevoked(keyId, revoked?.User, revoked?.Team, now, AdminRecords.LocalActor("airlock keys revoke")),
+                await RecordAsync(config, AdminActions.KeyRevoked(keyId, revoked?.User, revoked?.Team, now, AdminActions.LocalActor("airlock keys revoke")),
                     cancellationToken);
                 Console.WriteLine($"Key {keyId} revoked.");
                 return 0;

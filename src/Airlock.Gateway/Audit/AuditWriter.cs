@@ -267,7 +267,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
             {
                 var until = _time.GetUtcNow();
                 var since = _spoolingSince ?? records[0].Time;
-                var gap = AdminRecords.StoreGapRecord(since, until, records.Count);
+                var gap = AdminActions.StoreGapRecord(since, until, records.Count);
                 await _store.AppendAsync([.. records, gap]).ConfigureAwait(false);
                 LogSpoolReplayed(_logger, records.Count, since, until);
             }

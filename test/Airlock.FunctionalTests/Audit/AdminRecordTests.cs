@@ -22,7 +22,7 @@ public sealed class AdminRecordTests
 
             using var store = await SqliteStore.OpenAsync(Path.Combine(work, ".airlock"));
             var records = (await store.QueryAsync(new AuditQuery { Kind = AuditKind.Admin, Limit = 10 })).Reverse().ToList();
-            Assert.Equal([AdminRecords.KeyCreate, AdminRecords.KeyRevoke], records.Select(r => r.Operation));
+            Assert.Equal([AdminActions.KeyCreate, AdminActions.KeyRevoke], records.Select(r => r.Operation));
             Assert.All(records, r =>
             {
                 Assert.Equal(id, r.KeyId);
@@ -33,7 +33,8 @@ public sealed class AdminRecordTests
                 Assert.True(r.Time > DateTimeOffset.UtcNow.AddMinutes(-10));
                 Assert.NotNull(r.Chain);
             });
-            Assert.Equal("role=developer", records[0].ErrorType);
+            Assert.Equal("role=developer", records[0].Tool!.Command);
+            Assert.Equal("key_id=" + id, records[1].Tool!.Command);
             Assert.Equal(records[0].Chain!.Sequence + 1, records[1].Chain!.Sequence);
             // The key itself is shown once and stored nowhere: not in any audit file of the data directory.
             foreach (var file in Directory.GetFiles(Path.Combine(work, ".airlock")))

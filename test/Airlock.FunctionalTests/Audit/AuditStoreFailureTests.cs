@@ -149,8 +149,8 @@ public sealed class AuditStoreFailureTests(ITestOutputHelper output)
         Assert.Equal(served, records.Take(3).Select(r => r.RequestId));
         var gap = records[3];
         Assert.Equal(AuditKind.Admin, gap.Kind);
-        Assert.Equal(AdminRecords.StoreGap, gap.Operation);
-        Assert.Contains("spooled=3", gap.ErrorType, StringComparison.Ordinal);
+        Assert.Equal(AdminActions.StoreGap, gap.Operation);
+        Assert.StartsWith("spooled=3 ", gap.Tool!.Command, StringComparison.Ordinal);
         Assert.Equal(0, new FileInfo(spoolPath).Length);
         Assert.True(harness.Gateway.Audit.Health.Healthy);
 
@@ -213,7 +213,7 @@ public sealed class AuditStoreFailureTests(ITestOutputHelper output)
         var records = await harness.AuditAsync(served.Count + 2, Patience);
         var ids = records.Select(r => r.RequestId).ToHashSet(StringComparer.Ordinal);
         Assert.All(served, id => Assert.Contains(id, ids));
-        Assert.Contains(records, r => r.Operation == AdminRecords.StoreGap);
+        Assert.Contains(records, r => r.Operation == AdminActions.StoreGap);
         Assert.True((await AuditChainVerifier.VerifyStoreAsync(harness.Gateway.Store, trustedKey: null)).Intact);
     }
 
@@ -235,7 +235,7 @@ public sealed class AuditStoreFailureTests(ITestOutputHelper output)
             }
             var records = await harness.AuditAsync(4, Patience);
             Assert.Equal(["spooled-1", "spooled-2"], records.Take(2).Select(r => r.RequestId));
-            Assert.Equal(AdminRecords.StoreGap, records[2].Operation);
+            Assert.Equal(AdminActions.StoreGap, records[2].Operation);
             Assert.Equal(AuditKind.Request, records[3].Kind);
             Assert.Equal("messages", records[3].Door);
             Assert.True((await AuditChainVerifier.VerifyStoreAsync(harness.Gateway.Store, trustedKey: null)).Intact);
@@ -273,7 +273,7 @@ public sealed class AuditStoreFailureTests(ITestOutputHelper output)
     /// <summary>Has the writer fail on a record of its own, so <see cref="AuditWriter.Health"/> reports the failure.</summary>
     private static async Task MakeUnhealthyAsync(GatewayHarness harness)
     {
-        await harness.Gateway.Audit.EnqueueAsync(AdminRecords.KeyRevoked("probe", "probe", null, DateTimeOffset.UtcNow, "test"));
+        await harness.Gateway.Audit.EnqueueAsync(AdminActions.KeyRevoked("probe", "probe", null, DateTimeOffset.UtcNow, "test"));
         await WaitUntilAsync(() => !harness.Gateway.Audit.Health.Healthy, "the audit writer never reported the failing store");
     }
 
