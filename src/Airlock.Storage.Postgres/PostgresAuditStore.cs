@@ -11,9 +11,10 @@ namespace Airlock.Storage.Postgres;
 /// batches attach one after another and the chain never forks. Rows go in with binary COPY (one round trip a
 /// batch). Times are Unix milliseconds and column names match SQLite, so the two stores read and hash alike.
 /// </summary>
-public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposable
+public sealed partial class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposable
 {
-    private const int SchemaVersion = 1;
+    // 1: chained records and checkpoints. 2: identity commitments and purge details (encoding version 2), captured content.
+    private const int SchemaVersion = 2;
 
     // Taken by every migration: replicas starting together create the schema once.
     private const long MigrationLockKey = 0x4149524C4F434B; // "AIRLOCK"
@@ -23,7 +24,8 @@ public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposa
         status, outcome, error_type, latency_ms, ttfb_ms, input_tokens, output_tokens, cache_read_tokens,
         cache_creation_tokens, request_bytes, response_bytes, body_sha256, upstream_request_id, user_agent,
         client_address, findings, kind, tool_event, tool_name, tool_file_paths, tool_command, tool_command_truncated,
-        tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd, tool_event_id, prev_hash, hash
+        tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd, tool_event_id, prev_hash, hash,
+        identity_commitment, identity_salt, purge
         """;
 
     private const string SchemaV1 = """
@@ -88,6 +90,31 @@ public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposa
         );
         """;
 
+    // Identity commitments and purge details (encoding version 2); captured content, encrypted, apart from the chain.
+    private const string SchemaV2 = """
+        ALTER TABLE audit_records ADD COLUMN IF NOT EXISTS identity_commitment BYTEA;
+        ALTER TABLE audit_records ADD COLUMN IF NOT EXISTS identity_salt BYTEA;
+        ALTER TABLE audit_records ADD COLUMN IF NOT EXISTS purge JSONB;
+        CREATE TABLE IF NOT EXISTS audit_content (
+            request_id  TEXT PRIMARY KEY,
+            time        BIGINT NOT NULL,
+            user_name   TEXT,
+            team        TEXT,
+            mode        TEXT NOT NULL,
+            period      TEXT NOT NULL,
+            nonce       BYTEA NOT NULL,
+            ciphertext  BYTEA NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS ix_audit_content_time ON audit_content(time);
+        CREATE INDEX IF NOT EXISTS ix_audit_content_user ON audit_content(user_name);
+        CREATE TABLE IF NOT EXISTS audit_content_keys (
+            period         TEXT PRIMARY KEY,
+            master_key_id  TEXT NOT NULL,
+            wrapped_key    BYTEA NOT NULL,
+            created_at     BIGINT NOT NULL
+        );
+        """;
+
     private readonly NpgsqlDataSource _dataSource;
 
     private PostgresAuditStore(NpgsqlDataSource dataSource) => _dataSource = dataSource;
@@ -130,9 +157,9 @@ public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposa
         {
             throw new InvalidOperationException($"PostgreSQL audit schema version {current} is newer than this Airlock ({SchemaVersion}); upgrade Airlock.");
         }
-        if (current < 1)
+        if (current < SchemaVersion)
         {
-            await using var command = new NpgsqlCommand(SchemaV1 + $"""
+            await using var command = new NpgsqlCommand((current < 1 ? SchemaV1 : "") + SchemaV2 + $"""
                 INSERT INTO airlock_schema (component, version) VALUES ('audit', {SchemaVersion})
                 ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version;
                 """, connection, transaction);
@@ -262,6 +289,9 @@ public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposa
             Text(importer, tool?.EventId);
             importer.Write(Convert.FromHexString(link.PreviousHash), NpgsqlDbType.Bytea);
             importer.Write(Convert.FromHexString(link.Hash), NpgsqlDbType.Bytea);
+            Bytes(importer, link.IdentityCommitment);
+            Bytes(importer, link.IdentitySalt);
+            Json(importer, AuditRowLayout.PurgeJson(r.Purge));
         }
         await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -275,6 +305,18 @@ public sealed class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposa
         else
         {
             importer.Write(value, NpgsqlDbType.Text);
+        }
+    }
+
+    private static void Bytes(NpgsqlBinaryImporter importer, string? hex)
+    {
+        if (hex is null)
+        {
+            importer.WriteNull();
+        }
+        else
+        {
+            importer.Write(Convert.FromHexString(hex), NpgsqlDbType.Bytea);
         }
     }
 

@@ -20,13 +20,39 @@ public sealed partial class SqliteStore
         );
         """;
 
+    // Identity commitments and purge details (encoding version 2); captured content, encrypted, apart from the chain.
+    private const string SchemaV4 = """
+        ALTER TABLE audit_records ADD COLUMN identity_commitment BLOB;
+        ALTER TABLE audit_records ADD COLUMN identity_salt BLOB;
+        ALTER TABLE audit_records ADD COLUMN purge TEXT;
+        CREATE TABLE IF NOT EXISTS audit_content (
+            request_id  TEXT PRIMARY KEY,
+            time        INTEGER NOT NULL,
+            user_name   TEXT,
+            team        TEXT,
+            mode        TEXT NOT NULL,
+            period      TEXT NOT NULL,
+            nonce       BLOB NOT NULL,
+            ciphertext  BLOB NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS ix_audit_content_time ON audit_content(time);
+        CREATE INDEX IF NOT EXISTS ix_audit_content_user ON audit_content(user_name);
+        CREATE TABLE IF NOT EXISTS audit_content_keys (
+            period         TEXT PRIMARY KEY,
+            master_key_id  TEXT NOT NULL,
+            wrapped_key    BLOB NOT NULL,
+            created_at     INTEGER NOT NULL
+        );
+        """;
+
     // Column order shared by every read (ReadRecord's ordinals) and the insert.
     private const string RecordColumns = """
         seq, request_id, time, door, operation, key_id, user_name, team, session_id, model, upstream,
         status, outcome, error_type, latency_ms, ttfb_ms, input_tokens, output_tokens, cache_read_tokens,
         cache_creation_tokens, request_bytes, response_bytes, body_sha256, upstream_request_id, user_agent,
         client_address, findings, kind, tool_event, tool_name, tool_file_paths, tool_command, tool_command_truncated,
-        tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd, tool_event_id, prev_hash, hash
+        tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd, tool_event_id, prev_hash, hash,
+        identity_commitment, identity_salt, purge
         """;
 
     private static readonly string[] RecordParameterNames =
@@ -36,6 +62,7 @@ public sealed partial class SqliteStore
         "$request_bytes", "$response_bytes", "$sha", "$upstream_request_id", "$user_agent", "$client_address", "$findings",
         "$kind", "$tool_event", "$tool_name", "$tool_file_paths", "$tool_command", "$tool_command_truncated", "$tool_decision",
         "$tool_decision_reason", "$tool_duration_ms", "$tool_cwd", "$tool_event_id", "$prev_hash", "$hash",
+        "$identity_commitment", "$identity_salt", "$purge",
     ];
 
     private const string HeadSql = "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1";
@@ -110,6 +137,9 @@ public sealed partial class SqliteStore
         p["$seq"].Value = link.Sequence;
         p["$prev_hash"].Value = Convert.FromHexString(link.PreviousHash);
         p["$hash"].Value = Convert.FromHexString(link.Hash);
+        p["$identity_commitment"].Value = link.IdentityCommitment is { } commitment ? Convert.FromHexString(commitment) : DBNull.Value;
+        p["$identity_salt"].Value = link.IdentitySalt is { } salt ? Convert.FromHexString(salt) : DBNull.Value;
+        p["$purge"].Value = Db(AuditRowLayout.PurgeJson(r.Purge));
         p["$kind"].Value = AuditKinds.ToText(r.Kind);
         p["$request_id"].Value = r.RequestId;
         p["$time"].Value = r.Time.ToUnixTimeMilliseconds();
@@ -163,11 +193,13 @@ public sealed partial class SqliteStore
         var lastOldSeq = 0L;
         using var update = connection.CreateCommand();
         update.Transaction = transaction;
-        update.CommandText = "UPDATE audit_records SET seq = $new, prev_hash = $prev, hash = $hash WHERE seq = $old";
+        update.CommandText = "UPDATE audit_records SET seq = $new, prev_hash = $prev, hash = $hash, identity_commitment = $commitment, identity_salt = $salt WHERE seq = $old";
         var newSeq = update.Parameters.Add(new SqliteParameter { ParameterName = "$new", Value = 0L });
         var prev = update.Parameters.Add(new SqliteParameter { ParameterName = "$prev", Value = Array.Empty<byte>() });
         var hash = update.Parameters.Add(new SqliteParameter { ParameterName = "$hash", Value = Array.Empty<byte>() });
         var oldSeq = update.Parameters.Add(new SqliteParameter { ParameterName = "$old", Value = 0L });
+        var commitment = update.Parameters.Add(new SqliteParameter { ParameterName = "$commitment", Value = Array.Empty<byte>() });
+        var salt = update.Parameters.Add(new SqliteParameter { ParameterName = "$salt", Value = Array.Empty<byte>() });
         while (true)
         {
             // Read a batch fully before updating it: rows are renumbered downwards, never over a row not yet read.
@@ -194,6 +226,8 @@ public sealed partial class SqliteStore
                 prev.Value = Convert.FromHexString(chained.Chain.PreviousHash);
                 hash.Value = Convert.FromHexString(chained.Chain.Hash);
                 oldSeq.Value = seq;
+                commitment.Value = Convert.FromHexString(chained.Chain.IdentityCommitment!);
+                salt.Value = Convert.FromHexString(chained.Chain.IdentitySalt!);
                 await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             lastOldSeq = batch[^1].Seq;

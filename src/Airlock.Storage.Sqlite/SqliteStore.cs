@@ -14,7 +14,8 @@ public sealed partial class SqliteStore : IKeyStore, IAuditStore, IDisposable
 {
     // 1: keys and model-call audit records. 2: audit record kind and Claude Code tool-event columns.
     // 3: hash chain (seq, prev_hash, hash) and signed checkpoints.
-    private const int SchemaVersion = 3;
+    // 4: identity commitments and purge details (chain encoding version 2), captured content and its data keys.
+    private const int SchemaVersion = 4;
     private const string KeyColumns = "id, hash, user_name, team, role, created_at, expires_at, revoked_at, description";
     private readonly string _connectionString;
 
@@ -95,6 +96,14 @@ public sealed partial class SqliteStore : IKeyStore, IAuditStore, IDisposable
         if (current < 3)
         {
             await ExecuteAsync(connection, transaction, SchemaV3, cancellationToken).ConfigureAwait(false);
+        }
+        if (current < 4)
+        {
+            await ExecuteAsync(connection, transaction, SchemaV4, cancellationToken).ConfigureAwait(false);
+        }
+        if (current < 3)
+        {
+            // After the schema 4 columns exist: rows chained now get encoding version 2 (identity commitments).
             await ChainExistingRecordsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         }
         await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SchemaVersion};", cancellationToken).ConfigureAwait(false);

@@ -9,7 +9,19 @@ namespace Airlock.Core.Audit;
 /// <param name="Sequence">Position in the trail, from 1, increasing by one per record.</param>
 /// <param name="PreviousHash">Lowercase hex SHA-256 of the record before (64 zeros for the first record).</param>
 /// <param name="Hash">Lowercase hex SHA-256 of this record's canonical encoding, which includes <paramref name="PreviousHash"/>.</param>
-public sealed record AuditChainLink(long Sequence, string PreviousHash, string Hash);
+/// <param name="IdentityCommitment">
+/// Encoding version 2: lowercase hex of the salted commitment to the record's identity (user and client address) that
+/// the hash covers in their place (<see cref="AuditIdentity"/>). Null on version 1 records, which hash the identity itself.
+/// </param>
+/// <param name="IdentitySalt">
+/// The 32-byte random salt (hex) that opens <paramref name="IdentityCommitment"/>. Erasing a subject deletes it (and
+/// pseudonymises the identity): the commitment, and so the chain, stays valid while nothing links it to the person.
+/// </param>
+public sealed record AuditChainLink(long Sequence, string PreviousHash, string Hash, string? IdentityCommitment = null, string? IdentitySalt = null)
+{
+    /// <summary>The canonical encoding version this record was hashed with.</summary>
+    public byte EncodingVersion => IdentityCommitment is null ? (byte)1 : (byte)2;
+}
 
 /// <summary>The last record of the chain: where the next record attaches.</summary>
 /// <param name="Sequence">Sequence of the last record (0 for an empty trail).</param>
@@ -20,15 +32,21 @@ public readonly record struct AuditChainHead(long Sequence, ReadOnlyMemory<byte>
     public static AuditChainHead Genesis { get; } = new(0, new byte[AuditCanonicalEncoding.HashSize]);
 
     /// <summary>
-    /// Attaches <paramref name="record"/> after this head: returns the record (texts cleaned by
-    /// <see cref="AuditRecordText.Clean(AuditRecord)"/>) with its chain link, and the new head.
+    /// Attaches <paramref name="record"/> after this head with encoding version 2: returns the record (texts cleaned by
+    /// <see cref="AuditRecordText.Clean(AuditRecord)"/>) with its chain link, and the new head. The identity salt of the
+    /// record's existing link is kept (re-chaining a record does not re-salt it); a record without one gets a fresh
+    /// random salt.
     /// </summary>
     public (AuditRecord Record, AuditChainHead Head) Append(AuditRecord record)
     {
+        ArgumentNullException.ThrowIfNull(record);
         record = AuditRecordText.Clean(record);
         var sequence = Sequence + 1;
-        var hash = AuditCanonicalEncoding.Hash(record, sequence, Hash.Span);
-        var link = new AuditChainLink(sequence, Convert.ToHexStringLower(Hash.Span), Convert.ToHexStringLower(hash));
+        var salt = record.Chain?.IdentitySalt is { Length: AuditIdentity.SaltSize * 2 } kept ? Convert.FromHexString(kept) : AuditIdentity.NewSalt();
+        var commitment = AuditIdentity.Commit(salt, record.User, record.ClientAddress);
+        var hash = AuditCanonicalEncoding.Hash(record, sequence, Hash.Span, commitment);
+        var link = new AuditChainLink(sequence, Convert.ToHexStringLower(Hash.Span), Convert.ToHexStringLower(hash),
+            Convert.ToHexStringLower(commitment), Convert.ToHexStringLower(salt));
         return (record with { Chain = link }, new AuditChainHead(sequence, hash));
     }
 }
@@ -45,43 +63,65 @@ public readonly record struct AuditChainHead(long Sequence, ReadOnlyMemory<byte>
 /// count (uint32) then its items. All integers are big-endian. Times are Unix milliseconds (the stores keep
 /// milliseconds); enumerations are their stored text (<c>tool_event</c>, <c>upstream_error</c>, <c>deny</c>).
 /// </para>
+/// <para>
+/// Version 2 (every record appended since schema 4) is version 1 with the version byte <c>0x02</c>, the user replaced
+/// by the 32-byte identity commitment (<see cref="AuditIdentity"/>, written without a presence byte), the client
+/// address left out (the commitment covers it), and after the tool event a purge block: <c>0x00</c>, or <c>0x01</c>
+/// and scope, from_sequence, to_sequence, last_hash, records, before (Unix ms), subject.
+/// </para>
 /// A new field means a new version: records keep the version they were hashed with.
 /// </summary>
 public static class AuditCanonicalEncoding
 {
-    /// <summary>Current encoding version.</summary>
+    /// <summary>Encoding version of records without an identity commitment.</summary>
     public const byte Version = 1;
+
+    /// <summary>Encoding version of records with an identity commitment and purge details (current).</summary>
+    public const byte Version2 = 2;
 
     /// <summary>Size of a chain hash (SHA-256).</summary>
     public const int HashSize = 32;
 
     private static readonly byte[] Magic = "AIRLOCK-AUDIT-RECORD"u8.ToArray();
 
-    /// <summary>The canonical bytes of <paramref name="record"/> at <paramref name="sequence"/> after <paramref name="previousHash"/>.</summary>
-    public static byte[] Encode(AuditRecord record, long sequence, ReadOnlySpan<byte> previousHash)
+    /// <summary>
+    /// The canonical bytes of <paramref name="record"/> at <paramref name="sequence"/> after <paramref name="previousHash"/>:
+    /// version 1 when <paramref name="identityCommitment"/> is empty, else version 2.
+    /// </summary>
+    public static byte[] Encode(AuditRecord record, long sequence, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> identityCommitment = default)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        Write(buffer, record, sequence, previousHash);
+        Write(buffer, record, sequence, previousHash, identityCommitment);
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>SHA-256 of the canonical bytes: the record's chain hash.</summary>
-    public static byte[] Hash(AuditRecord record, long sequence, ReadOnlySpan<byte> previousHash)
+    /// <summary>SHA-256 of the canonical bytes: the record's chain hash (version 2 when a commitment is given).</summary>
+    public static byte[] Hash(AuditRecord record, long sequence, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> identityCommitment = default)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        Write(buffer, record, sequence, previousHash);
+        Write(buffer, record, sequence, previousHash, identityCommitment);
         return SHA256.HashData(buffer.WrittenSpan);
     }
 
-    private static void Write(ArrayBufferWriter<byte> w, AuditRecord r, long sequence, ReadOnlySpan<byte> previousHash)
+    private static void Write(ArrayBufferWriter<byte> w, AuditRecord r, long sequence, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> commitment)
     {
         ArgumentNullException.ThrowIfNull(r);
         if (previousHash.Length != HashSize)
         {
             throw new ArgumentException($"previous hash must be {HashSize} bytes", nameof(previousHash));
         }
+        var v2 = !commitment.IsEmpty;
+        if (v2 && commitment.Length != AuditIdentity.CommitmentSize)
+        {
+            throw new ArgumentException($"identity commitment must be {AuditIdentity.CommitmentSize} bytes", nameof(commitment));
+        }
+        if (!v2 && r.Purge is not null)
+        {
+            // Version 1 has no place for purge details: they would not be covered by the hash.
+            throw new ArgumentException("a purge record needs encoding version 2 (an identity commitment)", nameof(commitment));
+        }
         w.Write(Magic);
-        Byte(w, Version);
+        Byte(w, v2 ? Version2 : Version);
         WriteInt64(w, sequence);
         w.Write(previousHash);
         Str(w, AuditKinds.ToText(r.Kind));
@@ -90,7 +130,14 @@ public static class AuditCanonicalEncoding
         Str(w, r.Door);
         Str(w, r.Operation);
         Str(w, r.KeyId);
-        Str(w, r.User);
+        if (v2)
+        {
+            w.Write(commitment);
+        }
+        else
+        {
+            Str(w, r.User);
+        }
         Str(w, r.Team);
         Str(w, r.SessionId);
         Str(w, r.Model);
@@ -109,7 +156,10 @@ public static class AuditCanonicalEncoding
         Str(w, r.BodySha256);
         Str(w, r.UpstreamRequestId);
         Str(w, r.UserAgent);
-        Str(w, r.ClientAddress);
+        if (!v2)
+        {
+            Str(w, r.ClientAddress);
+        }
         Count(w, r.Findings.Count);
         foreach (var f in r.Findings)
         {
@@ -119,7 +169,29 @@ public static class AuditCanonicalEncoding
             Str(w, f.Action);
             Str(w, f.ValueHash);
         }
-        if (r.Tool is not { } t)
+        WriteTool(w, r.Tool);
+        if (!v2)
+        {
+            return;
+        }
+        if (r.Purge is not { } p)
+        {
+            Byte(w, 0);
+            return;
+        }
+        Byte(w, 1);
+        Str(w, p.Scope);
+        Int(w, p.FromSequence);
+        Int(w, p.ToSequence);
+        Str(w, p.LastHash);
+        Int(w, p.Records);
+        Int(w, p.Before?.ToUnixTimeMilliseconds());
+        Str(w, p.Subject);
+    }
+
+    private static void WriteTool(ArrayBufferWriter<byte> w, ToolEventDetails? tool)
+    {
+        if (tool is not { } t)
         {
             Byte(w, 0);
             return;

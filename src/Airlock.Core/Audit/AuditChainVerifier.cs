@@ -33,6 +33,12 @@ public sealed record AuditVerification
     /// <summary>Records missing from a partial (filtered) export; links across them were not checked.</summary>
     public long Gaps { get; init; }
 
+    /// <summary>
+    /// When the trail starts after a retention purge: the last purged sequence, accounted for by the purge record
+    /// that names it and the hash of the last purged record (0 when the trail starts at seq 1).
+    /// </summary>
+    public long PurgedThrough { get; init; }
+
     /// <summary>The first fault, or null.</summary>
     public AuditChainFault? Fault { get; init; }
 
@@ -57,6 +63,11 @@ public sealed class AuditChainVerifier
     private long _checkpoints;
     private long _gaps;
     private AuditChainFault? _fault;
+
+    // A complete trail that starts after seq 1 must be explained by a metadata purge record naming the last purged
+    // sequence and hash (the first record's previous hash); records deleted any other way leave this unmatched.
+    private (long Sequence, string Hash)? _anchor;
+    private bool _anchored;
 
     /// <param name="trustedKey">Key checkpoints must be signed by; null skips signature checks (reported as such by the caller).</param>
     /// <param name="partial">
@@ -89,6 +100,12 @@ public sealed class AuditChainVerifier
             }
             _records++;
             _previous = record;
+            if (_anchor is { } anchor && !_anchored && record.Kind == AuditKind.Purge
+                && record.Purge is { Scope: AuditPurgeDetails.MetadataScope, ToSequence: { } to, LastHash: { } lastHash }
+                && to == anchor.Sequence && string.Equals(lastHash, anchor.Hash, StringComparison.OrdinalIgnoreCase))
+            {
+                _anchored = true;
+            }
         }
     }
 
@@ -102,16 +119,33 @@ public sealed class AuditChainVerifier
         {
             return new AuditChainFault(link.Sequence, record.RequestId, "hash fields are not 64 hex characters");
         }
-        var expected = Convert.ToHexStringLower(AuditCanonicalEncoding.Hash(record, link.Sequence, previousHash));
+        byte[] commitment = [];
+        if (link.IdentityCommitment is { } committed && (!TryHash(committed, out commitment)))
+        {
+            return new AuditChainFault(link.Sequence, record.RequestId, "identity commitment is not 64 hex characters");
+        }
+        if (link.IdentityCommitment is null && record.Purge is not null)
+        {
+            return new AuditChainFault(link.Sequence, record.RequestId, "purge details on a version 1 record (not covered by its hash): the record was edited");
+        }
+        var expected = Convert.ToHexStringLower(AuditCanonicalEncoding.Hash(record, link.Sequence, previousHash, commitment));
         if (!string.Equals(expected, link.Hash, StringComparison.OrdinalIgnoreCase))
         {
             return new AuditChainFault(link.Sequence, record.RequestId, "content does not match its hash: the record was edited");
+        }
+        if (link.IdentityCommitment is not null && AuditIdentity.Check(record, commitment) is { } identityFault)
+        {
+            return new AuditChainFault(link.Sequence, record.RequestId, identityFault);
         }
         if (_previous?.Chain is not { } before)
         {
             if (!_partial && link.Sequence == 1 && !IsZero(previousHash))
             {
                 return new AuditChainFault(link.Sequence, record.RequestId, "first record of the trail does not start the chain (previous hash is not zero)");
+            }
+            if (!_partial && link.Sequence > 1)
+            {
+                _anchor = (link.Sequence - 1, link.PreviousHash);
             }
             return null;
         }
@@ -241,7 +275,7 @@ public sealed class AuditChainVerifier
             store.ReadCheckpointsAsync(Math.Max(head.Sequence, lastCheckpoint), cancellationToken), trustedKey, partial: false, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The outcome so far.</summary>
+    /// <summary>The outcome so far (a trail starting after seq 1 is a fault until its purge record has been seen).</summary>
     public AuditVerification Result => new()
     {
         Records = _records,
@@ -249,7 +283,11 @@ public sealed class AuditChainVerifier
         LastSequence = _previous?.Chain?.Sequence ?? 0,
         Checkpoints = _checkpoints,
         Gaps = _gaps,
-        Fault = _fault,
+        PurgedThrough = _anchored ? _anchor!.Value.Sequence : 0,
+        Fault = _fault ?? (_anchor is { } anchor && !_anchored
+            ? new AuditChainFault(anchor.Sequence + 1, null, string.Create(CultureInfo.InvariantCulture,
+                $"records seq 1..{anchor.Sequence} are missing and no purge record accounts for them (deleted)"))
+            : null),
     };
 
     private static bool TryHash(string hex, out byte[] bytes)

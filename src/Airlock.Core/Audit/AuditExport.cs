@@ -56,7 +56,11 @@ public static class AuditExport
         "model", "upstream", "status", "outcome", "error_type", "latency_ms", "ttfb_ms", "input_tokens", "output_tokens",
         "cache_read_tokens", "cache_creation_tokens", "request_bytes", "response_bytes", "body_sha256", "upstream_request_id",
         "user_agent", "client_address", "findings", "tool", "signing_key_id", "signature", "export_scope",
+        "identity_commitment", "identity_salt", "purge",
     ];
+
+    // Exports written before chain encoding version 2 have the first 35 columns only; they still verify.
+    private const int LegacyCsvColumnCount = 35;
 
     /// <summary>
     /// Writes <paramref name="records"/> (chain order) with the <paramref name="checkpoints"/> (sequence order)
@@ -170,7 +174,10 @@ public static class AuditExport
             }
             return Complete(verifier, toSequence);
         }
-        if (!string.Equals(first.Trim(), string.Join(',', CsvColumns), StringComparison.Ordinal))
+        var columnCount = string.Equals(first.Trim(), string.Join(',', CsvColumns), StringComparison.Ordinal) ? CsvColumns.Length
+            : string.Equals(first.Trim(), string.Join(',', CsvColumns[..LegacyCsvColumnCount]), StringComparison.Ordinal) ? LegacyCsvColumnCount
+            : 0;
+        if (columnCount == 0)
         {
             throw new InvalidDataException("line 1: not an Airlock audit export (neither the JSONL header nor the CSV header row)");
         }
@@ -179,9 +186,9 @@ public static class AuditExport
         toSequence = null;
         while (await csv.ReadRowAsync(cancellationToken).ConfigureAwait(false) is { } row && verifier?.Failed != true)
         {
-            if (row.Count != CsvColumns.Length)
+            if (row.Count != columnCount)
             {
-                throw new InvalidDataException($"line {csv.Line.ToString(CultureInfo.InvariantCulture)}: {row.Count.ToString(CultureInfo.InvariantCulture)} columns, expected {CsvColumns.Length.ToString(CultureInfo.InvariantCulture)}");
+                throw new InvalidDataException($"line {csv.Line.ToString(CultureInfo.InvariantCulture)}: {row.Count.ToString(CultureInfo.InvariantCulture)} columns, expected {columnCount.ToString(CultureInfo.InvariantCulture)}");
             }
             if (verifier is null)
             {
@@ -257,6 +264,8 @@ public static class AuditExport
         r.Findings.Count == 0 ? null : JsonSerializer.Serialize(r.Findings, ExportJsonContext.Default.IReadOnlyListAuditFinding),
         r.Tool is null ? null : JsonSerializer.Serialize(r.Tool, ExportJsonContext.Default.ToolEventDetails),
         null, null, null,
+        r.Chain?.IdentityCommitment, r.Chain?.IdentitySalt,
+        r.Purge is null ? null : JsonSerializer.Serialize(r.Purge, ExportJsonContext.Default.AuditPurgeDetails),
     ];
 
     private static string?[] CheckpointCells(AuditCheckpoint c)
@@ -273,7 +282,9 @@ public static class AuditExport
 
     private static AuditRecord FromCells(List<string?> c) => new()
     {
-        Chain = c[1] is null ? null : new AuditChainLink(Long(c[1])!.Value, c[2] ?? "", c[3] ?? ""),
+        Chain = c[1] is null ? null : new AuditChainLink(Long(c[1])!.Value, c[2] ?? "", c[3] ?? "",
+            c.Count > LegacyCsvColumnCount ? c[35] : null, c.Count > LegacyCsvColumnCount ? c[36] : null),
+        Purge = c.Count > LegacyCsvColumnCount && c[37] is { } purge ? JsonSerializer.Deserialize(purge, ExportJsonContext.Default.AuditPurgeDetails) : null,
         Kind = AuditKinds.Parse(c[4] ?? ""),
         RequestId = c[5] ?? throw new FormatException("request_id is empty"),
         Time = Time(c[6]),
@@ -445,6 +456,8 @@ internal sealed record ExportLine
 [JsonSerializable(typeof(ExportLine))]
 [JsonSerializable(typeof(IReadOnlyList<AuditFinding>))]
 [JsonSerializable(typeof(ToolEventDetails))]
+[JsonSerializable(typeof(AuditPurgeDetails))]
+[JsonSerializable(typeof(AuditRecord))]
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     RespectRequiredConstructorParameters = true)]
 internal sealed partial class ExportJsonContext : JsonSerializerContext;

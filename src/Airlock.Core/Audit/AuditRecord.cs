@@ -144,6 +144,9 @@ public sealed record AuditRecord
     /// <summary>The Claude Code hook event, for <see cref="AuditKind.ToolEvent"/> records (null otherwise).</summary>
     public ToolEventDetails? Tool { get; init; }
 
+    /// <summary>What a <see cref="AuditKind.Purge"/> record removed (null otherwise). Covered by encoding version 2 only.</summary>
+    public AuditPurgeDetails? Purge { get; init; }
+
     /// <summary>
     /// Where the record sits in the hash chain; set by the store when the record is appended (null on a record
     /// not yet stored). Not part of the record's own content: see <see cref="AuditCanonicalEncoding"/>.

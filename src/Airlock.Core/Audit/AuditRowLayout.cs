@@ -11,7 +11,8 @@ namespace Airlock.Core.Audit;
 /// input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, request_bytes, response_bytes, body_sha256,
 /// upstream_request_id, user_agent, client_address, findings, kind, tool_event, tool_name, tool_file_paths,
 /// tool_command, tool_command_truncated, tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd,
-/// tool_event_id, prev_hash, hash</c>. List-valued fields are stored as JSON text.
+/// tool_event_id, prev_hash, hash, identity_commitment, identity_salt, purge</c> (the last three since schema 4). List-valued
+/// fields and purge details are stored as JSON text.
 /// </summary>
 public static class AuditRowLayout
 {
@@ -25,6 +26,10 @@ public static class AuditRowLayout
     /// <summary>The tool file-paths column value (null when there are none).</summary>
     public static string? FilePathsJson(ToolEventDetails? tool) =>
         tool is { FilePaths.Count: > 0 } ? JsonSerializer.Serialize(tool.FilePaths, AuditRowJsonContext.Default.IReadOnlyListString) : null;
+
+    /// <summary>The purge column value (null on records that are not purges).</summary>
+    public static string? PurgeJson(AuditPurgeDetails? purge) =>
+        purge is null ? null : JsonSerializer.Serialize(purge, AuditRowJsonContext.Default.AuditPurgeDetails);
 
     /// <summary>Reads the record at the reader's current row. The chain link is set when the row has a hash (rows
     /// of a store that was never chained have none).</summary>
@@ -78,15 +83,19 @@ public static class AuditRowLayout
                 Cwd = Text(reader, 36),
                 EventId = Text(reader, 37),
             },
+            Purge = reader.IsDBNull(42) ? null : JsonSerializer.Deserialize(reader.GetString(42), AuditRowJsonContext.Default.AuditPurgeDetails),
         };
         return reader.IsDBNull(39)
             ? record
             : record with
             {
                 Chain = new AuditChainLink(reader.GetInt64(0),
-                    Convert.ToHexStringLower((byte[])reader.GetValue(38)), Convert.ToHexStringLower((byte[])reader.GetValue(39))),
+                    Convert.ToHexStringLower((byte[])reader.GetValue(38)), Convert.ToHexStringLower((byte[])reader.GetValue(39)),
+                    Hex(reader, 40), Hex(reader, 41)),
             };
     }
+
+    private static string? Hex(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : Convert.ToHexStringLower((byte[])reader.GetValue(ordinal));
 
     private static string? Text(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
@@ -95,5 +104,6 @@ public static class AuditRowLayout
 
 [JsonSerializable(typeof(IReadOnlyList<AuditFinding>))]
 [JsonSerializable(typeof(IReadOnlyList<string>))]
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(AuditPurgeDetails))]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 internal sealed partial class AuditRowJsonContext : JsonSerializerContext;

@@ -1,3 +1,5 @@
+using Airlock.Core.Audit.Capture;
+
 namespace Airlock.Core.Configuration;
 
 public static partial class ConfigLoader
@@ -17,8 +19,12 @@ public static partial class ConfigLoader
         {
             r.Error(S + "checkpoint_interval", "must be between 1s and 24h");
         }
+        var capture = ReadCapture(r);
+        var retention = ReadRetention(r);
         return new AuditConfig
         {
+            Capture = capture,
+            Retention = retention,
             Store = store,
             PostgresConnectionStringEnv = connectionStringEnv,
             OnStoreFailure = (r.OneOf(S + "on_store_failure", ["refuse", "spool"]) ?? "refuse") == "spool" ? AuditFailureMode.Spool : AuditFailureMode.Refuse,
@@ -26,5 +32,98 @@ public static partial class ConfigLoader
             Durable = r.Bool(S + "durable") ?? defaults.Durable,
             SpoolMaxBytes = r.Long(S + "spool:max_bytes", 4096, 1L << 40) ?? defaults.SpoolMaxBytes,
         };
+    }
+
+    private static CaptureConfig ReadCapture(ConfigReader r)
+    {
+        const string S = "audit:capture:";
+        var defaults = new CaptureConfig();
+        CaptureMode? Mode(string key) => r.OneOf(key, CaptureModes.Names) is { } text ? CaptureModes.Parse(text) : null;
+        Dictionary<string, CaptureMode> Map(string section)
+        {
+            var map = new Dictionary<string, CaptureMode>(StringComparer.Ordinal);
+            foreach (var child in r.Children(S + section))
+            {
+                if (Mode(child) is { } mode)
+                {
+                    map[child[(child.LastIndexOf(':') + 1)..]] = mode;
+                }
+            }
+            return map;
+        }
+        var config = new CaptureConfig
+        {
+            Default = Mode(S + "default") ?? CaptureMode.None,
+            Teams = Map("teams"),
+            Keys = Map("keys"),
+            MasterKeyFile = r.String(S + "master_key_file"),
+            MasterKeyEnv = r.String(S + "master_key_env"),
+            MaxBytes = r.Int(S + "max_bytes", 1024, 64 * 1024 * 1024) ?? defaults.MaxBytes,
+        };
+        if (config.StoresContent && config.MasterKeyFile is null && config.MasterKeyEnv is null)
+        {
+            r.Error(S + "master_key_file", "a master key is required when a capture mode is redacted or full (set master_key_file or master_key_env)");
+        }
+        if (config.MasterKeyFile is not null && config.MasterKeyEnv is not null)
+        {
+            r.Error(S + "master_key_env", "set master_key_file or master_key_env, not both");
+        }
+        return config;
+    }
+
+    private static RetentionConfig ReadRetention(ConfigReader r)
+    {
+        const string S = "audit:retention:";
+        var defaults = new RetentionConfig();
+        RetentionPeriods Periods(string prefix, RetentionPeriods fallback) => new(
+            Retention(r, prefix + "content", TimeSpan.Zero, TimeSpan.FromDays(90), "0d and 90d") ?? fallback.Content,
+            Retention(r, prefix + "metadata", TimeSpan.FromDays(365), TimeSpan.FromDays(7 * 365), "1y and 7y") ?? fallback.Metadata,
+            Retention(r, prefix + "full_content", TimeSpan.Zero, TimeSpan.FromDays(90), "0d and 90d") ?? fallback.FullContent);
+        var periods = Periods(S, defaults.Default);
+        var teams = new Dictionary<string, RetentionPeriods>(StringComparer.Ordinal);
+        foreach (var child in r.Children(S + "teams"))
+        {
+            teams[child[(child.LastIndexOf(':') + 1)..]] = Periods(child + ":", periods);
+        }
+        var interval = r.Duration(S + "purge_interval") ?? defaults.PurgeInterval;
+        if (interval < TimeSpan.FromMinutes(1) || interval > TimeSpan.FromDays(1))
+        {
+            r.Error(S + "purge_interval", "must be between 1m and 24h");
+        }
+        return new RetentionConfig { Default = periods, Teams = teams, PurgeInterval = interval, Enabled = r.Bool(S + "enabled") ?? true };
+    }
+
+    /// <summary>A retention period: a duration with d, w or y units (<c>30d</c>, <c>2y</c>; 0 allowed), within bounds.</summary>
+    private static TimeSpan? Retention(ConfigReader r, string key, TimeSpan min, TimeSpan max, string bounds)
+    {
+        var text = r.String(key);
+        if (text is null)
+        {
+            return null;
+        }
+        TimeSpan? value = text switch
+        {
+            "0" or "0d" => TimeSpan.Zero,
+            _ when text.Length > 1 && long.TryParse(text[..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n <= 100_000
+                => text[^1] switch
+                {
+                    'd' => TimeSpan.FromDays(n),
+                    'w' => TimeSpan.FromDays(7 * n),
+                    'y' => TimeSpan.FromDays(365 * n),
+                    _ => null,
+                },
+            _ => null,
+        };
+        if (value is null)
+        {
+            r.Error(key, $"must be a whole number of days, weeks or years such as 30d, 12w, 2y (got '{text}')");
+            return null;
+        }
+        if (value < min || value > max)
+        {
+            r.Error(key, $"must be between {bounds} (got '{text}')");
+            return null;
+        }
+        return value;
     }
 }
