@@ -176,7 +176,7 @@ public sealed class AuditChainTests : IDisposable
         {
             var link = records[i].Chain!;
             var sequence = link.Sequence - 1;
-            var hash = AuditCanonicalEncoding.Hash(records[i], sequence, Convert.FromHexString(link.PreviousHash));
+            var hash = AuditCanonicalEncoding.Hash(records[i], sequence, Convert.FromHexString(link.PreviousHash), Convert.FromHexString(link.IdentityCommitment!));
             records[i] = records[i] with { Chain = link with { Sequence = sequence, Hash = Convert.ToHexStringLower(hash) } };
         }
 

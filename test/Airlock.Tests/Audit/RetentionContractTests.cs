@@ -1,0 +1,284 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Airlock.Core.Audit;
+using Airlock.Core.Audit.Capture;
+using Airlock.Core.Configuration;
+using Microsoft.Extensions.Time.Testing;
+using static Airlock.Tests.Audit.AuditSamples;
+
+namespace Airlock.Tests.Audit;
+
+/// <summary>
+/// Retention purge, subject erasure and encrypted content capture, on every store (SQLite and PostgreSQL run this
+/// same suite): the chain verifies after a purge or an erasure, and tampering after either is still named.
+/// </summary>
+public abstract class RetentionContractTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Now = new(2029, 6, 1, 12, 0, 0, TimeSpan.Zero);
+
+    protected FakeTimeProvider Time { get; } = new(Now);
+
+    protected IAuditStore Store { get; private set; } = null!;
+
+    private IAuditRetentionStore Retention => (IAuditRetentionStore)Store;
+
+    private IAuditContentStore Content => (IAuditContentStore)Store;
+
+    protected abstract Task<IAuditStore> OpenStoreAsync();
+
+    /// <summary>Runs SQL directly against the database, as an attacker with write access would.</summary>
+    protected abstract Task ExecuteSqlAsync(string sql);
+
+    public async Task InitializeAsync() => Store = await OpenStoreAsync();
+
+    public virtual Task DisposeAsync()
+    {
+        (Store as IDisposable)?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private static RetentionConfig Years(int metadataYears, int contentDays = 30, Dictionary<string, RetentionPeriods>? teams = null) => new()
+    {
+        Default = new RetentionPeriods(TimeSpan.FromDays(contentDays), TimeSpan.FromDays(365 * metadataYears)),
+        Teams = teams ?? [],
+    };
+
+    private AuditPurger Purger() => new(Store, Retention, Content, Time);
+
+    private async Task<List<AuditRecord>> AllAsync(AuditQuery? query = null)
+    {
+        var list = new List<AuditRecord>();
+        await foreach (var record in Store.ReadAsync((query ?? new AuditQuery()) with { OldestFirst = true, Limit = int.MaxValue }))
+        {
+            list.Add(record);
+        }
+        return list;
+    }
+
+    /// <summary>Ten records: five three years old, five from last week; checkpoints signed at seq 3 and seq 8.</summary>
+    private async Task<AuditSigningKey> TrailAsync()
+    {
+        var key = AuditSigningKey.FromSeed(RandomNumberGenerator.GetBytes(32));
+        for (var i = 0; i < 10; i++)
+        {
+            var time = i < 5 ? Now.AddYears(-3).AddMinutes(i) : Now.AddDays(-7).AddMinutes(i);
+            await Store.AppendAsync([Request("r" + i, time, i % 2 == 0 ? "ada" : "bob", "s-" + i)]);
+            if (i is 2 or 7)
+            {
+                var head = await Store.GetChainHeadAsync();
+                await Store.AppendCheckpointAsync(key.Sign(head.Sequence, head.Hash.Span, time));
+            }
+        }
+        return key;
+    }
+
+    private Task<AuditVerification> VerifyAsync(AuditPublicKey key) => AuditChainVerifier.VerifyStoreAsync(Store, key);
+
+    [Fact]
+    public async Task A_metadata_purge_deletes_the_expired_prefix_records_itself_and_the_chain_still_verifies()
+    {
+        using var key = await TrailAsync();
+
+        var report = await Purger().PurgeAsync(Years(2));
+        var records = await AllAsync();
+        var verification = await VerifyAsync(key.PublicKey);
+
+        Assert.Equal((5L, 1L, 5L), (report.MetadataRecords, report.FromSequence, report.ToSequence));
+        Assert.Equal(["r5", "r6", "r7", "r8", "r9"], records.Take(5).Select(r => r.RequestId));
+        var purge = Assert.Single(records, r => r.Kind == AuditKind.Purge);
+        Assert.Equal(AuditPurgeDetails.MetadataScope, purge.Purge!.Scope);
+        Assert.Equal((1L, 5L, 5L), (purge.Purge.FromSequence!.Value, purge.Purge.ToSequence!.Value, purge.Purge.Records!.Value));
+        Assert.Equal(records[0].Chain!.PreviousHash, purge.Purge.LastHash);
+        Assert.True(verification.Intact, verification.Fault?.ToString());
+        Assert.Equal(5, verification.PurgedThrough);
+        Assert.Equal(1, verification.Checkpoints);
+    }
+
+    [Fact]
+    public async Task Tampering_after_a_purge_is_still_named()
+    {
+        using var key = await TrailAsync();
+        await Purger().PurgeAsync(Years(2));
+
+        await ExecuteSqlAsync("UPDATE audit_records SET model = 'claude-forged' WHERE seq = 7");
+        var edited = (await VerifyAsync(key.PublicKey)).Fault;
+        await ExecuteSqlAsync("UPDATE audit_records SET model = 'claude-opus-5-5' WHERE seq = 7");
+        Assert.True((await VerifyAsync(key.PublicKey)).Intact);
+        await ExecuteSqlAsync("DELETE FROM audit_records WHERE seq = 6");
+        var deleted = (await VerifyAsync(key.PublicKey)).Fault;
+
+        Assert.Equal(7, edited!.Sequence);
+        Assert.Contains("edited", edited.Reason, StringComparison.Ordinal);
+        Assert.NotNull(deleted);
+        Assert.Equal(7, deleted.Sequence);
+        Assert.Contains("no purge record accounts for them", deleted.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_forged_purge_record_does_not_hide_a_deleted_prefix()
+    {
+        using var key = await TrailAsync();
+        await Purger().PurgeAsync(Years(2));
+        // The attacker deletes two more records and rewrites the purge record's range: its hash no longer matches.
+        await ExecuteSqlAsync("DELETE FROM audit_records WHERE seq IN (6, 7)");
+        var head = await Store.GetChainHeadAsync();
+        var purgeSeq = head.Sequence;
+        var json = JsonSerializer.Serialize(new { scope = "metadata", from_sequence = 1, to_sequence = 7, last_hash = new string('0', 64), records = 7 });
+        await ExecuteSqlAsync($"UPDATE audit_records SET purge = '{json}' WHERE seq = {purgeSeq}");
+
+        var fault = (await VerifyAsync(key.PublicKey)).Fault;
+
+        Assert.NotNull(fault);
+    }
+
+    [Fact]
+    public async Task A_second_purge_anchors_on_the_newest_purge_record_and_dry_runs_change_nothing()
+    {
+        using var key = await TrailAsync();
+        await Purger().PurgeAsync(Years(2));
+        Time.Advance(TimeSpan.FromDays((365 * 2) + 1));
+
+        var dry = await Purger().PurgeAsync(Years(2), dryRun: true);
+        var countBefore = (await AllAsync()).Count;
+        var report = await Purger().PurgeAsync(Years(2));
+        var verification = await VerifyAsync(key.PublicKey);
+        var records = await AllAsync();
+
+        Assert.True(dry.DryRun);
+        Assert.Equal((6L, 6L, 11L), (dry.MetadataRecords, dry.FromSequence, dry.ToSequence));
+        Assert.Equal(11, countBefore + 5);
+        Assert.Equal(6, report.MetadataRecords);
+        Assert.Equal(AuditKind.Purge, Assert.Single(records).Kind);
+        Assert.True(verification.Intact, verification.Fault?.ToString());
+        Assert.Equal(11, verification.PurgedThrough);
+    }
+
+    [Fact]
+    public async Task A_team_with_a_longer_retention_holds_back_the_prefix()
+    {
+        await Store.AppendAsync(
+        [
+            Request("old-1", Now.AddYears(-3)),
+            Request("old-long", Now.AddYears(-3)) with { Team = "legal" },
+            Request("old-2", Now.AddYears(-3)),
+        ]);
+
+        var report = await Purger().PurgeAsync(Years(2, teams: new() { ["legal"] = new(TimeSpan.FromDays(30), TimeSpan.FromDays(365 * 5)) }));
+
+        Assert.Equal(1, report.MetadataRecords);
+        Assert.Equal(["old-long", "old-2"], (await AllAsync()).Where(r => r.Kind != AuditKind.Purge).Select(r => r.RequestId));
+        Assert.True((await AuditChainVerifier.VerifyStoreAsync(Store, null)).Intact);
+    }
+
+    [Fact]
+    public async Task Erasure_pseudonymises_every_record_of_the_person_and_the_chain_still_verifies()
+    {
+        using var key = await TrailAsync();
+        var rights = new SubjectRights(Store, Retention, Content, null, null, null, Time);
+
+        var report = await rights.EraseAsync("ada");
+        var records = await AllAsync();
+        var verification = await VerifyAsync(key.PublicKey);
+
+        Assert.Equal(5, report.Records);
+        Assert.Equal(0, report.Unerasable);
+        Assert.DoesNotContain(records, r => r.User == "ada");
+        var erased = records.Where(r => r.User == report.Pseudonym).ToList();
+        Assert.Equal(5, erased.Count);
+        Assert.All(erased, r => Assert.Null(r.ClientAddress));
+        Assert.All(erased, r => Assert.Null(r.Chain!.IdentitySalt));
+        Assert.All(records.Where(r => r.User == "bob"), r => Assert.NotNull(r.Chain!.IdentitySalt));
+        var erasure = Assert.Single(records, r => r.Kind == AuditKind.Purge);
+        Assert.Equal((AuditPurgeDetails.SubjectScope, report.Pseudonym), (erasure.Purge!.Scope, erasure.Purge.Subject));
+        Assert.True(verification.Intact, verification.Fault?.ToString());
+        Assert.Equal(2, verification.Checkpoints);
+    }
+
+    [Fact]
+    public async Task An_erased_record_cannot_be_given_a_name_and_an_unerased_one_cannot_be_renamed()
+    {
+        using var key = await TrailAsync();
+        var report = await new SubjectRights(Store, Retention, Content, null, null, null, Time).EraseAsync("ada");
+
+        await ExecuteSqlAsync($"UPDATE audit_records SET user_name = 'mallory' WHERE user_name = '{report.Pseudonym}' AND seq = 3");
+        var named = (await VerifyAsync(key.PublicKey)).Fault;
+        await ExecuteSqlAsync($"UPDATE audit_records SET user_name = '{report.Pseudonym}' WHERE seq = 3");
+        Assert.True((await VerifyAsync(key.PublicKey)).Intact);
+        await ExecuteSqlAsync("UPDATE audit_records SET user_name = 'mallory' WHERE seq = 2");
+        var renamed = (await VerifyAsync(key.PublicKey)).Fault;
+
+        Assert.Equal(3, named!.Sequence);
+        Assert.Contains("not pseudonymised", named.Reason, StringComparison.Ordinal);
+        Assert.Equal(2, renamed!.Sequence);
+        Assert.Contains("identity commitment", renamed.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Captured_content_is_sealed_per_request_opens_only_on_its_own_record_and_is_purged_and_shredded()
+    {
+        using var wrapper = new AesGcmKeyWrapper(RandomNumberGenerator.GetBytes(32));
+        using var ring = new DataKeyRing(Content, wrapper, Time);
+        await using (var writer = new ContentCaptureWriter(Content, ring))
+        {
+            Assert.True(writer.TryEnqueue(Item("c-old", Now.AddDays(-40), "ada", "secret-marker-old")));
+            Assert.True(writer.TryEnqueue(Item("c-new", Now.AddDays(-1), "ada", "secret-marker-new")));
+            Assert.True(writer.TryEnqueue(Item("c-bob", Now.AddDays(-1), "bob", "bob text")));
+            await writer.FlushAsync();
+            Assert.Equal(3, writer.Stored);
+        }
+
+        var newOne = (await Content.FindContentAsync("c-new"))!;
+        var bobs = (await Content.FindContentAsync("c-bob"))!;
+        var key = (await ring.GetOpeningKeyAsync(newOne.Period))!;
+        Assert.Equal("{\"prompt\":\"secret-marker-new\"}", ContentSealer.Open(key, newOne).Request);
+        Assert.DoesNotContain("secret-marker-new", Encoding.UTF8.GetString(newOne.Ciphertext), StringComparison.Ordinal);
+        // A blob moved onto another record's row does not open (the request id is its associated data).
+        Assert.Throws<AuthenticationTagMismatchException>(() => ContentSealer.Open(key, bobs with { Nonce = newOne.Nonce, Ciphertext = newOne.Ciphertext }));
+        Assert.NotNull(await Content.FindDataKeyAsync(ContentSealer.PeriodOf(Now.AddDays(-40))));
+
+        var report = await Purger().PurgeAsync(Years(2, contentDays: 30));
+
+        Assert.Equal(1, report.ContentBlobs);
+        Assert.Null(await Content.FindContentAsync("c-old"));
+        Assert.NotNull(await Content.FindContentAsync("c-new"));
+        Assert.Equal([ContentSealer.PeriodOf(Now.AddDays(-40))], report.DestroyedKeyPeriods);
+        Assert.Null(await Content.FindDataKeyAsync(ContentSealer.PeriodOf(Now.AddDays(-40))));
+        var purge = Assert.Single(await AllAsync(), r => r.Kind == AuditKind.Purge);
+        Assert.Equal((AuditPurgeDetails.ContentScope, 1L), (purge.Purge!.Scope, purge.Purge.Records!.Value));
+
+        var erased = await new SubjectRights(Store, Retention, Content, ring, null, null, Time).EraseAsync("ada");
+        Assert.Equal(1, erased.ContentBlobs);
+        Assert.Null(await Content.FindContentAsync("c-new"));
+        Assert.NotNull(await Content.FindContentAsync("c-bob"));
+    }
+
+    [Fact]
+    public async Task Subject_export_holds_records_and_decrypted_content_of_that_person_only()
+    {
+        await Store.AppendAsync([Request("a1", Now, "ada"), Request("b1", Now, "bob"), ToolEvent("t1", Now, "evt-1")]);
+        using var wrapper = new AesGcmKeyWrapper(RandomNumberGenerator.GetBytes(32));
+        using var ring = new DataKeyRing(Content, wrapper, Time);
+        await using (var writer = new ContentCaptureWriter(Content, ring))
+        {
+            writer.TryEnqueue(Item("a1", Now, "ada", "ada prompt"));
+            writer.TryEnqueue(Item("b1", Now, "bob", "bob prompt"));
+            await writer.FlushAsync();
+        }
+        using var output = new MemoryStream();
+
+        var count = await new SubjectRights(Store, Retention, Content, ring, null, null, Time).ExportAsync("ada", output);
+        using var export = JsonDocument.Parse(output.ToArray());
+        var root = export.RootElement;
+
+        Assert.Equal(2, count);
+        Assert.Equal("ada", root.GetProperty("subject").GetString());
+        Assert.Equal(["a1", "t1"], root.GetProperty("records").EnumerateArray().Select(r => r.GetProperty("request_id").GetString()));
+        var content = Assert.Single(root.GetProperty("content").EnumerateArray());
+        Assert.Equal("{\"prompt\":\"ada prompt\"}", content.GetProperty("request").GetString());
+        Assert.DoesNotContain("bob prompt", Encoding.UTF8.GetString(output.ToArray()), StringComparison.Ordinal);
+    }
+
+    private static ContentCaptureItem Item(string requestId, DateTimeOffset time, string user, string prompt) => new(requestId, time, user, "platform",
+        new CapturedContent { Mode = "redacted", Request = JsonSerializer.Serialize(new { prompt }), Response = "answer to " + requestId });
+}
