@@ -7,6 +7,7 @@ root.Options.Add(CommonOptions.Config);
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(KeysCommand.Create());
 root.Subcommands.Add(AuditCommand.Create());
+root.Subcommands.Add(SubjectCommand.Create());
 root.Subcommands.Add(ScanCommand.Create());
 root.Subcommands.Add(ClaudeCodeCommand.Create());
 root.Subcommands.Add(HookCommand.Create());

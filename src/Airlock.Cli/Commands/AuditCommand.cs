@@ -26,6 +26,7 @@ internal static class AuditCommand
         audit.Subcommands.Add(ExportCommand());
         audit.Subcommands.Add(VerifyCommand());
         audit.Subcommands.Add(PublicKeyCommand());
+        audit.Subcommands.Add(AuditPurgeCommand.Create());
         return audit;
     }
 

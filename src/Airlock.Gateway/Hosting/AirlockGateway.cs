@@ -74,6 +74,9 @@ public sealed class AirlockGateway : IAsyncDisposable
     /// <summary>The audit writer (tests flush it before reading the trail).</summary>
     public AuditWriter Audit { get; }
 
+    /// <summary>Content capture (tests flush its writer before reading captured content).</summary>
+    public Audit.GatewayContentCapture Capture => _app.Services.GetRequiredService<Audit.GatewayContentCapture>();
+
     /// <summary>The addresses Kestrel actually bound (with real ports).</summary>
     public IReadOnlyList<Uri> Addresses =>
         _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
@@ -146,6 +149,10 @@ public sealed class AirlockGateway : IAsyncDisposable
             spoolOnFailure: config.Audit.OnStoreFailure == AuditFailureMode.Spool, time: options.Time));
         services.AddSingleton(auditStore);
         services.AddSingleton(new GatewayInspection(inspection));
+        services.AddSingleton(new OpenedAuditStoreAccessor(auditStore.Store));
+        services.AddSingleton(sp => GatewayContentCapture.Create(config, auditStore.Store, options.GetEnvironment, options.Time,
+            sp.GetRequiredService<ILogger<GatewayContentCapture>>()));
+        services.AddHostedService<AuditPurgeService>();
         services.AddSingleton<GatewayPipeline>();
         services.AddSingleton<MessagesDoor>();
         services.AddSingleton<VertexDoor>();
@@ -171,6 +178,18 @@ public sealed class AirlockGateway : IAsyncDisposable
         });
 
         var audit = app.Services.GetRequiredService<AuditWriter>();
+        try
+        {
+            // Built before start: a capture master key that cannot be read is a configuration error, not a failed request.
+            app.Services.GetRequiredService<GatewayContentCapture>();
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            upstreams.Dispose();
+            store.Dispose();
+            throw;
+        }
         SiemDelivery? siem;
         try
         {

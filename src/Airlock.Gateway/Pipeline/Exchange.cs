@@ -41,6 +41,9 @@ internal sealed class Exchange(HttpContext context, string door, string operatio
 
     public MessagesUsageTracker? Usage { get; set; }
 
+    /// <summary>Content kept for capture (null unless the key's team or the key captures content).</summary>
+    public Audit.ExchangeCapture? Capture { get; set; }
+
     /// <summary>Inspection findings of the request and of the answer (rule, location, keyed hash; never values).</summary>
     public List<AuditFinding> Findings { get; } = [];
 

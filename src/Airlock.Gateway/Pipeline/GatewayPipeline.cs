@@ -30,6 +30,7 @@ internal sealed partial class GatewayPipeline(
     UpstreamRegistry upstreams,
     AuditWriter audit,
     GatewayInspection inspection,
+    GatewayContentCapture capture,
     TimeProvider time,
     ILogger<GatewayPipeline> logger)
 {
@@ -144,6 +145,9 @@ internal sealed partial class GatewayPipeline(
             }
             forwardBody = inspected.Value;
         }
+        // Content capture (off by default): keeps the request text for the off-path writer.
+        exchange.Capture = capture.Begin(exchange.Key?.Team, exchange.Key?.Id);
+        exchange.Capture?.OnRequest(body.Span, forwardBody.Span);
         var call = new MessagesCall
         {
             Operation = request.Operation,
@@ -425,7 +429,7 @@ internal sealed partial class GatewayPipeline(
         var output = isSse && exchange.Status < 400 && inspection.Runtime is { } runtime
             ? runtime.CreateOutputInspector(exchange.Key?.Team)
             : null;
-        var observer = new RelayObserver(usage, output);
+        var observer = new RelayObserver(usage, output) { Capture = exchange.Capture };
         ISseEventSink sink = encoder is null ? observer : new EncodingSink(observer, encoder);
         var tee = !isSse && exchange.Status < 400 ? new ArrayBufferWriter<byte>(4096) : null;
         var translated = translator is null ? null : new ArrayBufferWriter<byte>(RelayBufferSize * 2);
@@ -532,6 +536,7 @@ internal sealed partial class GatewayPipeline(
         if (tee is not null && failure is null && tee.WrittenCount > 0)
         {
             usage.ReadMessage(tee.WrittenSpan);
+            exchange.Capture?.OnMessage(tee.WrittenSpan);
         }
         if (output is not null)
         {
@@ -704,6 +709,7 @@ internal sealed partial class GatewayPipeline(
     private async Task RecordAsync(HttpContext context, Exchange exchange)
     {
         var record = exchange.ToRecord();
+        capture.Submit(record, exchange.Capture);
         if (logger.IsEnabled(LogLevel.Debug))
         {
             var outcome = Core.Audit.AuditOutcomes.ToText(record.Outcome);

@@ -18,9 +18,13 @@ internal sealed class RelayObserver(MessagesUsageTracker usage, StreamingOutputI
     /// <summary>The finding whose output action is block, once one occurs.</summary>
     public Finding? Blocking { get; private set; }
 
+    /// <summary>Content capture of this exchange (null unless its team or key captures content).</summary>
+    public Audit.ExchangeCapture? Capture { get; init; }
+
     public void OnEvent(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> data)
     {
         usage.OnEvent(eventType, data);
+        Capture?.OnEvent(eventType, data);
         if (output is null || Blocking is not null)
         {
             return;

@@ -7,11 +7,15 @@ namespace Airlock.Core.Audit.Capture;
 /// <param name="Time">The request's time (chooses the data-key period).</param>
 /// <param name="User">Key owner.</param>
 /// <param name="Team">Key team.</param>
-/// <param name="Content">The content (mode, request, response).</param>
-public sealed record ContentCaptureItem(string RequestId, DateTimeOffset Time, string? User, string? Team, CapturedContent Content)
+/// <param name="Content">The content (mode, response; the request as text when already decoded).</param>
+/// <param name="RequestUtf8">The request body bytes, decoded into <see cref="CapturedContent.Request"/> off the request path.</param>
+public sealed record ContentCaptureItem(string RequestId, DateTimeOffset Time, string? User, string? Team, CapturedContent Content, byte[]? RequestUtf8 = null)
 {
-    /// <summary>Approximate memory held while queued (UTF-16 strings).</summary>
-    public long Size => 2L * ((Content.Request?.Length ?? 0) + (Content.Response?.Length ?? 0)) + 256;
+    /// <summary>Approximate memory held while queued.</summary>
+    public long Size => (RequestUtf8?.Length ?? 0) + 2L * ((Content.Request?.Length ?? 0) + (Content.Response?.Length ?? 0)) + 256;
+
+    /// <summary>The content with the request decoded.</summary>
+    public CapturedContent Decoded() => RequestUtf8 is null ? Content : Content with { Request = System.Text.Encoding.UTF8.GetString(RequestUtf8) };
 }
 
 /// <summary>
@@ -108,7 +112,7 @@ public sealed class ContentCaptureWriter : IAsyncDisposable
                     {
                         var period = ContentSealer.PeriodOf(item.Time);
                         var key = await _keys.GetSealingKeyAsync(period, _stopping.Token).ConfigureAwait(false);
-                        sealedItems.Add(ContentSealer.Seal(key, period, item.RequestId, item.Time, item.User, item.Team, item.Content));
+                        sealedItems.Add(ContentSealer.Seal(key, period, item.RequestId, item.Time, item.User, item.Team, item.Decoded()));
                     }
                     await _store.AppendContentAsync(sealedItems, _stopping.Token).ConfigureAwait(false);
                     Interlocked.Add(ref _stored, batch.Count);
