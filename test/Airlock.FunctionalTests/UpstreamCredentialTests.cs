@@ -72,7 +72,7 @@ public sealed class UpstreamCredentialTests(ITestOutputHelper output)
             DataDir = dataDir,
             Upstreams =
             [
-                new UpstreamConfig { Name = "a", Kind = UpstreamKind.Anthropic, Url = new Uri("https://api.anthropic.com"), ApiKeyEnv = "AIRLOCK_FT_NOT_SET_1" },
+                new UpstreamConfig { Name = "a", Kind = UpstreamKind.Anthropic, Url = new Uri("https://llm-gateway.corp.example"), ApiKeyEnv = "AIRLOCK_FT_NOT_SET_1" },
                 new UpstreamConfig { Name = "b", Kind = UpstreamKind.Messages, Url = new Uri("http://127.0.0.1:9"), ApiKeyEnv = "AIRLOCK_FT_NOT_SET_2" },
             ],
             Routes = [new RouteConfig { Models = ["*"], Upstream = "a" }],

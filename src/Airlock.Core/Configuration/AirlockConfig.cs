@@ -6,7 +6,8 @@ namespace Airlock.Core.Configuration;
 /// </summary>
 public sealed record AirlockConfig
 {
-    /// <summary>Data-egress level: 1 cloud provider only, 2 private network only, 3 on-premises only.</summary>
+    /// <summary>Data-egress level: 1 cloud provider only, 2 private network only, 3 on-premises only. 0 means none
+    /// declared: only the quickstart produces it (a vendor API key and no airlock.yaml); posture fails it.</summary>
     public required int Level { get; init; }
 
     /// <summary>Absolute path of the folder holding the SQLite database and generated secrets.</summary>
@@ -41,6 +42,13 @@ public sealed record AirlockConfig
     /// Bedrock and Vertex upstreams must use one of them, and a Vertex-door request naming another is refused.
     /// </summary>
     public IReadOnlyList<string> AllowedRegions { get; init; } = [];
+
+    /// <summary>How upstreams are reached (<c>egress:</c>): declared proxy, loopback for tests.</summary>
+    public EgressConfig Egress { get; init; } = new();
+
+    /// <summary>Requested model (glob) → the model name routed and forwarded instead, applied before routes
+    /// (<c>model_overrides:</c>): maps Claude Code's default names to what the organization runs.</summary>
+    public IReadOnlyList<ModelMapping> ModelOverrides { get; init; } = [];
 
     /// <summary>Beta flag rules per upstream kind, overriding the shipped defaults (see <see cref="BetaRuleConfig"/>).</summary>
     public IReadOnlyList<BetaRuleConfig> Betas { get; init; } = [];
@@ -115,6 +123,13 @@ public sealed record UpstreamConfig
 
     /// <summary>Bedrock: the AWS region signed for and called. Vertex: the location (<c>us-east5</c>, <c>global</c>, <c>us</c>, <c>eu</c>).</summary>
     public string? Region { get; init; }
+
+    /// <summary>Regions this upstream may serve in (Bedrock, Vertex). Empty: the deployment-wide <see cref="AirlockConfig.AllowedRegions"/>.
+    /// A Bedrock model id outside them (another region's ARN, a cross-region profile) is refused.</summary>
+    public IReadOnlyList<string> AllowedRegions { get; init; } = [];
+
+    /// <summary>Circuit breaker of this upstream (<c>circuit_breaker:</c>).</summary>
+    public CircuitBreakerConfig CircuitBreaker { get; init; } = new();
 
     /// <summary>Vertex: the Google Cloud project id.</summary>
     public string? Project { get; init; }
@@ -209,4 +224,30 @@ public sealed record BetaRuleConfig
 
     /// <summary>Top-level body fields that belong to the flag.</summary>
     public IReadOnlyList<string> Fields { get; init; } = [];
+}
+
+/// <summary>
+/// When an upstream is taken out of rotation: after <see cref="ConsecutiveFailures"/> failures in a row, or when at
+/// least <see cref="MinimumCalls"/> calls in <see cref="Window"/> failed at <see cref="FailureRatio"/> or more. It stays
+/// open for <see cref="BreakDuration"/>, then lets one probe through (half-open): success closes it, failure reopens it.
+/// </summary>
+public sealed record CircuitBreakerConfig
+{
+    /// <summary>False: never open the circuit (every request tries the upstream).</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>Failures in a row that open the circuit.</summary>
+    public int ConsecutiveFailures { get; init; } = 5;
+
+    /// <summary>Failure ratio over the window that opens the circuit (0–1).</summary>
+    public double FailureRatio { get; init; } = 0.5;
+
+    /// <summary>Calls needed in the window before the ratio counts.</summary>
+    public int MinimumCalls { get; init; } = 20;
+
+    /// <summary>Sliding window for the ratio.</summary>
+    public TimeSpan Window { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the circuit stays open before a probe is let through.</summary>
+    public TimeSpan BreakDuration { get; init; } = TimeSpan.FromSeconds(30);
 }

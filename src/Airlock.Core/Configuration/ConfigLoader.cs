@@ -58,6 +58,11 @@ public static partial class ConfigLoader
         var reader = new ConfigReader(builder.Build(), lines, errors);
         var config = Read(reader, source, baseDirectory);
         reader.ReportUnknownKeys(fileValues.Keys);
+        if (config is not null)
+        {
+            // The level's rules over the finished configuration: every violation is listed with the other errors.
+            errors.AddRange(Egress.EgressEvaluator.Violations(config, Egress.EgressEvaluator.Evaluate(config)));
+        }
         if (errors.Count > 0)
         {
             throw new ConfigurationException(source, errors);
@@ -73,6 +78,8 @@ public static partial class ConfigLoader
     {
         ArgumentNullException.ThrowIfNull(getEnvironment);
         UpstreamConfig upstream;
+        // A vendor API key is a direct route to the vendor, which every level forbids: that quickstart declares none.
+        var level = 1;
         var upstreamUrl = getEnvironment("AIRLOCK_UPSTREAM_URL");
         if (!string.IsNullOrWhiteSpace(upstreamUrl))
         {
@@ -97,6 +104,7 @@ public static partial class ConfigLoader
                 Url = new Uri("https://api.anthropic.com"),
                 ApiKeyEnv = "ANTHROPIC_API_KEY",
             };
+            level = 0;
         }
         else
         {
@@ -104,7 +112,7 @@ public static partial class ConfigLoader
         }
         return new AirlockConfig
         {
-            Level = 1,
+            Level = level,
             DataDir = Path.GetFullPath(dataDir),
             Upstreams = [upstream],
             Routes = [new RouteConfig { Models = ["*"], Upstream = upstream.Name }],
@@ -153,10 +161,8 @@ public static partial class ConfigLoader
             {
                 r.Error(section + ":region", $"must be a region name such as us-east-1, europe-west4 or global (got '{region}')");
             }
-            if (region is not null && allowedRegions.Count > 0 && !allowedRegions.Contains(region))
-            {
-                r.Error(section + ":region", $"region '{region}' is not in allowed_regions ({string.Join(", ", allowedRegions)})");
-            }
+            // Whether the region is allowed is an egress check (EgressEvaluator), reported with the other level violations.
+            var upstreamRegions = r.StringList(section + ":allowed_regions");
             var project = r.String(section + ":project", required: kind == UpstreamKind.Vertex);
             var credentialsFile = r.String(section + ":credentials_file");
             if (credentialsFile is not null)
@@ -188,6 +194,8 @@ public static partial class ConfigLoader
                 Project = project,
                 CredentialsFile = credentialsFile,
                 ModelMap = modelMap,
+                AllowedRegions = upstreamRegions,
+                CircuitBreaker = ReadCircuitBreaker(r, section + ":circuit_breaker"),
                 Retries = r.Int(section + ":retries", min: 0, max: 10) ?? 0,
                 RetryBackoff = r.Duration(section + ":retry_backoff") ?? defaults.RetryBackoff,
                 ConnectTimeout = r.Duration(section + ":connect_timeout") ?? defaults.ConnectTimeout,
@@ -226,6 +234,22 @@ public static partial class ConfigLoader
             routes.Add(new RouteConfig { Models = models, Upstream = routeUpstreams.FirstOrDefault() ?? "", Fallbacks = routeUpstreams.Skip(1).ToList() });
         }
 
+        var modelOverrides = new List<ModelMapping>();
+        foreach (var section in r.Children("model_overrides"))
+        {
+            var match = r.String(section + ":match", required: true);
+            var target = r.String(section + ":model", required: true);
+            if (match is not null && target is not null)
+            {
+                modelOverrides.Add(new ModelMapping { Match = match, Model = target });
+            }
+        }
+        var egress = new EgressConfig
+        {
+            AllowLoopback = r.Bool("egress:allow_loopback") ?? false,
+            Proxy = r.Url("egress:proxy", required: false),
+        };
+
         var inspection = ReadInspection(r, baseDirectory);
         var betas = ReadBetaRules(r);
         var audit = ReadAudit(r);
@@ -243,6 +267,8 @@ public static partial class ConfigLoader
             Upstreams = upstreams,
             Routes = routes,
             AllowedRegions = allowedRegions,
+            Egress = egress,
+            ModelOverrides = modelOverrides,
             Betas = betas,
             Source = source,
         };
@@ -264,6 +290,21 @@ public static partial class ConfigLoader
             }
         }
         return rules;
+    }
+
+    private static CircuitBreakerConfig ReadCircuitBreaker(ConfigReader r, string key)
+    {
+        var defaults = new CircuitBreakerConfig();
+        var ratioPercent = r.Int(key + ":failure_ratio_percent", min: 1, max: 100);
+        return new CircuitBreakerConfig
+        {
+            Enabled = r.Bool(key + ":enabled") ?? defaults.Enabled,
+            ConsecutiveFailures = r.Int(key + ":consecutive_failures", min: 1, max: 1000) ?? defaults.ConsecutiveFailures,
+            FailureRatio = ratioPercent is { } percent ? percent / 100.0 : defaults.FailureRatio,
+            MinimumCalls = r.Int(key + ":minimum_calls", min: 1, max: 100_000) ?? defaults.MinimumCalls,
+            Window = r.Duration(key + ":window") ?? defaults.Window,
+            BreakDuration = r.Duration(key + ":break_duration") ?? defaults.BreakDuration,
+        };
     }
 
     private static bool IsRegionName(string region) =>

@@ -1,4 +1,5 @@
 using Airlock.Core.Configuration;
+using Airlock.Core.Egress;
 using Airlock.Core.Identity;
 using Airlock.Core.Routing;
 using Airlock.Gateway.Audit;
@@ -33,6 +34,9 @@ public sealed record GatewayStartOptions
 
     /// <summary>Minimum log level for the console.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Resolves upstream host names for the egress checks at startup and at every connection (tests stub it).</summary>
+    public IHostResolver HostResolver { get; init; } = DnsHostResolver.Instance;
 
     /// <summary>Extra logging setup (tests route logs to their output).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
@@ -87,7 +91,8 @@ public sealed class AirlockGateway : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         options ??= new GatewayStartOptions();
-        var upstreams = new UpstreamRegistry(config, options.GetEnvironment);
+        await ValidateEgressAsync(config, options.HostResolver, cancellationToken).ConfigureAwait(false);
+        var upstreams = new UpstreamRegistry(config, options.GetEnvironment, options.HostResolver);
         SqliteStore store;
         try
         {
@@ -204,6 +209,26 @@ public sealed class AirlockGateway : IAsyncDisposable
         }
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         return new AirlockGateway(app, store, audit, upstreams, config) { Inspection = inspection, Siem = siem };
+    }
+
+    /// <summary>
+    /// Refuses to start when the configuration breaks its data-egress level, listing every violation. At levels 2 and 3
+    /// host names are resolved now, so a VPC endpoint name that resolves to a public address stops startup; each
+    /// connection is checked again when it is opened. Level 0 (the quickstart with a vendor key) declares no level.
+    /// </summary>
+    private static async Task ValidateEgressAsync(AirlockConfig config, IHostResolver resolver, CancellationToken cancellationToken)
+    {
+        if (config.Level == 0)
+        {
+            return;
+        }
+        var report = config.Level >= 2
+            ? await EgressEvaluator.EvaluateAsync(config, resolver, cancellationToken).ConfigureAwait(false)
+            : EgressEvaluator.Evaluate(config);
+        if (EgressEvaluator.Violations(config, report) is { Count: > 0 } violations)
+        {
+            throw new ConfigurationException(config.Source, violations);
+        }
     }
 
     /// <summary>Completes when the host is asked to stop (Ctrl+C, SIGTERM).</summary>

@@ -275,7 +275,7 @@ internal sealed partial class GatewayPipeline(
                 {
                     failure = attemptFailure;
                     LogAttemptFailed(logger, exchange.RequestId, upstream.Name, attempt + 1, attemptFailure!.Value.ErrorType);
-                    if (attemptFailure.Value.ErrorType is "upstream_credentials" or "invalid_model" or "unsupported_operation" or "untranslatable_request")
+                    if (attemptFailure.Value.ErrorType is "upstream_credentials" or "invalid_model" or "unsupported_operation" or "untranslatable_request" or "egress_refused")
                     {
                         break;
                     }
@@ -348,6 +348,12 @@ internal sealed partial class GatewayPipeline(
                         ? $"upstream '{upstream.Name}' could not be reached within {upstream.ConnectTimeout.TotalSeconds:0.#}s"
                         : $"upstream '{upstream.Name}' did not answer within {upstream.FirstByteTimeout.TotalSeconds:0.#}s"),
                     connect ? "upstream_connect_timeout" : "upstream_timeout", AuditOutcome.UpstreamError));
+            }
+            catch (HttpRequestException ex) when (ex.InnerException is EgressRefusedException refused)
+            {
+                // The level forbids this destination: a policy refusal, never retried on this upstream.
+                return (null, new Refusal(new GatewayError(403, AnthropicErrors.Permission,
+                    $"upstream '{upstream.Name}' refused by the data-egress policy: {refused.Reason}"), "egress_refused"));
             }
             catch (HttpRequestException ex)
             {

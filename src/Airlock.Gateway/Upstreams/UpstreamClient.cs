@@ -1,5 +1,6 @@
 using System.Net;
 using Airlock.Core.Configuration;
+using Airlock.Core.Egress;
 
 namespace Airlock.Gateway.Upstreams;
 
@@ -54,9 +55,16 @@ public sealed class UpstreamClient : IDisposable
     /// <inheritdoc/>
     public void Dispose() => Invoker.Dispose();
 
-    internal static SocketsHttpHandler CreateHandler(UpstreamConfig config) => new()
+    /// <summary>
+    /// The handler for a real upstream. Every connection goes through <paramref name="guard"/> (the level's address
+    /// rule at connect time). Environment proxies are never used; a proxy declared in <c>egress.proxy</c> is, and the
+    /// guard then checks the proxy's address.
+    /// </summary>
+    internal static SocketsHttpHandler CreateHandler(UpstreamConfig config, EgressConnectGuard guard, Uri? proxy) => new()
     {
-        UseProxy = false,
+        UseProxy = proxy is not null,
+        Proxy = proxy is null ? null : new WebProxy(proxy, BypassOnLocal: false),
+        ConnectCallback = guard.ConnectAsync,
         AllowAutoRedirect = false,
         AutomaticDecompression = DecompressionMethods.None,
         UseCookies = false,
@@ -83,12 +91,21 @@ public sealed class UpstreamRegistry : IDisposable
     /// credential stops startup with its name rather than failing the first request.
     /// </summary>
     /// <exception cref="ConfigurationException">A credential variable is named but not set.</exception>
-    public UpstreamRegistry(AirlockConfig config, Func<string, string?> getEnvironment, Func<UpstreamConfig, HttpMessageHandler>? handlerFactory = null)
+    /// <remarks>
+    /// Cloud credential providers (AWS chain, Google OAuth) are built only for Bedrock and Vertex upstreams, and never
+    /// at level 3: a level-3 configuration naming one is refused here too, before any credential code runs, even when
+    /// the configuration did not come through <see cref="ConfigLoader"/>.
+    /// </remarks>
+    public UpstreamRegistry(AirlockConfig config, Func<string, string?> getEnvironment, IHostResolver? resolver = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(getEnvironment);
         var errors = new List<string>();
         var betas = new BetaPolicy(config.Betas);
+        if (config.Level >= 3 && config.Upstreams.Where(u => UpstreamEndpoints.HasCloudCredentials(u.Kind)).Select(u => u.Name).ToList() is { Count: > 0 } cloud)
+        {
+            throw new ConfigurationException(config.Source, [$"level 3: upstreams {string.Join(", ", cloud)} need cloud credentials; no cloud credential provider is initialised at level 3"]);
+        }
         for (var i = 0; i < config.Upstreams.Count; i++)
         {
             var upstream = config.Upstreams[i];
@@ -102,9 +119,9 @@ public sealed class UpstreamRegistry : IDisposable
                     continue;
                 }
             }
-            var handler = upstream.Kind == UpstreamKind.Simulated
+            HttpMessageHandler handler = upstream.Kind == UpstreamKind.Simulated
                 ? new SimulatedModelHandler()
-                : handlerFactory?.Invoke(upstream) ?? UpstreamClient.CreateHandler(upstream);
+                : UpstreamClient.CreateHandler(upstream, new EgressConnectGuard(config, upstream, resolver ?? DnsHostResolver.Instance), config.Egress.Proxy);
             var client = new UpstreamClient(upstream, handler, credential);
             _clients[upstream.Name] = client;
             _adapters[upstream.Name] = CreateAdapter(client, getEnvironment, betas);

@@ -10,7 +10,7 @@ public sealed class CloudUpstreamConfigTests
 
     private const string Yaml = """
         level: 1
-        allowed_regions: [us-east-1, us-east5, global]
+        allowed_regions: [us-east-1, us-east5, global, us]
         upstreams:
           - name: bedrock-us
             kind: bedrock

@@ -17,7 +17,7 @@ public sealed class ConfigLoaderTests
         upstreams:
           - name: bedrock-proxy
             kind: anthropic
-            url: https://api.anthropic.com
+            url: https://llm-gateway.corp.example
             api_key_env: ANTHROPIC_API_KEY
             connect_timeout: 3s
             first_byte_timeout: 2m
@@ -56,7 +56,7 @@ public sealed class ConfigLoaderTests
         Assert.Equal(["bedrock-proxy", "onprem", "sim"], config.Upstreams.Select(u => u.Name));
         var first = config.Upstreams[0];
         Assert.Equal(UpstreamKind.Anthropic, first.Kind);
-        Assert.Equal(new Uri("https://api.anthropic.com"), first.Url);
+        Assert.Equal(new Uri("https://llm-gateway.corp.example"), first.Url);
         Assert.Equal("ANTHROPIC_API_KEY", first.ApiKeyEnv);
         Assert.Equal(TimeSpan.FromSeconds(3), first.ConnectTimeout);
         Assert.Equal(TimeSpan.FromMinutes(2), first.FirstByteTimeout);
@@ -81,7 +81,7 @@ public sealed class ConfigLoaderTests
             upstreams:
               - name: main
                 kind: anthropic
-                url: https://api.anthropic.com
+                url: https://llm-gateway.corp.example
             routes:
               - models: ["*"]
                 upstream: main
@@ -209,7 +209,7 @@ public sealed class ConfigLoaderTests
     {
         var environment = new Dictionary<string, string?>
         {
-            ["AIRLOCK_LEVEL"] = "3",
+            ["AIRLOCK_LEVEL"] = "1",
             ["AIRLOCK_UPSTREAMS__1__URL"] = "http://192.168.1.20:11434",
             ["AIRLOCK_LIMITS__MAX_JSON_DEPTH"] = "64",
             ["UNRELATED"] = "x",
@@ -217,10 +217,10 @@ public sealed class ConfigLoaderTests
 
         var config = Parse(ValidYaml, environment);
 
-        Assert.Equal(3, config.Level);
+        Assert.Equal(1, config.Level);
         Assert.Equal(new Uri("http://192.168.1.20:11434"), config.Upstreams[1].Url);
         Assert.Equal(64, config.Limits.MaxJsonDepth);
-        Assert.Equal(new Uri("https://api.anthropic.com"), config.Upstreams[0].Url);
+        Assert.Equal(new Uri("https://llm-gateway.corp.example"), config.Upstreams[0].Url);
     }
 
     [Fact]

@@ -1,0 +1,244 @@
+using System.Net;
+using System.Net.Sockets;
+using Airlock.Core.Configuration;
+
+namespace Airlock.Core.Egress;
+
+/// <summary>
+/// Checks a configuration against its declared data-egress level. <see cref="Evaluate"/> decides what the file
+/// alone decides (kinds, TLS, literal addresses, regions); <see cref="EvaluateAsync"/> adds what only the network
+/// can tell (the addresses each host name resolves to now). Startup refuses a configuration with a failing check;
+/// <c>airlock posture</c> shows every check with its evidence.
+/// </summary>
+public static class EgressEvaluator
+{
+    /// <summary>Every check, resolving host names through <paramref name="resolver"/>.</summary>
+    public static async Task<EgressReport> EvaluateAsync(AirlockConfig config, IHostResolver resolver, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(resolver);
+        var checks = new List<EgressCheck>();
+        var rule = EgressRule.For(config);
+        AddDeploymentChecks(config, rule, checks);
+        if (config.Egress.Proxy is { } proxy)
+        {
+            checks.Add(await CheckAddressesAsync("egress.proxy.addresses", "Outbound proxy resolves to allowed addresses", proxy, rule, resolver, null, ct).ConfigureAwait(false));
+        }
+        foreach (var upstream in config.Upstreams)
+        {
+            AddUpstreamChecks(config, rule, upstream, checks);
+            if (UpstreamEndpoints.EffectiveUrl(upstream) is { } url)
+            {
+                checks.Add(await CheckAddressesAsync("upstream.addresses", "Upstream resolves to allowed addresses", url, rule, resolver, upstream.Name, ct).ConfigureAwait(false));
+            }
+        }
+        return new EgressReport(config.Level, checks);
+    }
+
+    /// <summary>The checks the configuration alone decides (no name resolution; literal IP addresses are checked).</summary>
+    public static EgressReport Evaluate(AirlockConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var checks = new List<EgressCheck>();
+        var rule = EgressRule.For(config);
+        AddDeploymentChecks(config, rule, checks);
+        if (config.Egress.Proxy is { } proxy && LiteralCheck("egress.proxy.addresses", "Outbound proxy is on an allowed address", proxy, rule, null) is { } proxyCheck)
+        {
+            checks.Add(proxyCheck);
+        }
+        foreach (var upstream in config.Upstreams)
+        {
+            AddUpstreamChecks(config, rule, upstream, checks);
+            if (UpstreamEndpoints.EffectiveUrl(upstream) is { } url && LiteralCheck("upstream.addresses", "Upstream is on an allowed address", url, rule, upstream.Name) is { } check)
+            {
+                checks.Add(check);
+            }
+        }
+        return new EgressReport(config.Level, checks);
+    }
+
+    /// <summary>
+    /// The failing checks as configuration errors (<c>upstreams[2] (name): reason — fix</c>), for startup to refuse
+    /// the configuration listing every violation at once.
+    /// </summary>
+    public static IReadOnlyList<string> Violations(AirlockConfig config, EgressReport report)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(report);
+        var errors = new List<string>();
+        foreach (var check in report.Checks.Where(c => c.Status == CheckStatus.Fail))
+        {
+            var where = check.Upstream is { } name
+                ? $"upstreams[{IndexOf(config, name)}] ({name})"
+                : check.Id.StartsWith("egress.proxy", StringComparison.Ordinal) ? "egress.proxy" : "level";
+            errors.Add($"{where}: {check.Evidence}{(check.Fix is { } fix ? " — " + fix : "")}");
+        }
+        return errors;
+    }
+
+    private static int IndexOf(AirlockConfig config, string name)
+    {
+        for (var i = 0; i < config.Upstreams.Count; i++)
+        {
+            if (config.Upstreams[i].Name == name)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static void AddDeploymentChecks(AirlockConfig config, EgressRule rule, List<EgressCheck> checks)
+    {
+        checks.Add(config.Level switch
+        {
+            1 => Pass("level.declared", "Data-egress level declared", "level 1: no code goes to the model vendor directly"),
+            2 => Pass("level.declared", "Data-egress level declared", "level 2: no code crosses the public internet"),
+            3 => Pass("level.declared", "Data-egress level declared", "level 3: no external connectivity"),
+            _ => Fail("level.declared", "Data-egress level declared", $"no data-egress level is declared ({config.Source})",
+                "write airlock.yaml with `level: 1`, `2` or `3`", null),
+        });
+        checks.Add(config.Egress.Proxy is { } proxy
+            ? Pass("egress.proxy", "Outbound proxy", $"declared proxy {proxy.Host}:{proxy.Port}; environment proxy variables are ignored")
+            : Pass("egress.proxy", "Outbound proxy", "none: upstreams are dialed directly; environment proxy variables (HTTPS_PROXY…) are ignored"));
+        if (config.Level == 2 && config.Egress.AllowLoopback)
+        {
+            checks.Add(new EgressCheck("egress.loopback", "Loopback accepted as private", CheckStatus.Unknown,
+                "egress.allow_loopback is true: loopback destinations count as private", "remove egress.allow_loopback outside tests and single-host trials", null));
+        }
+        if (config.Level >= 3)
+        {
+            var cloud = config.Upstreams.Where(u => UpstreamEndpoints.HasCloudCredentials(u.Kind)).Select(u => u.Name).ToList();
+            checks.Add(cloud.Count == 0
+                ? Pass("credentials.cloud", "No cloud credential provider", "no Bedrock or Vertex upstream: no AWS or Google credential code is initialised")
+                : Fail("credentials.cloud", "No cloud credential provider", $"upstreams {string.Join(", ", cloud)} need cloud credentials, which level 3 forbids",
+                    "remove them or route their models to on-premises upstreams", null));
+        }
+    }
+
+    private static void AddUpstreamChecks(AirlockConfig config, EgressRule rule, UpstreamConfig upstream, List<EgressCheck> checks)
+    {
+        var name = upstream.Name;
+        var url = UpstreamEndpoints.EffectiveUrl(upstream);
+        var kind = upstream.Kind.ToString().ToLowerInvariant();
+        const string KindTitle = "Upstream kind allowed at this level";
+        if (upstream.Kind == UpstreamKind.Simulated)
+        {
+            checks.Add(new EgressCheck("upstream.kind", KindTitle, CheckStatus.Pass, "simulated model inside the gateway: never connects anywhere", null, name));
+            return;
+        }
+        if (upstream.Kind == UpstreamKind.Anthropic && url is not null && UpstreamEndpoints.IsVendorHost(url.Host))
+        {
+            checks.Add(config.Level >= 1
+                ? new EgressCheck("upstream.kind", KindTitle, CheckStatus.Fail,
+                    $"kind anthropic points at the model vendor ({url.Host}), which level {config.Level} forbids",
+                    "route through Bedrock or Vertex (kind: bedrock | vertex) or an on-premises server (kind: messages)", name)
+                : new EgressCheck("upstream.kind", KindTitle, CheckStatus.Unknown,
+                    $"kind anthropic sends code to the model vendor ({url.Host})", "declare a level in airlock.yaml", name));
+        }
+        else if (config.Level >= 3 && UpstreamEndpoints.IsCloudKind(upstream.Kind))
+        {
+            checks.Add(new EgressCheck("upstream.kind", KindTitle, CheckStatus.Fail,
+                $"kind {kind} is a cloud upstream, which level 3 forbids", "use an on-premises server (kind: messages or openai)", name));
+        }
+        else if (UpstreamEndpoints.HasCloudCredentials(upstream.Kind))
+        {
+            checks.Add(Pass("upstream.kind", KindTitle, $"kind {kind}: the cloud provider's managed endpoint (no vendor retention)", name));
+        }
+        else if (upstream.Kind == UpstreamKind.Anthropic)
+        {
+            checks.Add(Pass("upstream.kind", KindTitle, $"kind anthropic at {url?.Host}, not the vendor's host (declare kind: messages if it is an on-premises server)", name));
+        }
+        else
+        {
+            checks.Add(Pass("upstream.kind", KindTitle, $"kind {kind}: on-premises server at {url?.Host}", name));
+        }
+
+        if (config.Level >= 2 && UpstreamEndpoints.IsCloudKind(upstream.Kind) && url is not null)
+        {
+            checks.Add(url.Scheme == Uri.UriSchemeHttps
+                ? Pass("upstream.tls", "TLS to cloud upstream", $"https://{url.Authority}", name)
+                : Fail("upstream.tls", "TLS to cloud upstream", $"{url.Scheme}://{url.Authority} is not TLS; level {config.Level} requires https to cloud upstreams",
+                    "use an https:// URL", name));
+        }
+
+        if (upstream.Kind == UpstreamKind.Vertex && config.Level >= 2)
+        {
+            checks.Add(new EgressCheck("upstream.token_endpoint", "OAuth token endpoint is private", CheckStatus.Unknown,
+                "Vertex access tokens are fetched from the credential's token_uri (oauth2.googleapis.com by default) by the Google auth library, outside the connect guard",
+                "reach googleapis.com through Private Service Connect for Google APIs, or use a credential whose token_uri is private", name));
+        }
+
+        if (UpstreamEndpoints.HasCloudCredentials(upstream.Kind) && upstream.Region is { } region)
+        {
+            var allowed = EffectiveAllowedRegions(config, upstream);
+            checks.Add(allowed.Count == 0
+                ? new EgressCheck("upstream.region", "Region allowed", CheckStatus.Unknown, $"region {region}; no allowed_regions declared, so any region is accepted",
+                    "declare allowed_regions (deployment-wide or on the upstream)", name)
+                : allowed.Contains(region)
+                    ? Pass("upstream.region", "Region allowed", $"region '{region}' is in allowed_regions ({string.Join(", ", allowed)})", name)
+                    : Fail("upstream.region", "Region allowed", $"region '{region}' is not in allowed_regions ({string.Join(", ", allowed)})",
+                        "use an allowed region or extend allowed_regions", name));
+            foreach (var mapping in upstream.ModelMap)
+            {
+                if (upstream.Kind == UpstreamKind.Bedrock && RegionRule.CheckBedrockModel(mapping.Model, allowed) is { } problem)
+                {
+                    checks.Add(Fail("upstream.model_region", "Mapped model stays in allowed regions", problem, "map to an in-region model id or extend allowed_regions", name));
+                }
+            }
+        }
+    }
+
+    /// <summary>The regions an upstream may serve in: its own <c>allowed_regions</c>, else the deployment-wide list.</summary>
+    public static IReadOnlyList<string> EffectiveAllowedRegions(AirlockConfig config, UpstreamConfig upstream)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(upstream);
+        return upstream.AllowedRegions.Count > 0 ? upstream.AllowedRegions : config.AllowedRegions;
+    }
+
+    private static EgressCheck? LiteralCheck(string id, string title, Uri url, EgressRule rule, string? upstream)
+    {
+        if (!IPAddress.TryParse(url.IdnHost, out var address))
+        {
+            return null;
+        }
+        IPAddress[] addresses = [address];
+        return rule.Check(url.IdnHost, addresses) is { } reason
+            ? Fail(id, title, reason, FixFor(rule), upstream)
+            : Pass(id, title, EgressRule.DescribeAddresses(addresses), upstream);
+    }
+
+    private static async Task<EgressCheck> CheckAddressesAsync(string id, string title, Uri url, EgressRule rule, IHostResolver resolver, string? upstream, CancellationToken ct)
+    {
+        var host = url.IdnHost;
+        IPAddress[] addresses;
+        if (IPAddress.TryParse(host, out var literal))
+        {
+            addresses = [literal];
+        }
+        else
+        {
+            try
+            {
+                addresses = await resolver.ResolveAsync(host, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or ArgumentException or InvalidOperationException or IOException)
+            {
+                return new EgressCheck(id, title, CheckStatus.Unknown, $"{host} did not resolve ({ex.Message}); each connection is still checked when it is opened",
+                    "make the name resolvable from the gateway", upstream);
+            }
+        }
+        return rule.Check(host, addresses) is { } reason
+            ? Fail(id, title, reason, FixFor(rule), upstream)
+            : Pass(id, title, $"{host} → {EgressRule.DescribeAddresses(addresses)}", upstream);
+    }
+
+    private static string FixFor(EgressRule rule) => rule.Level >= 2
+        ? "use a private endpoint (AWS PrivateLink vpce-… host, Private Service Connect, an on-premises address)"
+        : "point the upstream at a model server, not a link-local or metadata address";
+
+    private static EgressCheck Pass(string id, string title, string evidence, string? upstream = null) => new(id, title, CheckStatus.Pass, evidence, null, upstream);
+
+    private static EgressCheck Fail(string id, string title, string evidence, string fix, string? upstream) => new(id, title, CheckStatus.Fail, evidence, fix, upstream);
+}
