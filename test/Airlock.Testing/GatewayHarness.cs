@@ -65,7 +65,8 @@ public sealed class GatewayHarness : IAsyncDisposable
         string? upstreamCredential = null,
         UpstreamKind upstreamKind = UpstreamKind.Anthropic,
         Func<string, string?>? environment = null,
-        Func<IAuditStore, IAuditStore>? wrapAuditStore = null)
+        Func<IAuditStore, IAuditStore>? wrapAuditStore = null,
+        Airlock.Core.Egress.IHostResolver? hostResolver = null)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-ft-" + Guid.NewGuid().ToString("N"));
         var upstream = await ScriptedUpstream.StartAsync(upstreamOptions);
@@ -85,6 +86,7 @@ public sealed class GatewayHarness : IAsyncDisposable
             {
                 Urls = "http://127.0.0.1:0",
                 WrapAuditStore = wrapAuditStore,
+                HostResolver = hostResolver ?? Airlock.Core.Egress.DnsHostResolver.Instance,
                 GetEnvironment = name => environment?.Invoke(name) ?? name switch
                 {
                     UpstreamKeyVariable => upstreamCredential ?? upstream.ApiKey,

@@ -10,11 +10,13 @@ public sealed class ModelRouter
 {
     private readonly (string[] Patterns, UpstreamConfig Upstream)[] _routes;
     private readonly UpstreamConfig[][] _candidates;
+    private readonly ModelMapping[] _overrides;
 
     /// <summary>Builds the router from a validated configuration.</summary>
     public ModelRouter(AirlockConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
+        _overrides = config.ModelOverrides.ToArray();
         _routes = config.Routes
             .Select(r => (r.Models.ToArray(), config.FindUpstream(r.Upstream)
                 ?? throw new ArgumentException($"route names unknown upstream '{r.Upstream}'", nameof(config))))
@@ -24,6 +26,23 @@ public sealed class ModelRouter
                 .Select(name => config.FindUpstream(name) ?? throw new ArgumentException($"route names unknown upstream '{name}'", nameof(config)))
                 .ToArray())
             .ToArray();
+    }
+
+    /// <summary>
+    /// The model name to route and forward for a requested one: the first <c>model_overrides</c> glob that matches
+    /// (so Claude Code's default names, <c>claude-sonnet-4-5</c>, <c>claude-opus-4-1</c>, <c>claude-haiku-*</c>, reach
+    /// the models the organization runs), else the requested name.
+    /// </summary>
+    public string Override(string model)
+    {
+        foreach (var mapping in _overrides)
+        {
+            if (Glob.IsMatch(mapping.Match, model))
+            {
+                return mapping.Model;
+            }
+        }
+        return model;
     }
 
     /// <summary>The upstreams serving <paramref name="model"/> in the order to try them (primary, then fallbacks); empty when no route matches.</summary>

@@ -92,7 +92,7 @@ public sealed class AirlockGateway : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         options ??= new GatewayStartOptions();
         await ValidateEgressAsync(config, options.HostResolver, cancellationToken).ConfigureAwait(false);
-        var upstreams = new UpstreamRegistry(config, options.GetEnvironment, options.HostResolver);
+        var upstreams = new UpstreamRegistry(config, options.GetEnvironment, options.HostResolver, options.Time);
         SqliteStore store;
         try
         {
@@ -174,6 +174,8 @@ public sealed class AirlockGateway : IAsyncDisposable
             context.Response.ContentType = "text/plain";
             return context.Response.WriteAsync("ok\n");
         });
+        app.MapGet("/health/upstreams", context => UpstreamHealthEndpoint.WriteAsync(context, upstreams, config.Level));
+        UpstreamHealthEndpoint.LogCircuitChanges(upstreams, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Airlock.Upstreams"));
         app.MapFallback(static async context =>
         {
             context.Response.StatusCode = 404;

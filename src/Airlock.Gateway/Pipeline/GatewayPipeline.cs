@@ -126,8 +126,10 @@ internal sealed partial class GatewayPipeline(
             await RejectAsync(context, exchange, door, Reject(400, AnthropicErrors.InvalidRequest, "model: field required", "invalid_body")).ConfigureAwait(false);
             return;
         }
-        // Routing is a lookup: a model nobody serves is refused before paying for inspection.
-        var candidates = router.ResolveAll(model);
+        // Routing is a lookup: a model nobody serves is refused before paying for inspection. Overrides come first
+        // (the audit keeps the requested name; the upstream gets the overridden one).
+        var routedModel = router.Override(model);
+        var candidates = router.ResolveAll(routedModel);
         if (candidates.Count == 0)
         {
             await RejectAsync(context, exchange, door, Reject(404, AnthropicErrors.NotFound,
@@ -262,20 +264,28 @@ internal sealed partial class GatewayPipeline(
             var adapter = upstreams.Adapter(candidates[i].Name);
             var upstream = adapter.Config;
             exchange.Upstream = upstream.Name;
-            var model = upstream.MapModel(call.Model);
+            var model = upstream.MapModel(router.Override(call.Model));
             for (var attempt = 0; attempt <= upstream.Retries; attempt++)
             {
                 if (attempt > 0)
                 {
                     await BackoffAsync(upstream, attempt, context.RequestAborted).ConfigureAwait(false);
                 }
+                if (!adapter.Client.Breaker.TryAcquire())
+                {
+                    // An open circuit is skipped at once instead of paying its timeouts again.
+                    failure ??= CircuitOpen(adapter.Client.Breaker);
+                    LogAttemptFailed(logger, exchange.RequestId, upstream.Name, attempt + 1, "circuit_open");
+                    break;
+                }
                 var last = i == candidates.Count - 1 && attempt == upstream.Retries;
                 var (response, attemptFailure) = await SendAsync(context, adapter, call, model).ConfigureAwait(false);
+                adapter.Client.Breaker.Record(CircuitBreakers.Classify(response is null ? null : (int)response.StatusCode, attemptFailure?.ErrorType), attemptFailure?.ErrorType);
                 if (response is null)
                 {
                     failure = attemptFailure;
                     LogAttemptFailed(logger, exchange.RequestId, upstream.Name, attempt + 1, attemptFailure!.Value.ErrorType);
-                    if (attemptFailure.Value.ErrorType is "upstream_credentials" or "invalid_model" or "unsupported_operation" or "untranslatable_request" or "egress_refused")
+                    if (attemptFailure.Value.ErrorType is "upstream_credentials" or "invalid_model" or "unsupported_operation" or "untranslatable_request" or "egress_refused" or "region_refused")
                     {
                         break;
                     }
@@ -298,6 +308,10 @@ internal sealed partial class GatewayPipeline(
         }
         await RejectAsync(context, exchange, door, failure!.Value).ConfigureAwait(false);
     }
+
+    private static Refusal CircuitOpen(CircuitBreaker breaker) => new(new GatewayError(503, AnthropicErrors.Overloaded,
+        $"upstream '{breaker.Upstream}' is out of rotation after repeated failures (circuit open until {breaker.RetryAt:HH:mm:ss} UTC)"),
+        "circuit_open", AuditOutcome.UpstreamError);
 
     /// <summary>Throttling and server-side failures are worth another attempt; client errors are not.</summary>
     private static bool IsRetryable(int status) => status is 408 or 429 or 500 or 502 or 503 or 504 or 529;

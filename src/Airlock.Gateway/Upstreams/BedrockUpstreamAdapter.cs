@@ -57,6 +57,12 @@ internal sealed class BedrockUpstreamAdapter : UpstreamAdapter
             throw new UpstreamRequestException(GatewayPipeline.Reject(400, AnthropicErrors.InvalidRequest,
                 $"model for upstream '{Config.Name}' is not a Bedrock model id: {problem}", "invalid_model"));
         }
+        if (Core.Egress.RegionRule.CheckBedrockModel(model, Client.AllowedRegions) is { } outside)
+        {
+            // Data residency: another region's ARN or a cross-region inference profile would process the request elsewhere.
+            throw new UpstreamRequestException(GatewayPipeline.Reject(403, AnthropicErrors.Permission,
+                $"upstream '{Config.Name}' refused the request: {outside}", "region_refused"));
+        }
         var (betas, removeFields) = Betas.Apply(Config, BodyConverter.RequestedBetas(call, context.Request.Headers["anthropic-beta"]));
         ReadOnlyMemory<byte> body = BodyConverter.ToBedrock(call, betas, removeFields);
         Uri uri;

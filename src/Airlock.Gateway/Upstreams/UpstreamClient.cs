@@ -13,9 +13,10 @@ public sealed class UpstreamClient : IDisposable
 {
     private readonly string _baseUrl;
 
-    internal UpstreamClient(UpstreamConfig config, HttpMessageHandler handler, string? credential)
+    internal UpstreamClient(UpstreamConfig config, HttpMessageHandler handler, string? credential, TimeProvider? time = null)
     {
         Config = config;
+        Breaker = new CircuitBreaker(config.Name, config.CircuitBreaker, time ?? TimeProvider.System);
         Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
         Credential = credential;
         _baseUrl = config.Url is null ? "http://simulated.airlock.invalid" : config.Url.GetLeftPart(UriPartial.Path).TrimEnd('/');
@@ -23,6 +24,12 @@ public sealed class UpstreamClient : IDisposable
 
     /// <summary>The upstream's configuration.</summary>
     public UpstreamConfig Config { get; }
+
+    /// <summary>Regions this upstream may serve in (its own list, else the deployment's); empty: any.</summary>
+    public IReadOnlyList<string> AllowedRegions { get; init; } = [];
+
+    /// <summary>This upstream's circuit breaker (failover skips it while open).</summary>
+    public CircuitBreaker Breaker { get; }
 
     /// <summary>Sends requests; never buffers responses.</summary>
     public HttpMessageInvoker Invoker { get; }
@@ -96,7 +103,7 @@ public sealed class UpstreamRegistry : IDisposable
     /// at level 3: a level-3 configuration naming one is refused here too, before any credential code runs, even when
     /// the configuration did not come through <see cref="ConfigLoader"/>.
     /// </remarks>
-    public UpstreamRegistry(AirlockConfig config, Func<string, string?> getEnvironment, IHostResolver? resolver = null)
+    public UpstreamRegistry(AirlockConfig config, Func<string, string?> getEnvironment, IHostResolver? resolver = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(getEnvironment);
@@ -122,7 +129,7 @@ public sealed class UpstreamRegistry : IDisposable
             HttpMessageHandler handler = upstream.Kind == UpstreamKind.Simulated
                 ? new SimulatedModelHandler()
                 : UpstreamClient.CreateHandler(upstream, new EgressConnectGuard(config, upstream, resolver ?? DnsHostResolver.Instance), config.Egress.Proxy);
-            var client = new UpstreamClient(upstream, handler, credential);
+            var client = new UpstreamClient(upstream, handler, credential, time) { AllowedRegions = EgressEvaluator.EffectiveAllowedRegions(config, upstream) };
             _clients[upstream.Name] = client;
             _adapters[upstream.Name] = CreateAdapter(client, getEnvironment, betas);
         }
@@ -132,6 +139,13 @@ public sealed class UpstreamRegistry : IDisposable
             throw new ConfigurationException(config.Source, errors);
         }
     }
+
+    /// <summary>Every upstream's health (circuit state, recent failures), in configuration order.</summary>
+    public IReadOnlyList<UpstreamHealth> Health() =>
+        _clients.Values.Select(c => c.Breaker.Snapshot(c.Config.Kind.ToString().ToLowerInvariant())).ToList();
+
+    /// <summary>Every upstream client.</summary>
+    public IEnumerable<UpstreamClient> Clients => _clients.Values;
 
     /// <summary>The client for a configured upstream.</summary>
     public UpstreamClient Get(string name) => _clients[name];
