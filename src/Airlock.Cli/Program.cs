@@ -13,4 +13,5 @@ root.Subcommands.Add(ClaudeCodeCommand.Create());
 root.Subcommands.Add(HookCommand.Create());
 root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(AwsCommand.Create());
+root.Subcommands.Add(PostureCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -1,4 +1,5 @@
 using Airlock.Core.Configuration;
+using Airlock.Core.Egress;
 using Airlock.Core.Posture;
 using Microsoft.Playwright;
 
@@ -50,7 +51,7 @@ public sealed class PostureHtmlChromiumTests
         var config = ConfigLoader.Parse(Yaml, configPath, repository.FullName, new Dictionary<string, string?>());
         var report = PostureBuilder.Build(config, new PostureInputs
         {
-            EgressChecks = LevelChecks(config),
+            EgressChecks = PostureEgress.From(EgressEvaluator.Evaluate(config)),
             Audit = new AuditProbe("sqlite in /srv", true, true, "3 records (sequence 1–3), 1 checkpoints"),
             Rules = new RulesProbe(true, "v1", 200, "built-in pack"),
             GeneratedAt = TimeProvider.System.GetUtcNow(),
@@ -92,9 +93,4 @@ public sealed class PostureHtmlChromiumTests
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true, Timeout = 120_000 });
         Assert.True(new FileInfo(screenshot).Length > 10_000, "screenshot too small to show the report");
     }
-
-    // The egress evaluator's checks arrive with the levels work; until then the level is stated from the file.
-    private static IReadOnlyList<PostureCheck> LevelChecks(AirlockConfig config) =>
-        [new PostureCheck("level.declared", "Data-egress level declared", config.Level is >= 1 and <= 3 ? PostureStatus.Pass : PostureStatus.Fail,
-            $"level {config.Level}", config.Level is >= 1 and <= 3 ? null : "declare level: 1, 2 or 3")];
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Xml.Linq;
 using Airlock.Core.Configuration;
+using Airlock.Core.Egress;
 using Airlock.Core.Posture;
 
 namespace Airlock.Tests.Posture;
@@ -48,7 +49,7 @@ public sealed class PostureReportTests
     private static PostureReport Report(AirlockConfig config, AuditProbe? audit = null, RulesProbe? rules = null) =>
         PostureBuilder.Build(config, new PostureInputs
         {
-            EgressChecks = LevelChecks(config),
+            EgressChecks = PostureEgress.From(EgressEvaluator.Evaluate(config)),
             Audit = audit ?? new AuditProbe("sqlite in /srv", true, true, "12 records (sequence 1–12), 1 checkpoints, signatures checked with key k1"),
             Rules = rules ?? new RulesProbe(true, "b3f1c2", 220, "built-in pack"),
             GeneratedAt = new DateTimeOffset(2026, 11, 24, 6, 0, 0, TimeSpan.Zero),
@@ -209,7 +210,7 @@ public sealed class PostureReportTests
     }
 
     [Fact]
-    public void Offline_leaves_live_checks_unknown_and_states_vendor_terms()
+    public void Offline_leaves_live_checks_unknown_and_vendor_routes_fail_at_level_one()
     {
         var vendor = """
             level: 1
@@ -229,21 +230,18 @@ public sealed class PostureReportTests
         var config = parsed with { Upstreams = [parsed.Upstreams[0] with { Kind = UpstreamKind.Anthropic, Url = new Uri("https://api.anthropic.com") }] };
         var report = PostureBuilder.Build(config, new PostureInputs
         {
-            EgressChecks = LevelChecks(config),
+            EgressChecks = PostureEgress.From(EgressEvaluator.Evaluate(config)),
             GeneratedAt = DateTimeOffset.UnixEpoch,
             Offline = true,
         });
         Assert.Equal(PostureStatus.Unknown, report.Checks.Single(c => c.Id == "audit.store").Status);
         Assert.Equal(PostureStatus.Unknown, report.Checks.Single(c => c.Id == "inspection.rules").Status);
+        Assert.Equal(PostureStatus.Fail, report.Checks.Single(c => c.Id == "upstream.kind").Status);
+        Assert.Equal(PostureStatus.Fail, report.Checklist.Single(c => c.Id == "checklist.access_route").Status);
         Assert.Equal(PostureStatus.Fail, report.Checklist.Single(c => c.Id == "checklist.retention").Status);
         var facts = Assert.Single(report.Upstreams);
         Assert.StartsWith("0–30 days", facts.Retention, StringComparison.Ordinal);
         Assert.Equal("not used for training under commercial terms", facts.Training);
         Assert.Contains("(offline", PostureRenderer.Markdown(report), StringComparison.Ordinal);
     }
-
-    // The egress evaluator's checks arrive with the levels work; until then the level is stated from the file.
-    private static IReadOnlyList<PostureCheck> LevelChecks(AirlockConfig config) =>
-        [new PostureCheck("level.declared", "Data-egress level declared", config.Level is >= 1 and <= 3 ? PostureStatus.Pass : PostureStatus.Fail,
-            $"level {config.Level}", config.Level is >= 1 and <= 3 ? null : "declare level: 1, 2 or 3")];
 }
