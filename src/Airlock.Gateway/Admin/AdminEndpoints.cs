@@ -5,6 +5,7 @@ using System.Text.Json;
 using Airlock.Core.Audit;
 using Airlock.Core.Identity;
 using Airlock.Gateway.Audit;
+using Airlock.Gateway.Pipeline;
 using Airlock.Protocols.Messages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -68,7 +69,7 @@ public static class AdminEndpoints
             context.Response.Headers["x-airlock-request-id"] = requestId;
             context.Response.Headers.CacheControl = "no-store";
             var line = $"{context.Request.Method} {context.Request.Path}";
-            var auth = await _authenticator.AuthenticateAsync(PresentedKey(context.Request), context.RequestAborted).ConfigureAwait(false);
+            var auth = await _authenticator.AuthenticateAsync(GatewayPipeline.PresentedKey(context.Request), context.RequestAborted).ConfigureAwait(false);
             AdminResult result;
             if (!auth.Succeeded)
             {
@@ -397,19 +398,6 @@ public static class AdminEndpoints
             {
                 writer.WriteNull(name);
             }
-        }
-
-        private static string? PresentedKey(HttpRequest request)
-        {
-            var apiKey = request.Headers["x-api-key"];
-            if (apiKey.Count > 0 && !string.IsNullOrEmpty(apiKey[0]))
-            {
-                return apiKey[0]!.Trim();
-            }
-            var authorization = request.Headers.Authorization;
-            return authorization.Count > 0 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-                ? value[7..].Trim()
-                : null;
         }
     }
 }

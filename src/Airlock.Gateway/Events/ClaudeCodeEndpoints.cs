@@ -7,6 +7,7 @@ using Airlock.Core.Configuration;
 using Airlock.Core.Identity;
 using Airlock.Gateway.Audit;
 using Airlock.Gateway.Inspection;
+using Airlock.Gateway.Pipeline;
 using Airlock.Protocols.Messages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -264,7 +265,7 @@ public static class ClaudeCodeEndpoints
 
         private async Task<KeyRecord?> AuthenticateAsync(HttpContext context)
         {
-            var result = await authenticator.AuthenticateAsync(PresentedKey(context.Request), context.RequestAborted).ConfigureAwait(false);
+            var result = await authenticator.AuthenticateAsync(GatewayPipeline.PresentedKey(context.Request), context.RequestAborted).ConfigureAwait(false);
             if (result.Succeeded && result.Key!.Role == KeyRole.Auditor)
             {
                 result = result with { Failure = AuthFailure.Forbidden };
@@ -280,19 +281,6 @@ public static class ClaudeCodeEndpoints
                 return null;
             }
             return result.Key;
-        }
-
-        private static string? PresentedKey(HttpRequest request)
-        {
-            var apiKey = request.Headers["x-api-key"];
-            if (apiKey.Count > 0 && !string.IsNullOrEmpty(apiKey[0]))
-            {
-                return apiKey[0]!.Trim();
-            }
-            var authorization = request.Headers.Authorization;
-            return authorization.Count > 0 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-                ? value[7..].Trim()
-                : null;
         }
 
         private static async Task<byte[]?> ReadBodyAsync(HttpContext context)

@@ -233,9 +233,10 @@ internal sealed partial class GatewayPipeline(
 
     /// <summary>
     /// Claude Code sends the key as <c>x-api-key</c> (ANTHROPIC_API_KEY), as <c>Authorization: Bearer</c>
-    /// (ANTHROPIC_AUTH_TOKEN, also in Bedrock and Vertex modes with skip-auth) or as both (apiKeyHelper).
+    /// (ANTHROPIC_AUTH_TOKEN, also in Bedrock and Vertex modes with skip-auth) or as both (apiKeyHelper). The Claude
+    /// Code endpoints and the admin API read keys the same way.
     /// </summary>
-    private static string? PresentedKey(HttpRequest request)
+    internal static string? PresentedKey(HttpRequest request)
     {
         var apiKey = request.Headers["x-api-key"];
         if (apiKey.Count > 0 && !string.IsNullOrEmpty(apiKey[0]))
