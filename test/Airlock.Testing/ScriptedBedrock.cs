@@ -33,10 +33,7 @@ public sealed record BedrockCall(RecordedRequest Request, string? ModelId, bool 
 /// </summary>
 public sealed class ScriptedBedrock : IAsyncDisposable
 {
-    private readonly Lock _gate = new();
-    private readonly List<BedrockCall> _calls = [];
-    private readonly List<Exception> _failures = [];
-    private readonly Queue<UpstreamReply> _replies = new();
+    private readonly ScriptLog<BedrockCall> _log = new();
     private WebApplication? _app;
     private int _sequence;
 
@@ -70,37 +67,13 @@ public sealed class ScriptedBedrock : IAsyncDisposable
     public string BaseUrl { get; private set; } = "";
 
     /// <summary>Every call so far, also rejected ones.</summary>
-    public IReadOnlyList<BedrockCall> Calls
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return [.. _calls];
-            }
-        }
-    }
+    public IReadOnlyList<BedrockCall> Calls => _log.Calls;
 
     /// <summary>Exceptions thrown while answering (a broken script); each also produced a 500.</summary>
-    public IReadOnlyList<Exception> Failures
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return [.. _failures];
-            }
-        }
-    }
+    public IReadOnlyList<Exception> Failures => _log.Failures;
 
     /// <summary>Queues a reply for the next call the responder does not answer.</summary>
-    public void Enqueue(UpstreamReply reply)
-    {
-        lock (_gate)
-        {
-            _replies.Enqueue(reply);
-        }
-    }
+    public void Enqueue(UpstreamReply reply) => _log.Enqueue(reply);
 
     /// <summary>Starts a Kestrel server on 127.0.0.1:0 that answers every request with <see cref="HandleAsync"/>.</summary>
     public static async Task<ScriptedBedrock> StartAsync(ScriptedBedrock bedrock, CancellationToken cancellationToken = default)
@@ -182,10 +155,7 @@ public sealed class ScriptedBedrock : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            lock (_gate)
-            {
-                _failures.Add(ex);
-            }
+            _log.Fail(ex);
             if (!context.Response.HasStarted)
             {
                 await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.InternalServer, "scripted Bedrock failed: " + ex.GetType().Name, token);
@@ -234,10 +204,7 @@ public sealed class ScriptedBedrock : IAsyncDisposable
     private BedrockCall Record(RecordedRequest request, string? modelId, bool streaming, IReadOnlyList<string> betas, bool countTokens = false, byte[]? invokeBody = null)
     {
         var call = new BedrockCall(request, modelId, streaming, betas, countTokens, invokeBody);
-        lock (_gate)
-        {
-            _calls.Add(call);
-        }
+        _log.Add(call);
         return call;
     }
 
@@ -248,10 +215,7 @@ public sealed class ScriptedBedrock : IAsyncDisposable
         {
             return chosen;
         }
-        lock (_gate)
-        {
-            return _replies.TryDequeue(out var queued) ? queued : DefaultReply;
-        }
+        return _log.Next(DefaultReply);
     }
 
     /// <summary>Bedrock's body checks for Anthropic models, with its messages (AWS user guide, Claude Messages API on Bedrock).</summary>

@@ -95,10 +95,7 @@ public sealed partial class ScriptedOpenAi : IAsyncDisposable
         "response_format", "logprobs", "top_logprobs", "logit_bias", "reasoning_effort", "store", "metadata", "service_tier",
     };
 
-    private readonly Lock _gate = new();
-    private readonly List<OpenAiCall> _calls = [];
-    private readonly List<Exception> _failures = [];
-    private readonly Queue<UpstreamReply> _replies = new();
+    private readonly ScriptLog<OpenAiCall> _log = new();
     private readonly CancellationTokenSource _stopping = new();
     private WebApplication? _app;
     private int _sequence;
@@ -121,41 +118,13 @@ public sealed partial class ScriptedOpenAi : IAsyncDisposable
     public Uri BaseUri => new(BaseUrl);
 
     /// <summary>Every call so far, in arrival order.</summary>
-    public IReadOnlyList<OpenAiCall> Calls
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return [.. _calls];
-            }
-        }
-    }
+    public IReadOnlyList<OpenAiCall> Calls => _log.Calls;
 
     /// <summary>Exceptions thrown while answering (a broken script); each also produced a 500.</summary>
-    public IReadOnlyList<Exception> Failures
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return [.. _failures];
-            }
-        }
-    }
+    public IReadOnlyList<Exception> Failures => _log.Failures;
 
     /// <summary>Queues replies for the next calls the responder does not answer.</summary>
-    public void Enqueue(params UpstreamReply[] replies)
-    {
-        ArgumentNullException.ThrowIfNull(replies);
-        lock (_gate)
-        {
-            foreach (var reply in replies)
-            {
-                _replies.Enqueue(reply);
-            }
-        }
-    }
+    public void Enqueue(params UpstreamReply[] replies) => _log.Enqueue(replies);
 
     /// <summary>
     /// A tool round trip: calls without tool answers get a call of <paramref name="toolName"/> with
@@ -222,10 +191,7 @@ public sealed partial class ScriptedOpenAi : IAsyncDisposable
             var request = new RecordedRequest(Interlocked.Increment(ref _sequence), context.Request.Method, query < 0 ? rawTarget : rawTarget[..query],
                 query < 0 ? "" : rawTarget[query..], headers, bodyStream.ToArray(), DateTimeOffset.UtcNow);
             var call = new OpenAiCall(request);
-            lock (_gate)
-            {
-                _calls.Add(call);
-            }
+            _log.Add(call);
             if (!HttpMethods.IsPost(request.Method) || request.Path != ChatCompletionsPath)
             {
                 await WriteErrorAsync(context, 404, $"Unknown request URL: {request.Method} {request.Path}. Please check the URL for typos.", "invalid_request_error", "unknown_url", token);
@@ -248,10 +214,7 @@ public sealed partial class ScriptedOpenAi : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            lock (_gate)
-            {
-                _failures.Add(ex);
-            }
+            _log.Fail(ex);
             if (!context.Response.HasStarted)
             {
                 await WriteErrorAsync(context, 500, "scripted OpenAI server failed: " + ex.GetType().Name, "server_error", null, CancellationToken.None);
@@ -265,10 +228,7 @@ public sealed partial class ScriptedOpenAi : IAsyncDisposable
         {
             return chosen;
         }
-        lock (_gate)
-        {
-            return _replies.TryDequeue(out var queued) ? queued : DefaultReply;
-        }
+        return _log.Next(DefaultReply);
     }
 
     private sealed record Invalid(int Status, string Message, string? Code = null);
