@@ -47,7 +47,9 @@ internal static class ServeCommand
     {
         Console.WriteLine($"Airlock gateway listening on {address}");
         Console.WriteLine($"  configuration: {config.Source}");
-        Console.WriteLine($"  data-egress level: {config.Level}");
+        Console.WriteLine(config.Level is >= 1 and <= 3
+            ? $"  data-egress level: {config.Level}"
+            : "  data-egress level: none declared (a trial: ANTHROPIC_API_KEY goes straight to the Anthropic API; 'airlock posture' reports FAILED until an airlock.yaml declares level 1, 2 or 3)");
         Console.WriteLine($"  data directory: {config.DataDir}");
         foreach (var upstream in config.Upstreams)
         {

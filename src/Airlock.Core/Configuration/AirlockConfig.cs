@@ -56,6 +56,9 @@ public sealed record AirlockConfig
     /// <summary>Where the configuration came from (a file path, or a description of the quickstart defaults).</summary>
     public string Source { get; init; } = "";
 
+    /// <summary>True for the quickstart defaults (<c>airlock serve</c> without an <c>airlock.yaml</c>): a trial, not a deployment.</summary>
+    public bool IsQuickstart => Source == ConfigLoader.QuickstartSource;
+
     /// <summary>Finds an upstream by name (names are unique, validated at load).</summary>
     public UpstreamConfig? FindUpstream(string name)
     {

@@ -61,7 +61,8 @@ public static partial class ConfigLoader
         if (config is not null)
         {
             // The level's rules over the finished configuration: every violation is listed with the other errors.
-            errors.AddRange(Egress.EgressEvaluator.Violations(config, Egress.EgressEvaluator.Evaluate(config)));
+            Func<string, string?>? getEnvironment = environment is null ? null : name => environment.TryGetValue(name, out var value) ? value : null;
+            errors.AddRange(Egress.EgressEvaluator.Violations(config, Egress.EgressEvaluator.Evaluate(config, getEnvironment)));
         }
         if (errors.Count > 0)
         {
@@ -74,6 +75,9 @@ public static partial class ConfigLoader
     /// The configuration used by <c>airlock serve</c> when no file exists: one upstream chosen from the
     /// environment (<c>AIRLOCK_UPSTREAM_URL</c>, else <c>ANTHROPIC_API_KEY</c>, else the simulated model) and a catch-all route.
     /// </summary>
+    /// <summary>The <see cref="AirlockConfig.Source"/> of the quickstart defaults.</summary>
+    public const string QuickstartSource = "quickstart defaults (no airlock.yaml)";
+
     public static AirlockConfig CreateQuickstart(string dataDir, Func<string, string?> getEnvironment)
     {
         ArgumentNullException.ThrowIfNull(getEnvironment);
@@ -116,7 +120,7 @@ public static partial class ConfigLoader
             DataDir = Path.GetFullPath(dataDir),
             Upstreams = [upstream],
             Routes = [new RouteConfig { Models = ["*"], Upstream = upstream.Name }],
-            Source = "quickstart defaults (no airlock.yaml)",
+            Source = QuickstartSource,
         };
     }
 

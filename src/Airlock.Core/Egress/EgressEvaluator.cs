@@ -12,11 +12,15 @@ namespace Airlock.Core.Egress;
 /// </summary>
 public static class EgressEvaluator
 {
-    /// <summary>Every check, resolving host names through <paramref name="resolver"/>.</summary>
-    public static async Task<EgressReport> EvaluateAsync(AirlockConfig config, IHostResolver resolver, CancellationToken ct)
+    /// <summary>
+    /// Every check, resolving host names through <paramref name="resolver"/>. <paramref name="getEnvironment"/> finds a
+    /// Vertex upstream's Google credential file (<c>GOOGLE_APPLICATION_CREDENTIALS</c>…); the process environment by default.
+    /// </summary>
+    public static async Task<EgressReport> EvaluateAsync(AirlockConfig config, IHostResolver resolver, CancellationToken ct, Func<string, string?>? getEnvironment = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(resolver);
+        getEnvironment ??= Environment.GetEnvironmentVariable;
         var checks = new List<EgressCheck>();
         var rule = EgressRule.For(config);
         AddDeploymentChecks(config, rule, checks);
@@ -31,14 +35,23 @@ public static class EgressEvaluator
             {
                 checks.Add(await CheckAddressesAsync("upstream.addresses", "Upstream resolves to allowed addresses", url, rule, resolver, upstream.Name, ct).ConfigureAwait(false));
             }
+            if (TokenSourceToCheck(config, upstream, getEnvironment, checks) is { } tokens)
+            {
+                foreach (var endpoint in tokens.Endpoints)
+                {
+                    var check = await CheckAddressesAsync(TokenCheckId, TokenCheckTitle, endpoint, rule, resolver, upstream.Name, ct).ConfigureAwait(false);
+                    checks.Add(check with { Evidence = TokenEvidence(tokens, endpoint, check.Evidence) });
+                }
+            }
         }
         return new EgressReport(config.Level, checks);
     }
 
     /// <summary>The checks the configuration alone decides (no name resolution; literal IP addresses are checked).</summary>
-    public static EgressReport Evaluate(AirlockConfig config)
+    public static EgressReport Evaluate(AirlockConfig config, Func<string, string?>? getEnvironment = null)
     {
         ArgumentNullException.ThrowIfNull(config);
+        getEnvironment ??= Environment.GetEnvironmentVariable;
         var checks = new List<EgressCheck>();
         var rule = EgressRule.For(config);
         AddDeploymentChecks(config, rule, checks);
@@ -52,6 +65,16 @@ public static class EgressEvaluator
             if (UpstreamEndpoints.EffectiveUrl(upstream) is { } url && LiteralCheck("upstream.addresses", "Upstream is on an allowed address", url, rule, upstream.Name) is { } check)
             {
                 checks.Add(check);
+            }
+            if (TokenSourceToCheck(config, upstream, getEnvironment, checks) is { } tokens)
+            {
+                foreach (var endpoint in tokens.Endpoints)
+                {
+                    var tokenCheck = LiteralCheck(TokenCheckId, TokenCheckTitle, endpoint, rule, upstream.Name)
+                        ?? new EgressCheck(TokenCheckId, TokenCheckTitle, CheckStatus.Unknown, $"{endpoint.IdnHost} not resolved (offline); each connection is still checked when it is opened",
+                            "run airlock posture without --offline where the gateway runs", upstream.Name);
+                    checks.Add(tokenCheck with { Evidence = TokenEvidence(tokens, endpoint, tokenCheck.Evidence) });
+                }
             }
         }
         return new EgressReport(config.Level, checks);
@@ -95,6 +118,9 @@ public static class EgressEvaluator
             1 => Pass("level.declared", "Data-egress level declared", "level 1: no code goes to the model vendor directly"),
             2 => Pass("level.declared", "Data-egress level declared", "level 2: no code crosses the public internet"),
             3 => Pass("level.declared", "Data-egress level declared", "level 3: no external connectivity"),
+            _ when config.IsQuickstart => Fail("level.declared", "Data-egress level declared",
+                "no data-egress level is declared: this is the quickstart trial (no airlock.yaml), whose ANTHROPIC_API_KEY sends code straight to the Anthropic API, which every level forbids",
+                "expected for a trial; a deployment writes airlock.yaml with `level: 1`, `2` or `3` (docs/levels.md) and runs posture with --config", null),
             _ => Fail("level.declared", "Data-egress level declared", $"no data-egress level is declared ({config.Source})",
                 "write airlock.yaml with `level: 1`, `2` or `3`", null),
         });
@@ -162,13 +188,6 @@ public static class EgressEvaluator
                     "use an https:// URL", name));
         }
 
-        if (upstream.Kind == UpstreamKind.Vertex && config.Level >= 2)
-        {
-            checks.Add(new EgressCheck("upstream.token_endpoint", "OAuth token endpoint is private", CheckStatus.Unknown,
-                "Vertex access tokens are fetched from the credential's token_uri (oauth2.googleapis.com by default) by the Google auth library, outside the connect guard",
-                "reach googleapis.com through Private Service Connect for Google APIs, or use a credential whose token_uri is private", name));
-        }
-
         if (UpstreamEndpoints.HasCloudCredentials(upstream.Kind) && upstream.Region is { } region)
         {
             var allowed = EffectiveAllowedRegions(config, upstream);
@@ -188,6 +207,42 @@ public static class EgressEvaluator
             }
         }
     }
+
+    private const string TokenCheckId = "upstream.token_endpoint";
+    private const string TokenCheckTitle = "OAuth token endpoint resolves to allowed addresses";
+
+    /// <summary>
+    /// The Google token source of a Vertex upstream at level 2 (where its token endpoints must be private, like the
+    /// upstream), or null when there is nothing to resolve: another kind or level, or a source that already failed
+    /// or could not be read (that check is added here).
+    /// </summary>
+    private static GoogleTokenSource? TokenSourceToCheck(AirlockConfig config, UpstreamConfig upstream, Func<string, string?> getEnvironment, List<EgressCheck> checks)
+    {
+        if (upstream.Kind != UpstreamKind.Vertex || config.Level != 2)
+        {
+            return null;
+        }
+        var tokens = GoogleTokenSource.For(upstream, getEnvironment);
+        if (tokens.CredentialFile is null)
+        {
+            checks.Add(Fail(TokenCheckId, TokenCheckTitle,
+                "no Google credential file (credentials_file, GOOGLE_APPLICATION_CREDENTIALS or gcloud's application default credentials): "
+                + $"tokens would come from the metadata server at 169.254.169.254, a link-local address level {config.Level} refuses",
+                "set credentials_file to a service-account or workload-identity file whose token endpoint resolves to a private address (Private Service Connect for Google APIs)",
+                upstream.Name));
+            return null;
+        }
+        if (tokens.Problem is { } problem)
+        {
+            checks.Add(new EgressCheck(TokenCheckId, TokenCheckTitle, CheckStatus.Unknown, problem,
+                "use a service_account, authorized_user or external_account credential file the gateway can read", upstream.Name));
+            return null;
+        }
+        return tokens;
+    }
+
+    private static string TokenEvidence(GoogleTokenSource tokens, Uri endpoint, string addresses) =>
+        $"token endpoint {endpoint.GetLeftPart(UriPartial.Path)} ({tokens.CredentialType} credential file {tokens.CredentialFile}): {addresses}";
 
     /// <summary>The regions an upstream may serve in: its own <c>allowed_regions</c>, else the deployment-wide list.</summary>
     public static IReadOnlyList<string> EffectiveAllowedRegions(AirlockConfig config, UpstreamConfig upstream)

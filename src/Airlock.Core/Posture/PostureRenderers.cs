@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Airlock.Core.Configuration;
 
 namespace Airlock.Core.Posture;
 
@@ -42,7 +43,9 @@ public static class PostureRenderer
         return $"{(report.Passed ? "PASSED" : "FAILED")}: {pass} pass, {fail} fail, {unknown} unknown";
     }
 
-    private static string Declared(PostureReport report) => report.Level is >= 1 and <= 3 ? $"level {report.Level}" : "no level declared";
+    private static string Declared(PostureReport report) => report.Level is >= 1 and <= 3
+        ? $"level {report.Level}"
+        : report.ConfigSource == ConfigLoader.QuickstartSource ? "no level declared (quickstart trial: not a deployment)" : "no level declared";
 
     /// <summary>Markdown: summary, level checks, decision matrix (declared column marked), Mermaid diagram, routes, checklist.</summary>
     public static string Markdown(PostureReport report)
@@ -201,6 +204,8 @@ public static class PostureRenderer
             json.WriteString("generated_at", report.GeneratedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
             json.WriteString("config", report.ConfigSource);
             json.WriteNumber("level", report.Level);
+            // The quickstart defaults: a trial whose failures are what a deployment's airlock.yaml adds.
+            json.WriteBoolean("trial", report.ConfigSource == ConfigLoader.QuickstartSource);
             json.WriteBoolean("offline", report.Offline);
             json.WriteBoolean("passed", report.Passed);
             json.WriteStartObject("totals");

@@ -91,7 +91,7 @@ public sealed class AirlockGateway : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         options ??= new GatewayStartOptions();
-        await ValidateEgressAsync(config, options.HostResolver, cancellationToken).ConfigureAwait(false);
+        await ValidateEgressAsync(config, options.HostResolver, options.GetEnvironment, cancellationToken).ConfigureAwait(false);
         var upstreams = new UpstreamRegistry(config, options.GetEnvironment, options.HostResolver, options.Time);
         SqliteStore store;
         try
@@ -218,15 +218,15 @@ public sealed class AirlockGateway : IAsyncDisposable
     /// host names are resolved now, so a VPC endpoint name that resolves to a public address stops startup; each
     /// connection is checked again when it is opened. Level 0 (the quickstart with a vendor key) declares no level.
     /// </summary>
-    private static async Task ValidateEgressAsync(AirlockConfig config, IHostResolver resolver, CancellationToken cancellationToken)
+    private static async Task ValidateEgressAsync(AirlockConfig config, IHostResolver resolver, Func<string, string?> getEnvironment, CancellationToken cancellationToken)
     {
         if (config.Level == 0)
         {
             return;
         }
         var report = config.Level >= 2
-            ? await EgressEvaluator.EvaluateAsync(config, resolver, cancellationToken).ConfigureAwait(false)
-            : EgressEvaluator.Evaluate(config);
+            ? await EgressEvaluator.EvaluateAsync(config, resolver, cancellationToken, getEnvironment).ConfigureAwait(false)
+            : EgressEvaluator.Evaluate(config, getEnvironment);
         if (EgressEvaluator.Violations(config, report) is { Count: > 0 } violations)
         {
             throw new ConfigurationException(config.Source, violations);

@@ -340,6 +340,12 @@ internal sealed partial class GatewayPipeline(
             return (null, new Refusal(new GatewayError(502, AnthropicErrors.Api,
                 $"upstream '{upstream.Name}' credentials are unavailable: {ex.Message}"), "upstream_credentials", AuditOutcome.UpstreamError));
         }
+        catch (EgressRefusedException refused)
+        {
+            // The credential's token endpoint is a destination the level forbids (Vertex OAuth through the guard).
+            return (null, new Refusal(new GatewayError(403, AnthropicErrors.Permission,
+                $"upstream '{upstream.Name}' refused by the data-egress policy: {refused.Reason}"), "egress_refused"));
+        }
         catch (UpstreamRequestException ex)
         {
             return (null, ex.Refusal);

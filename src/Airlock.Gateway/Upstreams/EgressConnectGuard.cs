@@ -15,22 +15,39 @@ namespace Airlock.Gateway.Upstreams;
 internal sealed class EgressConnectGuard
 {
     private readonly string _upstream;
+    private readonly string _allowed;
+    private readonly bool _proxied;
     private readonly EgressRule _rule;
     private readonly IHostResolver _resolver;
     private readonly HashSet<string> _hosts = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>The guard of an upstream's own handler: only its effective URL's host (and the declared proxy).</summary>
     public EgressConnectGuard(AirlockConfig config, UpstreamConfig upstream, IHostResolver resolver)
+        : this(config, upstream.Name, UpstreamEndpoints.EffectiveUrl(upstream) is { } url ? [url] : [], "the configured upstream host", resolver)
     {
-        _upstream = upstream.Name;
+    }
+
+    /// <summary>
+    /// A guard that allows <paramref name="destinations"/>' hosts (and the declared proxy) on behalf of
+    /// <paramref name="upstream"/>, e.g. the OAuth token endpoints of a Vertex credential; <paramref name="allowed"/>
+    /// names them in refusals.
+    /// </summary>
+    public EgressConnectGuard(AirlockConfig config, string upstream, IEnumerable<Uri> destinations, string allowed, IHostResolver resolver)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(destinations);
+        _upstream = upstream;
+        _allowed = allowed;
         _rule = EgressRule.For(config);
         _resolver = resolver;
-        if (UpstreamEndpoints.EffectiveUrl(upstream) is { } url)
+        foreach (var destination in destinations)
         {
-            _hosts.Add(Unbracket(url.IdnHost));
+            _hosts.Add(Unbracket(destination.IdnHost));
         }
         if (config.Egress.Proxy is { } proxy)
         {
             _hosts.Add(Unbracket(proxy.IdnHost));
+            _proxied = true;
         }
     }
 
@@ -40,7 +57,7 @@ internal sealed class EgressConnectGuard
         var host = Unbracket(context.DnsEndPoint.Host);
         if (!_hosts.Contains(host))
         {
-            throw new EgressRefusedException(_upstream, $"connection to {host} refused: only the configured upstream host{(_hosts.Count > 1 ? "s" : "")} may be dialed");
+            throw new EgressRefusedException(_upstream, $"connection to {host} refused: only {_allowed}{(_proxied ? " and the declared proxy" : "")} may be dialed");
         }
         IPAddress[] addresses;
         if (IPAddress.TryParse(host, out var literal))

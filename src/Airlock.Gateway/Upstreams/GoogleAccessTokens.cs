@@ -1,17 +1,25 @@
 using System.Text.Json;
 using Airlock.Core.Configuration;
+using Airlock.Core.Egress;
 using Google.Apis.Auth.OAuth2;
 using Google.Apis.Auth.OAuth2.Responses;
 
 namespace Airlock.Gateway.Upstreams;
 
 /// <summary>
-/// OAuth 2.0 access tokens for Vertex AI through Google.Apis.Auth: a credential file (service account, or any
-/// type the library loads) when configured, else application default credentials. Scoped to
-/// <c>cloud-platform</c>; the library caches each token and refreshes it before it expires. A token or a key
-/// never appears in an exception message this class throws.
+/// OAuth 2.0 access tokens for Vertex AI through Google.Apis.Auth, scoped to <c>cloud-platform</c>; the library caches
+/// each token and refreshes it before it expires. The credential file is found as <see cref="GoogleTokenSource"/>
+/// says, and the library fetches tokens through <see cref="GuardedGoogleHttpClientFactory"/>: the upstream handler's
+/// settings, with a connect guard that allows only that file's token endpoints under the level's address rule. A
+/// refused connection surfaces as <see cref="EgressRefusedException"/>, like an upstream's. A token or a key never
+/// appears in an exception message this class throws.
 /// </summary>
-internal sealed class GoogleAccessTokens(UpstreamConfig config, Func<string, string?> getEnvironment)
+/// <remarks>
+/// Without a credential file the library would use the metadata server (a link-local address the guard never
+/// allows). At level 2 that is refused; at levels 0 and 1 application default credentials are used as before, and the
+/// metadata server is dialed by the library itself (it is host-local and carries no code).
+/// </remarks>
+internal sealed class GoogleAccessTokens(AirlockConfig deployment, UpstreamConfig config, Func<string, string?> getEnvironment, IHostResolver resolver)
 {
     private const string Scope = "https://www.googleapis.com/auth/cloud-platform";
 
@@ -20,6 +28,7 @@ internal sealed class GoogleAccessTokens(UpstreamConfig config, Func<string, str
 
     /// <summary>A current access token.</summary>
     /// <exception cref="UpstreamCredentialException">No credential, or the token endpoint refused or failed.</exception>
+    /// <exception cref="EgressRefusedException">The level does not allow a connection to the token endpoint.</exception>
     public async ValueTask<string> GetAsync(CancellationToken cancellationToken)
     {
         Task<ITokenAccess> loading;
@@ -37,6 +46,10 @@ internal sealed class GoogleAccessTokens(UpstreamConfig config, Func<string, str
         {
             return await credential.GetAccessTokenForRequestAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception ex) when (Refusal(ex) is { } refused)
+        {
+            throw new EgressRefusedException(refused.Upstream, "OAuth token endpoint: " + refused.Reason);
+        }
         catch (TokenResponseException ex)
         {
             // The OAuth error code (invalid_grant, …) says what is wrong without echoing anything secret.
@@ -52,41 +65,64 @@ internal sealed class GoogleAccessTokens(UpstreamConfig config, Func<string, str
         }
     }
 
+    /// <summary>The guard's refusal anywhere in <paramref name="ex"/>'s chain (the library may wrap what the handler threw).</summary>
+    private static EgressRefusedException? Refusal(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is EgressRefusedException refused)
+            {
+                return refused;
+            }
+        }
+        return null;
+    }
+
     private async Task<ITokenAccess> LoadAsync()
     {
+        var source = GoogleTokenSource.For(config, getEnvironment);
+        if (source.CredentialFile is null)
         {
-            var file = config.CredentialsFile ?? getEnvironment("GOOGLE_APPLICATION_CREDENTIALS");
-            GoogleCredential credential;
+            if (deployment.Level >= 2)
+            {
+                throw new UpstreamCredentialException(
+                    $"level {deployment.Level}: no Google credential file (credentials_file or GOOGLE_APPLICATION_CREDENTIALS); the metadata server is a link-local address this level refuses");
+            }
             try
             {
-                if (!string.IsNullOrEmpty(file))
-                {
-                    var type = CredentialType(file);
-                    credential = await CredentialFactory.FromFileAsync(file, type, CancellationToken.None).ConfigureAwait(false);
-                }
-                else
-                {
-                    credential = await GoogleCredential.GetApplicationDefaultAsync(CancellationToken.None).ConfigureAwait(false);
-                }
+                var adc = await GoogleCredential.GetApplicationDefaultAsync(CancellationToken.None).ConfigureAwait(false);
+                return adc.CreateScoped(Scope);
             }
             catch (Exception ex) when (ex is InvalidOperationException or IOException or JsonException or ArgumentException or UnauthorizedAccessException)
             {
-                // Library messages may quote the file; the path is configuration, the content is never quoted.
-                throw new UpstreamCredentialException(string.IsNullOrEmpty(file)
-                    ? "no Google application default credentials found (set credentials_file or GOOGLE_APPLICATION_CREDENTIALS)"
-                    : $"the Google credential file {file} cannot be used ({ex.GetType().Name})", ex);
+                throw new UpstreamCredentialException("no Google application default credentials found (set credentials_file or GOOGLE_APPLICATION_CREDENTIALS)", ex);
             }
-            return credential.CreateScoped(Scope);
         }
+        if (source.Problem is { } problem)
+        {
+            throw new UpstreamCredentialException(problem);
+        }
+        GoogleCredential credential;
+        try
+        {
+            credential = await CredentialFactory.FromFileAsync(source.CredentialFile, source.CredentialType, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or JsonException or ArgumentException or UnauthorizedAccessException)
+        {
+            // Library messages may quote the file; the path is configuration, the content is never quoted.
+            throw new UpstreamCredentialException($"the Google credential file {source.CredentialFile} cannot be used ({ex.GetType().Name})", ex);
+        }
+        var guard = new EgressConnectGuard(deployment, config.Name, source.Endpoints,
+            $"the credential's token endpoint{(source.Endpoints.Count > 1 ? "s" : "")} ({string.Join(", ", source.Endpoints.Select(e => e.IdnHost))})", resolver);
+        return credential.CreateScoped(Scope).CreateWithHttpClientFactory(new GuardedGoogleHttpClientFactory(config, guard, deployment.Egress.Proxy));
     }
+}
 
-    /// <summary>The <c>type</c> field of a Google credential JSON file (<c>service_account</c>, <c>authorized_user</c>, …).</summary>
-    private static string CredentialType(string file)
-    {
-        using var stream = File.OpenRead(file);
-        using var document = JsonDocument.Parse(stream);
-        return document.RootElement.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
-            ? type.GetString()!
-            : throw new InvalidOperationException("credential file has no type");
-    }
+/// <summary>
+/// Google.Apis.Auth's HTTP client factory, built on the same handler as an upstream's (no environment proxy, no
+/// redirects, no cookies) whose connect callback is <paramref name="guard"/>: the token fetch obeys the level too.
+/// </summary>
+internal sealed class GuardedGoogleHttpClientFactory(UpstreamConfig upstream, EgressConnectGuard guard, Uri? proxy) : Google.Apis.Http.HttpClientFactory
+{
+    protected override HttpMessageHandler CreateHandler(Google.Apis.Http.CreateHttpClientArgs args) => UpstreamClient.CreateHandler(upstream, guard, proxy);
 }

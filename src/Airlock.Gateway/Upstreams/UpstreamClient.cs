@@ -131,7 +131,7 @@ public sealed class UpstreamRegistry : IDisposable
                 : UpstreamClient.CreateHandler(upstream, new EgressConnectGuard(config, upstream, resolver ?? DnsHostResolver.Instance), config.Egress.Proxy);
             var client = new UpstreamClient(upstream, handler, credential, time) { AllowedRegions = EgressEvaluator.EffectiveAllowedRegions(config, upstream) };
             _clients[upstream.Name] = client;
-            _adapters[upstream.Name] = CreateAdapter(client, getEnvironment, betas);
+            _adapters[upstream.Name] = CreateAdapter(config, client, getEnvironment, betas, resolver ?? DnsHostResolver.Instance);
         }
         if (errors.Count > 0)
         {
@@ -153,9 +153,9 @@ public sealed class UpstreamRegistry : IDisposable
     /// <summary>The adapter (request building, answer translation) for a configured upstream.</summary>
     internal UpstreamAdapter Adapter(string name) => _adapters[name];
 
-    private static UpstreamAdapter CreateAdapter(UpstreamClient client, Func<string, string?> getEnvironment, BetaPolicy betas) => client.Config.Kind switch
+    private static UpstreamAdapter CreateAdapter(AirlockConfig config, UpstreamClient client, Func<string, string?> getEnvironment, BetaPolicy betas, IHostResolver resolver) => client.Config.Kind switch
     {
-        UpstreamKind.Vertex => new VertexUpstreamAdapter(client, new GoogleAccessTokens(client.Config, getEnvironment)) { Betas = betas },
+        UpstreamKind.Vertex => new VertexUpstreamAdapter(client, new GoogleAccessTokens(config, client.Config, getEnvironment, resolver)) { Betas = betas },
         UpstreamKind.Bedrock => new BedrockUpstreamAdapter(client, getEnvironment, TimeProvider.System) { Betas = betas },
         UpstreamKind.OpenAi => new OpenAiUpstreamAdapter(client) { Betas = betas },
         _ => new MessagesUpstreamAdapter(client) { Betas = betas },

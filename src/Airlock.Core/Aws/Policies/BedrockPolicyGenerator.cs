@@ -201,6 +201,13 @@ public static partial class BedrockPolicyGenerator
         // cross-Region profile is authorized again in the destination region with bedrock:InferenceProfileArn set; the Null
         // condition keeps that second authorization out of the deny, so cross-Region inference keeps working while a direct call
         // (or a profile call) from outside the endpoint is refused.
+        // That the key is present on the destination-region authorization of the foundation model is documented, not
+        // observed here: the AWS Knowledge Center article "How do I resolve the AccessDeniedException error that I get when
+        // I use an Amazon Bedrock cross-Region inference profile in an Organizations account?"
+        // (https://repost.aws/knowledge-center/bedrock-access-denied-exception) gives an SCP that denies InvokeModel on
+        // arn:aws:bedrock:*::foundation-model/* unless bedrock:InferenceProfileArn is an inference-profile ARN (ArnNotLike),
+        // and the Bedrock user guide ("Prerequisites for inference profiles") restricts foundation-model access to calls
+        // through a profile with the same key. Not verified against a real AWS account (no account in this project).
         var notThroughEndpoint = new JsonObject
         {
             ["StringNotEquals"] = new JsonObject { ["aws:SourceVpce"] = Strings(endpoints) },
