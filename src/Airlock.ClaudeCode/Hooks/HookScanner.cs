@@ -12,9 +12,15 @@ namespace Airlock.ClaudeCode.Hooks;
 /// <remarks>
 /// Loading the rule pack (TOML, 248 regexes) costs tens of milliseconds, more than the whole budget of a
 /// hook call. Every built-in rule has keywords, and a rule only runs near one, so text that holds none of the
-/// keywords cannot hold a finding: the hook checks that first, with the keyword list cached on disk next to
-/// the policy (keyed by a hash of the embedded pack, so a new build never uses a stale list), and loads
-/// the pack only when a keyword is present.
+/// keywords cannot hold a finding.
+/// <list type="bullet">
+/// <item>Built-in rules only (no organization packs in the policy): <see cref="BuiltInRuleSelector"/> finds which
+/// keywords occur and builds just those rules from the pre-parsed pack compiled into the binary. No TOML is parsed,
+/// nothing is cached on disk, and a file that holds a private key builds one rule, not 248.</item>
+/// <item>With the organization's packs: the keyword list is cached on disk next to the policy (keyed by a hash of
+/// the embedded pack and the organization's packs, so a new build or policy never uses a stale list), and the
+/// merged pack is loaded only when a keyword is present.</item>
+/// </list>
 /// </remarks>
 public sealed class HookScanner : ITextScanner
 {
@@ -23,6 +29,9 @@ public sealed class HookScanner : ITextScanner
     private SearchValues<string>? _keywords;
     private bool _keywordsLoaded;
     private SecretScanner? _scanner;
+    private BuiltInRuleSelector? _selector;
+    private RulePack? _selectedPack;
+    private bool _selectedPackLoaded;
 
     /// <param name="cacheDirectory">Where the keyword list is cached (the hook's state folder); null: no cache.</param>
     /// <param name="organizationPacks">The organization's packs from the gateway's policy, merged over the built-in pack.</param>
@@ -32,17 +41,42 @@ public sealed class HookScanner : ITextScanner
         _organizationPacks = organizationPacks ?? [];
     }
 
-    /// <summary>True after the pack was loaded (the prefilter let some text through).</summary>
-    public bool PackLoaded => _scanner is not null;
+    /// <summary>True after rules were built (the prefilter let some text through).</summary>
+    public bool PackLoaded => _scanner is not null || _selectedPackLoaded;
+
+    /// <summary>Ids of the rules built so far (for tests: a private key must not build the whole pack).</summary>
+    public IReadOnlyList<string> LoadedRuleIds => (_scanner?.Pack ?? _selectedPack)?.Rules.Select(r => r.Id).ToList() ?? [];
 
     public void Scan(string text, List<TextMatch> results)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (_organizationPacks.Count == 0)
+        {
+            ScanBuiltIn(text, results);
+            return;
+        }
         if (Keywords() is { } keywords && !text.AsSpan().ContainsAny(keywords))
         {
             return;
         }
         Scanner().Scan(text, results);
+    }
+
+    /// <summary>Built-in rules only: build the blocking rules whose keywords occur in this text, and scan with those.</summary>
+    private void ScanBuiltIn(string text, List<TextMatch> results)
+    {
+        _selector ??= new BuiltInRuleSelector(IsBlocking);
+        if (_selector.RulesFor(text) is not { } pack)
+        {
+            return;
+        }
+        if (!ReferenceEquals(pack, _selectedPack) || _scanner is null)
+        {
+            _selectedPack = pack;
+            _selectedPackLoaded = true;
+            _scanner = new SecretScanner(pack);
+        }
+        _scanner.Scan(text, results);
     }
 
     /// <summary>The rules the hook runs: blocking-capable rules of <paramref name="pack"/> and the companions they need.</summary>
@@ -76,6 +110,10 @@ public sealed class HookScanner : ITextScanner
     }
 
     private static bool IsBlocking(SecretRule rule) =>
+        rule.Category == FindingCategory.Secret && !rule.SkipReport && (rule.Identifiable || rule.Confidence >= Confidence.Medium);
+
+    /// <summary>The same test as <see cref="IsBlocking(SecretRule)"/>, on the summary the selector picks rules by.</summary>
+    private static bool IsBlocking(BuiltInRuleInfo rule) =>
         rule.Category == FindingCategory.Secret && !rule.SkipReport && (rule.Identifiable || rule.Confidence >= Confidence.Medium);
 
     private SecretScanner Scanner() => _scanner ??= new SecretScanner(BlockingRules(LoadPack()));

@@ -132,9 +132,12 @@ public sealed class RulePack
 
     private static RulePack ReadBuiltIn()
     {
-        using var stream = typeof(RulePack).Assembly.GetManifestResourceStream(BuiltInResourceName)
-            ?? throw new RulePackException([$"{BuiltInSourceName}: the built-in rule pack (rules/secrets.toml) is not embedded in this build"]);
+        using var stream = OpenBuiltIn();
         using var reader = new StreamReader(stream, Encoding.UTF8);
         return RulePackReader.Read(reader.ReadToEnd(), BuiltInSourceName, isBuiltIn: true, baseDirectory: null);
     }
+
+    /// <summary>The embedded <c>rules/secrets.toml</c>, as bytes.</summary>
+    internal static Stream OpenBuiltIn() => typeof(RulePack).Assembly.GetManifestResourceStream(BuiltInResourceName)
+        ?? throw new RulePackException([$"{BuiltInSourceName}: the built-in rule pack (rules/secrets.toml) is not embedded in this build"]);
 }

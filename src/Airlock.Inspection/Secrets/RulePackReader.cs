@@ -37,6 +37,13 @@ internal sealed class RulePackReader
     public static RulePack Read(string toml, string source, bool isBuiltIn, string? baseDirectory)
         => new RulePackReader(source, isBuiltIn).ReadDocument(toml, baseDirectory);
 
+    /// <summary>
+    /// Reads an already parsed document with exactly the checks TOML text gets (the built-in pack's pre-parsed form,
+    /// <see cref="BuiltInRuleData"/>, goes through here, so the two cannot differ in what a value means).
+    /// </summary>
+    public static RulePack ReadParsed(TomlTable document, string source, bool isBuiltIn, Func<string> version)
+        => new RulePackReader(source, isBuiltIn).ReadTables(document, baseDirectory: null, version);
+
     private RulePack ReadDocument(string toml, string? baseDirectory)
     {
         TomlTable document;
@@ -61,6 +68,11 @@ internal sealed class RulePackReader
             throw new RulePackException(_errors);
         }
 
+        return ReadTables(document, baseDirectory, () => RulePack.ComputeVersion(toml));
+    }
+
+    private RulePack ReadTables(TomlTable document, string? baseDirectory, Func<string> version)
+    {
         foreach (var key in document.Keys)
         {
             if (!s_topLevelKeys.Contains(key))
@@ -134,7 +146,7 @@ internal sealed class RulePackReader
             throw new RulePackException(_errors);
         }
 
-        var pack = new RulePack(rules, globals, () => RulePack.ComputeVersion(toml), _warnings);
+        var pack = new RulePack(rules, globals, version, _warnings);
         if (basePack is not null)
         {
             pack = basePack.Merge(pack);

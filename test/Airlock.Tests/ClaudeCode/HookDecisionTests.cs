@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Airlock.ClaudeCode.Hooks;
 using Airlock.ClaudeCode.SecretFiles;
+using Airlock.Inspection;
 
 namespace Airlock.Tests.ClaudeCode;
 
@@ -35,8 +36,6 @@ public sealed class HookDecisionTests : IDisposable
     public void Read_of_an_ordinary_file_has_no_opinion_and_code_with_generic_words_does_not_load_the_rules()
     {
         File.WriteAllText(Path.Combine(_project, "main.go"), "package main\n// Token returns the session key\nfunc Token(key string) string { secret := key; return secret }\n");
-        // The first call in a fresh state folder loads the pack once to write the keyword cache.
-        Decider(new HookScanner(_state)).Decide(PreToolUse("Read", ("file_path", "main.go")));
         var scanner = new HookScanner(_state);
         var decision = Decider(scanner).Decide(PreToolUse("Read", ("file_path", "main.go")));
         Assert.Equal(HookVerdict.None, decision.Verdict);
@@ -45,14 +44,41 @@ public sealed class HookDecisionTests : IDisposable
     }
 
     [Fact]
-    public void The_keyword_list_is_cached_so_the_next_process_skips_the_pack()
+    public void Built_in_rules_need_no_cache_on_disk_and_a_private_key_builds_only_its_own_rules()
     {
         File.WriteAllText(Path.Combine(_project, "a.txt"), "hello\n");
-        Decider(new HookScanner(_state)).Decide(PreToolUse("Read", ("file_path", "a.txt")));
-        Assert.Single(Directory.GetFiles(_state, "rules-*.keywords"));
-        var second = new HookScanner(_state);
-        Decider(second).Decide(PreToolUse("Read", ("file_path", "a.txt")));
-        Assert.False(second.PackLoaded);
+        var first = new HookScanner(_state);
+        Decider(first).Decide(PreToolUse("Read", ("file_path", "a.txt")));
+        Assert.False(first.PackLoaded);
+        Assert.Empty(Directory.GetFiles(_state, "rules-*.keywords"));
+
+        File.WriteAllText(Path.Combine(_project, "notes.txt"), "notes\n" + PrivateKeyPem());
+        var scanner = new HookScanner(_state);
+        var decision = Decider(scanner).Decide(PreToolUse("Read", ("file_path", "notes.txt")));
+        Assert.Equal(HookVerdict.Deny, decision.Verdict);
+        Assert.True(BuiltInRuleSelector.PreParsedIsCurrent);
+        Assert.Contains(Assert.Single(decision.RuleIds), scanner.LoadedRuleIds);
+        Assert.InRange(scanner.LoadedRuleIds.Count, 1, 8);
+    }
+
+    [Theory]
+    [InlineData("notes\n{KEY}")]
+    [InlineData("export GITHUB_TOKEN=ghp_{GH}\n")]
+    [InlineData("aws_access_key_id = AKIA{AWS}\naws_secret_access_key = {AWSSECRET}\n")]
+    [InlineData("package main\n// Token returns the session key\nfunc Token(key string) string { secret := key; return secret }\n")]
+    [InlineData("postgres://app:{PW}@db.internal:5432/orders\n")]
+    public void The_selected_rules_decide_as_the_whole_blocking_pack_does(string template)
+    {
+        var text = template.Replace("{KEY}", PrivateKeyPem(), StringComparison.Ordinal)
+            .Replace("{GH}", "Z4lq8K2v0xYbN7cP3mT9sR1wE5uH6jD0aF2g", StringComparison.Ordinal)
+            .Replace("{AWS}", "QZ3RKW7YB2LN4MXT", StringComparison.Ordinal)
+            .Replace("{AWSSECRET}", "wq7Hc9Lp2Vx4Nb6Mz8Kd3Fg5Jh1Tr0Ys/Qe+Ua2Bo", StringComparison.Ordinal)
+            .Replace("{PW}", "Vq9-kLm2Xz7pRt4w", StringComparison.Ordinal);
+        var whole = new List<TextMatch>();
+        new SecretScanner(HookScanner.BlockingRules(RulePack.LoadBuiltIn())).Scan(text, whole);
+        var selected = new List<TextMatch>();
+        new HookScanner(_state).Scan(text, selected);
+        Assert.Equal(whole.Select(m => (m.RuleId, m.Start, m.Length)), selected.Select(m => (m.RuleId, m.Start, m.Length)));
     }
 
     [Fact]
@@ -175,8 +201,14 @@ public sealed class HookDecisionTests : IDisposable
         Assert.Equal(HookVerdict.Deny, decision.Verdict);
         Assert.Equal(["acme-deploy-token"], decision.RuleIds);
         Assert.DoesNotContain("0123456789abcdef", decision.Reason, StringComparison.Ordinal);
-        // Each pack set has its own keyword cache: the built-in-only list must not hide the organization's keywords.
-        Assert.Equal(2, Directory.GetFiles(_state, "rules-*.keywords").Length);
+        // The organization's packs are parsed TOML: their keyword list is cached per pack set (the built-in-only
+        // scan above needs no cache, so it cannot hide the organization's keywords).
+        Assert.Single(Directory.GetFiles(_state, "rules-*.keywords"));
+        Assert.True(scanner.PackLoaded);
+        var cached = new HookScanner(_state, parsed.RulePacks);
+        File.WriteAllText(Path.Combine(_project, "readme.txt"), "nothing to see\n");
+        new HookDecider(parsed, () => cached, home: "/home/ada").Decide(PreToolUse("Read", ("file_path", "readme.txt")));
+        Assert.False(cached.PackLoaded);
     }
 
     [Fact]
