@@ -25,7 +25,13 @@ public sealed class EventSpool(string directory)
         var name = $"{toolEvent.Time.UtcTicks:D19}-{toolEvent.Id}.json";
         var path = Path.Combine(Directory, name);
         var temp = Path.Combine(Directory, "." + name + ".tmp");
-        File.WriteAllBytes(temp, toolEvent.ToJson());
+        // CreateNew, not File.WriteAllBytes: opening with O_TRUNC makes ext4 (auto_da_alloc) flush the file's data at
+        // close, a synchronous write on every hook call. A queued event survives a crashed hook process without it; a
+        // power cut may lose the newest events, which the trail then lacks (the gateway sees no gap for them).
+        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1))
+        {
+            stream.Write(toolEvent.ToJson());
+        }
         File.Move(temp, path, overwrite: true);
         return path;
     }

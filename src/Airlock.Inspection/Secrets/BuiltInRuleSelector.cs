@@ -275,10 +275,17 @@ public sealed class BuiltInRuleSelector
     /// <summary>XxHash128 of the embedded TOML (a content fingerprint to detect a stale pre-parsed form, not a security boundary).</summary>
     internal static string EmbeddedTomlHash()
     {
+        // A stack buffer, not Append(Stream): its 80 KB pooled copy buffer is fresh heap that the GC must zero, a
+        // measurable part of a hook call.
         var hash = new XxHash128();
+        Span<byte> buffer = stackalloc byte[8192];
         using (var stream = RulePack.OpenBuiltIn())
         {
-            hash.Append(stream);
+            int read;
+            while ((read = stream.Read(buffer)) > 0)
+            {
+                hash.Append(buffer[..read]);
+            }
         }
         return Convert.ToHexStringLower(hash.GetCurrentHash());
     }
@@ -287,7 +294,8 @@ public sealed class BuiltInRuleSelector
     {
         try
         {
-            return RulePack.HasBuiltIn && string.Equals(EmbeddedTomlHash(), BuiltInRuleData.SourceHash, StringComparison.Ordinal);
+            // No RulePack.HasBuiltIn first: resource metadata lookups start reflection, opening the stream does not.
+            return string.Equals(EmbeddedTomlHash(), BuiltInRuleData.SourceHash, StringComparison.Ordinal);
         }
         catch (RulePackException)
         {
