@@ -82,6 +82,29 @@ public sealed class HookDecisionTests : IDisposable
     }
 
     [Fact]
+    public void A_repeated_field_counts_with_its_last_value_as_in_claude_codes_own_json_parse()
+    {
+        // JSON.parse keeps the last of repeated keys; a hook reading the first would check a different file than the tool reads.
+        var json = "{\"hook_event_name\":\"PreToolUse\",\"cwd\":" + JsonSerializer.Serialize(_project)
+            + ",\"tool_name\":\"Read\",\"tool_input\":{\"file_path\":\"main.go\",\"file_path\":\"config/.env\"}}";
+        var input = HookInput.TryParse(Encoding.UTF8.GetBytes(json), out var problem);
+        Assert.Null(problem);
+        Assert.Equal("config/.env", input!.Input("file_path"));
+        Assert.Equal(HookVerdict.Deny, Decider().Decide(input).Verdict);
+    }
+
+    [Fact]
+    public void A_symlink_reached_through_dot_dot_to_a_listed_file_is_denied()
+    {
+        File.WriteAllText(Path.Combine(_project, ".env"), "API_TOKEN=x\n");
+        Directory.CreateDirectory(Path.Combine(_project, "docs"));
+        File.CreateSymbolicLink(Path.Combine(_project, "settings.txt"), Path.Combine(_project, ".env"));
+        var decision = Decider().Decide(PreToolUse("Read", ("file_path", "docs/../settings.txt")));
+        Assert.Equal(HookVerdict.Deny, decision.Verdict);
+        Assert.Contains("'.env'", decision.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_symlink_to_a_listed_file_is_denied()
     {
         File.WriteAllText(Path.Combine(_project, ".env"), "A=1\n");

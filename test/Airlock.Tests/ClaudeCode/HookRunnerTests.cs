@@ -51,6 +51,11 @@ public sealed class HookRunnerTests : IDisposable
     [InlineData("[1,2,3]")]
     [InlineData("{\"session_id\":\"s\"}")]
     [InlineData("")]
+    [InlineData("{\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Read\"")]
+    [InlineData("{\"hook_event_name\":\"PreToolUse\"} {\"hook_event_name\":\"Stop\"}")]
+    [InlineData("{\"hook_event_name\":\"PreToolUse\",\"tool_input\":{\"file_path\":\"a\",}}")]
+    [InlineData("{\"hook_event_name\":\"PreToolUse\",\"cwd\":\"\\ud800\"}")]
+    [InlineData("{\"hook_event_name\":7}")]
     public async Task Malformed_input_is_refused_with_exit_2_and_a_reason_when_failing_closed(string stdin)
     {
         var (exit, stdout, stderr) = await RunAsync(stdin);
@@ -58,6 +63,16 @@ public sealed class HookRunnerTests : IDisposable
         Assert.Equal("", stdout);
         Assert.StartsWith("Airlock:", stderr, StringComparison.Ordinal);
         Assert.Contains("fails closed", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Input_nested_deeper_than_the_reader_allows_is_refused_with_a_reason()
+    {
+        var deep = "{\"hook_event_name\":\"PreToolUse\",\"tool_input\":" + new string('[', 300) + new string(']', 300) + "}";
+        var (exit, stdout, stderr) = await RunAsync(deep);
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.Contains("not valid JSON", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
