@@ -203,6 +203,9 @@ internal static class AuditCommand
                     last_seq = result.LastSequence,
                     checkpoints = result.Checkpoints,
                     gaps = result.Gaps,
+                    purged_through = result.PurgedThrough,
+                    time_regressions = result.TimeRegressions,
+                    largest_time_regression_ms = (long)result.LargestTimeRegression.TotalMilliseconds,
                     signatures_checked = trusted is not null,
                     key_id = trusted?.KeyId,
                     fault = result.Fault is { } f ? new { seq = f.Sequence, request_id = f.RequestId, reason = f.Reason } : null,
@@ -228,7 +231,12 @@ internal static class AuditCommand
         {
             return $"TAMPERED: first bad record: {fault}\n(checked before the fault: {range}{gaps}; {result.Checkpoints.ToString(CultureInfo.InvariantCulture)} checkpoint(s), {signatures})";
         }
-        return $"intact: {range}{gaps}; {result.Checkpoints.ToString(CultureInfo.InvariantCulture)} checkpoint(s) {signatures}";
+        var purged = result.PurgedThrough > 0 ? string.Create(CultureInfo.InvariantCulture, $" (seq 1..{result.PurgedThrough} purged under a signed purge record)") : "";
+        // Replicas stamp records with their own clocks: time going back is reported, not a fault (order is the sequence).
+        var skew = result.TimeRegressions > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"\nnote: {result.TimeRegressions} record(s) are timed earlier than the record before them (largest step back {result.LargestTimeRegression.TotalMilliseconds:0} ms): clocks of the writers differ")
+            : "";
+        return $"intact: {range}{purged}{gaps}; {result.Checkpoints.ToString(CultureInfo.InvariantCulture)} checkpoint(s) {signatures}{skew}";
     }
 
     private static Command PublicKeyCommand()

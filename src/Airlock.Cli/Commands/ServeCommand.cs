@@ -17,30 +17,47 @@ internal static class ServeCommand
         {
             var config = CommonOptions.Load(parse);
             var firstRun = !File.Exists(Path.Combine(config.DataDir, "airlock.db"));
-            await using var gateway = await AirlockGateway.StartAsync(config, new GatewayStartOptions { Urls = parse.GetValue(urls) }, cancellationToken);
-            var bound = gateway.Addresses;
-            var address = bound.Count > 0 ? bound[0].ToString().TrimEnd('/') : config.Urls;
-            PrintBanner(config, address);
-            if (gateway.Inspection is { } inspection)
+            var gateway = await AirlockGateway.StartAsync(config, new GatewayStartOptions { Urls = parse.GetValue(urls) }, cancellationToken);
+            try
             {
-                Console.WriteLine($"  inspection: {inspection.RuleCount} secret rules (pack {inspection.RulesVersion}), on_error={(config.Inspection.FailClosed ? "block" : "pass")}");
-                foreach (var warning in inspection.Warnings)
-                {
-                    Console.WriteLine($"  rule pack warning: {warning}");
-                }
+                await ServeAsync(gateway, config, firstRun, cancellationToken);
             }
-            else
+            finally
             {
-                Console.WriteLine("  inspection: DISABLED (inspection.enabled: false)");
+                await gateway.DisposeAsync();
             }
-            if (firstRun || (await gateway.Store.ListKeysAsync(cancellationToken)).Count == 0)
-            {
-                await PrintFirstKeysAsync(gateway, address, cancellationToken);
-            }
-            await gateway.WaitForShutdownAsync(cancellationToken);
-            return 0;
+            // Audit records that neither reached the store nor the spool within audit.shutdown_timeout (logged by
+            // count and request id): the exit code says so, for the service manager and the operator.
+            return gateway.Audit.LostOnShutdown > 0 ? AuditRecordsLostExitCode : 0;
         }));
         return command;
+    }
+
+    /// <summary>Exit code of <c>airlock serve</c> when audit records were lost at shutdown.</summary>
+    internal const int AuditRecordsLostExitCode = 3;
+
+    private static async Task ServeAsync(AirlockGateway gateway, AirlockConfig config, bool firstRun, CancellationToken cancellationToken)
+    {
+        var bound = gateway.Addresses;
+        var address = bound.Count > 0 ? bound[0].ToString().TrimEnd('/') : config.Urls;
+        PrintBanner(config, address);
+        if (gateway.Inspection is { } inspection)
+        {
+            Console.WriteLine($"  inspection: {inspection.RuleCount} secret rules (pack {inspection.RulesVersion}), on_error={(config.Inspection.FailClosed ? "block" : "pass")}");
+            foreach (var warning in inspection.Warnings)
+            {
+                Console.WriteLine($"  rule pack warning: {warning}");
+            }
+        }
+        else
+        {
+            Console.WriteLine("  inspection: DISABLED (inspection.enabled: false)");
+        }
+        if (firstRun || (await gateway.Store.ListKeysAsync(cancellationToken)).Count == 0)
+        {
+            await PrintFirstKeysAsync(gateway, address, cancellationToken);
+        }
+        await gateway.WaitForShutdownAsync(cancellationToken);
     }
 
     private static void PrintBanner(AirlockConfig config, string address)

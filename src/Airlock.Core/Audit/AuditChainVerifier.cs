@@ -39,6 +39,15 @@ public sealed record AuditVerification
     /// </summary>
     public long PurgedThrough { get; init; }
 
+    /// <summary>
+    /// Records whose time is earlier than the record before them. Replicas sharing one store each stamp records with
+    /// their own clock, so times need not follow the chain order: this is reported, never a fault (order is the sequence).
+    /// </summary>
+    public long TimeRegressions { get; init; }
+
+    /// <summary>The largest step back in time between consecutive records (zero when times never go back).</summary>
+    public TimeSpan LargestTimeRegression { get; init; }
+
     /// <summary>The first fault, or null.</summary>
     public AuditChainFault? Fault { get; init; }
 
@@ -68,6 +77,13 @@ public sealed class AuditChainVerifier
     // sequence and hash (the first record's previous hash); records deleted any other way leave this unmatched.
     private (long Sequence, string Hash)? _anchor;
     private bool _anchored;
+
+    // The purge record the trail is anchored on. Anyone with write access could append a purge record after the last
+    // checkpoint and delete a prefix, so the anchor counts only once a checkpoint at or after it verifies.
+    private AuditRecord? _anchorRecord;
+    private bool _anchorSigned;
+    private long _timeRegressions;
+    private TimeSpan _largestTimeRegression;
 
     /// <param name="trustedKey">Key checkpoints must be signed by; null skips signature checks (reported as such by the caller).</param>
     /// <param name="partial">
@@ -99,12 +115,19 @@ public sealed class AuditChainVerifier
                 _first = record.Chain!.Sequence;
             }
             _records++;
+            if (_previous is not null && record.Time < _previous.Time)
+            {
+                _timeRegressions++;
+                var back = _previous.Time - record.Time;
+                _largestTimeRegression = back > _largestTimeRegression ? back : _largestTimeRegression;
+            }
             _previous = record;
             if (_anchor is { } anchor && !_anchored && record.Kind == AuditKind.Purge
                 && record.Purge is { Scope: AuditPurgeDetails.MetadataScope, ToSequence: { } to, LastHash: { } lastHash }
                 && to == anchor.Sequence && string.Equals(lastHash, anchor.Hash, StringComparison.OrdinalIgnoreCase))
             {
                 _anchored = true;
+                _anchorRecord = record;
             }
         }
     }
@@ -215,6 +238,10 @@ public sealed class AuditChainVerifier
             return;
         }
         _checkpoints++;
+        if (_anchorRecord?.Chain is { } purge && checkpoint.Sequence >= purge.Sequence)
+        {
+            _anchorSigned = true;
+        }
     }
 
     /// <summary>
@@ -275,7 +302,10 @@ public sealed class AuditChainVerifier
             store.ReadCheckpointsAsync(Math.Max(head.Sequence, lastCheckpoint), cancellationToken), trustedKey, partial: false, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The outcome so far (a trail starting after seq 1 is a fault until its purge record has been seen).</summary>
+    /// <summary>
+    /// The outcome so far. A trail starting after seq 1 is a fault until its purge record has been seen, and that purge
+    /// record is a fault until a checkpoint at or after it has verified (an unsigned purge anchor).
+    /// </summary>
     public AuditVerification Result => new()
     {
         Records = _records,
@@ -283,12 +313,28 @@ public sealed class AuditChainVerifier
         LastSequence = _previous?.Chain?.Sequence ?? 0,
         Checkpoints = _checkpoints,
         Gaps = _gaps,
-        PurgedThrough = _anchored ? _anchor!.Value.Sequence : 0,
-        Fault = _fault ?? (_anchor is { } anchor && !_anchored
-            ? new AuditChainFault(anchor.Sequence + 1, null, string.Create(CultureInfo.InvariantCulture,
-                $"records seq 1..{anchor.Sequence} are missing and no purge record accounts for them (deleted)"))
-            : null),
+        PurgedThrough = _anchored && _anchorSigned ? _anchor!.Value.Sequence : 0,
+        TimeRegressions = _timeRegressions,
+        LargestTimeRegression = _largestTimeRegression,
+        Fault = _fault ?? AnchorFault(),
     };
+
+    private AuditChainFault? AnchorFault()
+    {
+        if (_anchor is not { } anchor)
+        {
+            return null;
+        }
+        if (!_anchored)
+        {
+            return new AuditChainFault(anchor.Sequence + 1, null, string.Create(CultureInfo.InvariantCulture,
+                $"records seq 1..{anchor.Sequence} are missing and no purge record accounts for them (deleted)"));
+        }
+        return _anchorSigned
+            ? null
+            : new AuditChainFault(_anchorRecord!.Chain!.Sequence, _anchorRecord.RequestId, string.Create(CultureInfo.InvariantCulture,
+                $"unsigned purge anchor: this purge record accounts for the missing records seq 1..{anchor.Sequence}, but no signed checkpoint at or after it covers it (a purge record appended after the last checkpoint can be forged)"));
+    }
 
     private static bool TryHash(string hex, out byte[] bytes)
     {

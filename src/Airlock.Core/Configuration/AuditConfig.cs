@@ -47,6 +47,12 @@ public sealed record AuditConfig
     /// <summary><c>audit.checkpoint_interval</c>: how often the chain head is signed while records arrive (default 30s).</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// <c>audit.shutdown_timeout</c> (default 30s): how long shutdown waits for queued records to reach the store. Records
+    /// not committed by then go to the spool, or are logged as lost (count and request ids) and the process exits non-zero.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary><c>audit.capture</c>: which content is kept, per team or key, and the master key that protects it.</summary>
     public CaptureConfig Capture { get; init; } = new();
 

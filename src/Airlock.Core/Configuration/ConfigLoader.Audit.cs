@@ -19,6 +19,11 @@ public static partial class ConfigLoader
         {
             r.Error(S + "checkpoint_interval", "must be between 1s and 24h");
         }
+        var shutdownTimeout = r.Duration(S + "shutdown_timeout") ?? defaults.ShutdownTimeout;
+        if (shutdownTimeout < TimeSpan.FromSeconds(1) || shutdownTimeout > TimeSpan.FromHours(1))
+        {
+            r.Error(S + "shutdown_timeout", "must be between 1s and 1h");
+        }
         var capture = ReadCapture(r);
         var retention = ReadRetention(r);
         return new AuditConfig
@@ -29,6 +34,7 @@ public static partial class ConfigLoader
             PostgresConnectionStringEnv = connectionStringEnv,
             OnStoreFailure = (r.OneOf(S + "on_store_failure", ["refuse", "spool"]) ?? "refuse") == "spool" ? AuditFailureMode.Spool : AuditFailureMode.Refuse,
             CheckpointInterval = interval,
+            ShutdownTimeout = shutdownTimeout,
             Durable = r.Bool(S + "durable") ?? defaults.Durable,
             SpoolMaxBytes = r.Long(S + "spool:max_bytes", 4096, 1L << 40) ?? defaults.SpoolMaxBytes,
         };

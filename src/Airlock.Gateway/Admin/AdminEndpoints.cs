@@ -233,6 +233,9 @@ public static class AdminEndpoints
                 writer.WriteNumber("last_seq", result.LastSequence);
                 writer.WriteNumber("checkpoints", result.Checkpoints);
                 writer.WriteNumber("gaps", result.Gaps);
+                writer.WriteNumber("purged_through", result.PurgedThrough);
+                writer.WriteNumber("time_regressions", result.TimeRegressions);
+                writer.WriteNumber("largest_time_regression_ms", (long)result.LargestTimeRegression.TotalMilliseconds);
                 writer.WriteBoolean("signatures_checked", trusted is not null);
                 writer.WriteString("key_id", trusted?.KeyId);
                 if (result.Fault is { } fault)

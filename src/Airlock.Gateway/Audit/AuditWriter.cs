@@ -8,7 +8,10 @@ namespace Airlock.Gateway.Audit;
 /// Writes audit records off the request path in batches (one transaction per batch, so a burst of
 /// requests costs one commit). The queue is bounded: when the store falls behind, requests wait
 /// to enqueue rather than records being dropped. A failed batch is retried, never discarded.
-/// On shutdown every queued record is written before the process exits.
+/// On shutdown every queued record is written before the process exits, for at most <see cref="ShutdownTimeout"/>
+/// (<c>audit.shutdown_timeout</c>): a store that is dead by then does not hold the process forever. Records not
+/// committed by then go to the spool (replayed at the next start) or, without one, are logged as lost by count and
+/// request id (<see cref="LostOnShutdown"/>; <c>airlock serve</c> then exits non-zero).
 /// <para>
 /// With a signing key, the writer also signs a checkpoint of the chain head every
 /// <see cref="CheckpointInterval"/> while records keep arriving, and once more on shutdown: a rewrite
@@ -45,6 +48,15 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private readonly bool _spoolOnFailure;
     private readonly TimeProvider _time;
     private long _spooled;
+    private long _lostOnShutdown;
+    private long _spooledOnShutdown;
+
+    // Cancelled when the shutdown timeout passes with records still uncommitted: the loop stops retrying.
+    private readonly CancellationTokenSource _abandon = new();
+
+    // The batch (and its waiters) the loop is committing: what the shutdown path takes over when it gives up on the store.
+    private List<AuditRecord>? _inFlight;
+    private List<TaskCompletionSource>? _inFlightWaiters;
     private Task<bool>? _pendingWait;
     private DateTimeOffset? _spoolingSince;
 
@@ -59,7 +71,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
     /// </remarks>
     public AuditWriter(IAuditStore store, ILogger<AuditWriter> logger, int capacity = 50_000, AuditSigningKey? signingKey = null,
         TimeSpan? checkpointInterval = null, IAsyncDisposable? ownedStore = null, AuditSpool? spool = null, bool spoolOnFailure = false,
-        TimeProvider? time = null)
+        TimeProvider? time = null, TimeSpan? shutdownTimeout = null)
     {
         if (spoolOnFailure && spool is null)
         {
@@ -73,6 +85,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
         _logger = logger;
         _signingKey = signingKey;
         CheckpointInterval = checkpointInterval ?? TimeSpan.FromSeconds(30);
+        ShutdownTimeout = shutdownTimeout ?? DefaultShutdownTimeout;
         _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -92,6 +105,18 @@ public sealed partial class AuditWriter : IAsyncDisposable
     /// records are shipped). It runs on the writer loop, so it must return at once and never throw.
     /// </summary>
     public void ObserveCommitted(Action<IReadOnlyList<AuditRecord>> observer) => _committed += observer;
+
+    /// <summary>Default of <see cref="ShutdownTimeout"/> (<c>audit.shutdown_timeout</c>).</summary>
+    public static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long disposal waits for queued records to be committed before spooling or reporting them lost.</summary>
+    public TimeSpan ShutdownTimeout { get; }
+
+    /// <summary>Records neither committed nor spooled when the shutdown timeout passed (logged by count and request id).</summary>
+    public long LostOnShutdown => Interlocked.Read(ref _lostOnShutdown);
+
+    /// <summary>Records written to the spool at shutdown because the store did not take them in time.</summary>
+    public long SpooledOnShutdown => Interlocked.Read(ref _spooledOnShutdown);
 
     /// <summary>How often the chain head is signed while records keep arriving.</summary>
     public TimeSpan CheckpointInterval { get; }
@@ -173,7 +198,19 @@ public sealed partial class AuditWriter : IAsyncDisposable
                 await Task.Delay(GroupCommitWindow).ConfigureAwait(false);
                 Drain(reader, batch, waiters);
             }
-            await CommitAsync(batch).ConfigureAwait(false);
+            _inFlight = batch;
+            _inFlightWaiters = waiters;
+            try
+            {
+                await CommitAsync(batch, _abandon.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+            {
+                // Shutdown gave up on the store: StopAsync takes over the batch (in-flight fields stay set).
+                return;
+            }
+            _inFlight = null;
+            _inFlightWaiters = null;
             Interlocked.Add(ref _written, batch.Count);
             _committed?.Invoke([.. batch]);
             foreach (var waiter in waiters)
@@ -210,7 +247,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
     /// fsync'd to the spool. Order is kept: while the spool holds records, it is replayed first and new batches join
     /// it until the replay succeeds. Never gives up on a batch (retries with backoff up to 5 s).
     /// </summary>
-    private async Task CommitAsync(List<AuditRecord> batch)
+    private async Task CommitAsync(List<AuditRecord> batch, CancellationToken abandon)
     {
         var delay = TimeSpan.FromMilliseconds(50);
         while (true)
@@ -218,11 +255,16 @@ public sealed partial class AuditWriter : IAsyncDisposable
             Exception? failure = null;
             if (_spool is null || _spool.IsEmpty || await TryReplaySpoolAsync().ConfigureAwait(false))
             {
+                abandon.ThrowIfCancellationRequested();
                 try
                 {
-                    await _store.AppendAsync(batch).ConfigureAwait(false);
+                    await _store.AppendAsync(batch, abandon).ConfigureAwait(false);
                     MarkHealthy();
                     return;
+                }
+                catch (OperationCanceledException) when (abandon.IsCancellationRequested)
+                {
+                    throw;
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
@@ -240,7 +282,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
                 Interlocked.Add(ref _spooled, batch.Count);
                 return;
             }
-            await Task.Delay(delay).ConfigureAwait(false);
+            await Task.Delay(delay, abandon).ConfigureAwait(false);
             delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
         }
     }
@@ -305,9 +347,9 @@ public sealed partial class AuditWriter : IAsyncDisposable
         LogWriteFailed(_logger, count, ex.GetType().Name, ex.Message);
     }
 
-    private static void Drain(ChannelReader<Entry> reader, List<AuditRecord> batch, List<TaskCompletionSource> waiters)
+    private static void Drain(ChannelReader<Entry> reader, List<AuditRecord> batch, List<TaskCompletionSource> waiters, int max = MaxBatch)
     {
-        while (batch.Count < MaxBatch && reader.TryRead(out var entry))
+        while (batch.Count < max && reader.TryRead(out var entry))
         {
             batch.Add(entry.Record);
             if (entry.Durable is not null)
@@ -390,16 +432,25 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private async Task StopAsync()
     {
         _queue.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
+        var committedAll = await Task.WhenAny(_loop, Task.Delay(ShutdownTimeout, _time)).ConfigureAwait(false) == _loop;
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _checkpoints.ConfigureAwait(false);
-        try
+        if (!committedAll)
         {
-            await CheckpointAsync().ConfigureAwait(false);
+            await AbandonUncommittedAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        else
         {
-            LogCheckpointFailed(_logger, ex.GetType().Name, ex.Message);
+            try
+            {
+                // Bounded too: a store that fails now must not hold the exit.
+                using var bound = new CancellationTokenSource(ShutdownTimeout, _time);
+                await CheckpointAsync(bound.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogCheckpointFailed(_logger, ex.GetType().Name, ex.Message);
+            }
         }
         _signingKey?.Dispose();
         if (_ownedStore is not null)
@@ -408,7 +459,83 @@ public sealed partial class AuditWriter : IAsyncDisposable
         }
         _stopping.Dispose();
         _checkpointGate.Dispose();
+        if (_loop.IsCompleted)
+        {
+            // A loop left inside a store call that ignored cancellation still holds the token.
+            _abandon.Dispose();
+        }
     }
+
+    // After a store call that ignores cancellation, how long the loop is given to notice before its batch is taken over.
+    private static readonly TimeSpan AbandonGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The shutdown timeout passed with records uncommitted: stops the loop's retries, then spools the in-flight batch
+    /// and everything still queued (in order, after what the spool already holds) or, when there is no spool or it
+    /// refuses them, logs them as lost by count and request id (never content).
+    /// </summary>
+    private async Task AbandonUncommittedAsync()
+    {
+        await _abandon.CancelAsync().ConfigureAwait(false);
+        // A store call that honours cancellation returns at once; one that does not is left behind (the process is exiting).
+        await Task.WhenAny(_loop, Task.Delay(AbandonGrace, _time)).ConfigureAwait(false);
+        var uncommitted = new List<AuditRecord>();
+        var waiters = new List<TaskCompletionSource>();
+        if (_inFlight is { } inFlight)
+        {
+            uncommitted.AddRange(inFlight);
+            waiters.AddRange(_inFlightWaiters ?? []);
+        }
+        Drain(_queue.Reader, uncommitted, waiters, int.MaxValue);
+        if (uncommitted.Count == 0)
+        {
+            return;
+        }
+        var spooled = false;
+        if (_spool is not null)
+        {
+            try
+            {
+                spooled = _spool.TryAppend(uncommitted);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                LogShutdownSpoolFailed(_logger, ex.GetType().Name);
+            }
+        }
+        if (spooled)
+        {
+            Interlocked.Add(ref _spooledOnShutdown, uncommitted.Count);
+            LogSpooledOnShutdown(_logger, uncommitted.Count, ShutdownTimeout, _spool!.Path);
+        }
+        else
+        {
+            Interlocked.Add(ref _lostOnShutdown, uncommitted.Count);
+            // Request ids only: they let an operator match the loss to access logs; no record content is logged.
+            var requestIds = string.Join(' ', uncommitted.Select(r => r.RequestId));
+            LogLostOnShutdown(_logger, uncommitted.Count, ShutdownTimeout, requestIds);
+        }
+        foreach (var waiter in waiters)
+        {
+            if (spooled)
+            {
+                waiter.TrySetResult();
+            }
+            else
+            {
+                waiter.TrySetException(new InvalidOperationException("the audit writer stopped before this record was committed"));
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Audit store did not take {Count} record(s) within the shutdown timeout ({Timeout}); they were spooled to {Path} and are replayed at the next start")]
+    private static partial void LogSpooledOnShutdown(ILogger logger, int count, TimeSpan timeout, string path);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Critical, Message = "Audit records LOST: {Count} record(s) were not committed within the shutdown timeout ({Timeout}) and no spool took them; request ids: {RequestIds}")]
+    private static partial void LogLostOnShutdown(ILogger logger, int count, TimeSpan timeout, string requestIds);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Error, Message = "Audit spool could not be written at shutdown ({ErrorType})")]
+    private static partial void LogShutdownSpoolFailed(ILogger logger, string errorType);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Audit store write of {Count} record(s) failed ({ErrorType}: {Reason}); retrying")]
     private static partial void LogWriteFailed(ILogger logger, int count, string errorType, string reason);

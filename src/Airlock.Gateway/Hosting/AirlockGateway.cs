@@ -151,7 +151,7 @@ public sealed class AirlockGateway : IAsyncDisposable
         var spool = new AuditSpool(Path.Combine(config.DataDir, AuditSpool.FileName), config.Audit.SpoolMaxBytes);
         services.AddSingleton(sp => new AuditWriter(writerStore, sp.GetRequiredService<ILogger<AuditWriter>>(), signingKey: signingKey,
             checkpointInterval: config.Audit.CheckpointInterval, ownedStore: auditStore, spool: spool,
-            spoolOnFailure: config.Audit.OnStoreFailure == AuditFailureMode.Spool, time: options.Time));
+            spoolOnFailure: config.Audit.OnStoreFailure == AuditFailureMode.Spool, time: options.Time, shutdownTimeout: config.Audit.ShutdownTimeout));
         services.AddSingleton(auditStore);
         services.AddSingleton(new GatewayInspection(inspection));
         services.AddSingleton(new OpenedAuditStoreAccessor(auditStore.Store));

@@ -17,6 +17,8 @@ public sealed class PostgresRetentionContractTests(PostgresServer server) : Rete
         return await PostgresAuditStore.OpenAsync(_connectionString);
     }
 
+    protected override async Task<IAuditStore> OpenSecondStoreAsync() => await PostgresAuditStore.OpenAsync(_connectionString);
+
     protected override async Task ExecuteSqlAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(_connectionString);

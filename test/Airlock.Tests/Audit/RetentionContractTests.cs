@@ -27,6 +27,9 @@ public abstract class RetentionContractTests : IAsyncLifetime
 
     protected abstract Task<IAuditStore> OpenStoreAsync();
 
+    /// <summary>A second, independent store on the same database (another replica or process).</summary>
+    protected abstract Task<IAuditStore> OpenSecondStoreAsync();
+
     /// <summary>Runs SQL directly against the database, as an attacker with write access would.</summary>
     protected abstract Task ExecuteSqlAsync(string sql);
 
@@ -45,6 +48,15 @@ public abstract class RetentionContractTests : IAsyncLifetime
     };
 
     private AuditPurger Purger() => new(Store, Retention, Content, Time);
+
+    /// <summary>A purge as the gateway job and the CLI run it: the head is signed right after, covering the purge record.</summary>
+    private async Task<AuditPurgeReport> PurgeAndSignAsync(AuditSigningKey key, RetentionConfig retention)
+    {
+        var report = await Purger().PurgeAsync(retention);
+        var head = await Store.GetChainHeadAsync();
+        await Store.AppendCheckpointAsync(key.Sign(head.Sequence, head.Hash.Span, Time.GetUtcNow()));
+        return report;
+    }
 
     private async Task<List<AuditRecord>> AllAsync(AuditQuery? query = null)
     {
@@ -80,7 +92,7 @@ public abstract class RetentionContractTests : IAsyncLifetime
     {
         using var key = await TrailAsync();
 
-        var report = await Purger().PurgeAsync(Years(2));
+        var report = await PurgeAndSignAsync(key, Years(2));
         var records = await AllAsync();
         var verification = await VerifyAsync(key.PublicKey);
 
@@ -92,14 +104,14 @@ public abstract class RetentionContractTests : IAsyncLifetime
         Assert.Equal(records[0].Chain!.PreviousHash, purge.Purge.LastHash);
         Assert.True(verification.Intact, verification.Fault?.ToString());
         Assert.Equal(5, verification.PurgedThrough);
-        Assert.Equal(1, verification.Checkpoints);
+        Assert.Equal(2, verification.Checkpoints);
     }
 
     [Fact]
     public async Task Tampering_after_a_purge_is_still_named()
     {
         using var key = await TrailAsync();
-        await Purger().PurgeAsync(Years(2));
+        await PurgeAndSignAsync(key, Years(2));
 
         await ExecuteSqlAsync("UPDATE audit_records SET model = 'claude-forged' WHERE seq = 7");
         var edited = (await VerifyAsync(key.PublicKey)).Fault;
@@ -119,7 +131,7 @@ public abstract class RetentionContractTests : IAsyncLifetime
     public async Task A_forged_purge_record_does_not_hide_a_deleted_prefix()
     {
         using var key = await TrailAsync();
-        await Purger().PurgeAsync(Years(2));
+        await PurgeAndSignAsync(key, Years(2));
         // The attacker deletes two more records and rewrites the purge record's range: its hash no longer matches.
         await ExecuteSqlAsync("DELETE FROM audit_records WHERE seq IN (6, 7)");
         var head = await Store.GetChainHeadAsync();
@@ -136,12 +148,12 @@ public abstract class RetentionContractTests : IAsyncLifetime
     public async Task A_second_purge_anchors_on_the_newest_purge_record_and_dry_runs_change_nothing()
     {
         using var key = await TrailAsync();
-        await Purger().PurgeAsync(Years(2));
+        await PurgeAndSignAsync(key, Years(2));
         Time.Advance(TimeSpan.FromDays((365 * 2) + 1));
 
         var dry = await Purger().PurgeAsync(Years(2), dryRun: true);
         var countBefore = (await AllAsync()).Count;
-        var report = await Purger().PurgeAsync(Years(2));
+        var report = await PurgeAndSignAsync(key, Years(2));
         var verification = await VerifyAsync(key.PublicKey);
         var records = await AllAsync();
 
@@ -157,6 +169,7 @@ public abstract class RetentionContractTests : IAsyncLifetime
     [Fact]
     public async Task A_team_with_a_longer_retention_holds_back_the_prefix()
     {
+        using var key = AuditSigningKey.FromSeed(RandomNumberGenerator.GetBytes(32));
         await Store.AppendAsync(
         [
             Request("old-1", Now.AddYears(-3)),
@@ -164,11 +177,11 @@ public abstract class RetentionContractTests : IAsyncLifetime
             Request("old-2", Now.AddYears(-3)),
         ]);
 
-        var report = await Purger().PurgeAsync(Years(2, teams: new() { ["legal"] = new(TimeSpan.FromDays(30), TimeSpan.FromDays(365 * 5)) }));
+        var report = await PurgeAndSignAsync(key, Years(2, teams: new() { ["legal"] = new(TimeSpan.FromDays(30), TimeSpan.FromDays(365 * 5)) }));
 
         Assert.Equal(1, report.MetadataRecords);
         Assert.Equal(["old-long", "old-2"], (await AllAsync()).Where(r => r.Kind != AuditKind.Purge).Select(r => r.RequestId));
-        Assert.True((await AuditChainVerifier.VerifyStoreAsync(Store, null)).Intact);
+        Assert.True((await VerifyAsync(key.PublicKey)).Intact);
     }
 
     [Fact]
@@ -277,6 +290,138 @@ public abstract class RetentionContractTests : IAsyncLifetime
         var content = Assert.Single(root.GetProperty("content").EnumerateArray());
         Assert.Equal("{\"prompt\":\"ada prompt\"}", content.GetProperty("request").GetString());
         Assert.DoesNotContain("bob prompt", Encoding.UTF8.GetString(output.ToArray()), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_purge_record_appended_after_the_last_checkpoint_and_not_signed_is_named()
+    {
+        using var key = await TrailAsync();
+        // Someone with write access but without the signing key runs the purge logic: a well-formed purge record after
+        // the last checkpoint (seq 8), the prefix deleted with its checkpoints, and no signature over it.
+        await Purger().PurgeAsync(Years(2));
+        var purge = Assert.Single(await AllAsync(), r => r.Kind == AuditKind.Purge);
+
+        var unsigned = (await VerifyAsync(key.PublicKey)).Fault;
+        using var other = AuditSigningKey.FromSeed(RandomNumberGenerator.GetBytes(32));
+        var head = await Store.GetChainHeadAsync();
+        await Store.AppendCheckpointAsync(other.Sign(head.Sequence, head.Hash.Span, Time.GetUtcNow()));
+        var wrongKey = (await VerifyAsync(key.PublicKey)).Fault;
+
+        Assert.NotNull(unsigned);
+        Assert.Equal((purge.Chain!.Sequence, purge.RequestId), (unsigned.Sequence, unsigned.RequestId));
+        Assert.Contains("unsigned purge anchor", unsigned.Reason, StringComparison.Ordinal);
+        Assert.Contains("seq 1..5", unsigned.Reason, StringComparison.Ordinal);
+        Assert.NotNull(wrongKey);
+        Assert.Contains("not the trusted key", wrongKey.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_export_after_a_signed_purge_verifies_and_one_after_an_unsigned_purge_names_the_purge_record()
+    {
+        using var key = await TrailAsync();
+        await PurgeAndSignAsync(key, Years(2));
+        var signedExport = await ExportAsync(key);
+        Time.Advance(TimeSpan.FromDays((365 * 2) + 1));
+        await Purger().PurgeAsync(Years(2));
+        var unsignedExport = await ExportAsync(key);
+        var secondPurge = (await AllAsync()).Last(r => r.Kind == AuditKind.Purge);
+
+        var signed = await AuditExport.VerifyAsync(new StringReader(signedExport), key.PublicKey);
+        var unsigned = await AuditExport.VerifyAsync(new StringReader(unsignedExport), key.PublicKey);
+
+        Assert.True(signed.Intact, signed.Fault?.ToString());
+        Assert.Equal(5, signed.PurgedThrough);
+        Assert.False(unsigned.Intact);
+        Assert.Equal(secondPurge.Chain!.Sequence, unsigned.Fault!.Sequence);
+        Assert.Contains("unsigned purge anchor", unsigned.Fault.Reason, StringComparison.Ordinal);
+        Assert.Equal(0, unsigned.PurgedThrough);
+    }
+
+    private async Task<string> ExportAsync(AuditSigningKey key)
+    {
+        var head = await Store.GetChainHeadAsync();
+        using var text = new StringWriter();
+        await AuditExport.WriteAsync(text, AuditExportFormat.Jsonl,
+            new AuditExportHeader { ExportedAt = Time.GetUtcNow(), ToSequence = head.Sequence, KeyId = key.KeyId },
+            Store.ReadAsync(new AuditQuery { OldestFirst = true, ToSequence = head.Sequence, Limit = int.MaxValue }),
+            Store.ReadCheckpointsAsync(head.Sequence));
+        return text.ToString();
+    }
+
+    [Fact]
+    public async Task With_skewed_clocks_the_purge_deletes_only_the_prefix_that_is_all_expired_and_time_queries_filter_each_record()
+    {
+        using var key = AuditSigningKey.FromSeed(RandomNumberGenerator.GetBytes(32));
+        // Replicas stamp records with their own clocks, so time is not monotonic in sequence order: seq 2 is timed
+        // before seq 1, seq 3 (a replica whose clock runs years fast, or a record written just now) sits between old ones.
+        await Store.AppendAsync(
+        [
+            Request("old-late", Now.AddYears(-3).AddMinutes(5)),
+            Request("old-early", Now.AddYears(-3)),
+            Request("recent", Now.AddDays(-1)),
+            Request("old-after-recent", Now.AddYears(-3).AddMinutes(10)),
+        ]);
+
+        var report = await PurgeAndSignAsync(key, Years(2));
+        var records = await AllAsync();
+        var verification = await VerifyAsync(key.PublicKey);
+        var oldOnes = await AllAsync(new AuditQuery { Since = Now.AddYears(-4), Until = Now.AddYears(-2) });
+
+        Assert.Equal((2L, 1L, 2L), (report.MetadataRecords, report.FromSequence, report.ToSequence));
+        Assert.Equal(["recent", "old-after-recent"], records.Where(r => r.Kind != AuditKind.Purge).Select(r => r.RequestId));
+        // The purge record states the newest time it removed (the maximum, not the last record's time).
+        Assert.Equal(Now.AddYears(-3).AddMinutes(5), Assert.Single(records, r => r.Kind == AuditKind.Purge).Purge!.Before);
+        Assert.True(verification.Intact, verification.Fault?.ToString());
+        Assert.Equal(1, verification.TimeRegressions);
+        Assert.Equal(Now.AddDays(-1) - Now.AddYears(-3).AddMinutes(10), verification.LargestTimeRegression);
+        Assert.Equal(["old-after-recent"], oldOnes.Select(r => r.RequestId));
+    }
+
+    [Fact]
+    public async Task Two_stores_on_one_database_with_different_clocks_append_concurrently_into_one_chain()
+    {
+        using var key = AuditSigningKey.FromSeed(RandomNumberGenerator.GetBytes(32));
+        var second = await OpenSecondStoreAsync();
+        try
+        {
+            // Replica b's clock runs five minutes behind replica a's.
+            var clocks = new[] { new FakeTimeProvider(Now), new FakeTimeProvider(Now.AddMinutes(-5)) };
+            var stores = new[] { Store, second };
+            const int Writers = 3, Batches = 15;
+            var writers = Enumerable.Range(0, 2 * Writers).Select(w => Task.Run(async () =>
+            {
+                var replica = w % 2;
+                for (var b = 0; b < Batches; b++)
+                {
+                    var time = clocks[replica].GetUtcNow().AddMilliseconds((w * 1000) + b);
+                    await stores[replica].AppendAsync([.. Enumerable.Range(0, 1 + (b % 3)).Select(i => Request($"{"ab"[replica]}-{w}-{b}-{i}", time))]);
+                }
+            })).ToList();
+            await Task.WhenAll(writers).WaitAsync(TimeSpan.FromMinutes(5));
+            // One more from each, in turn: the slow replica's record now follows the fast one's.
+            await Store.AppendAsync([Request("a-last", clocks[0].GetUtcNow().AddMinutes(1))]);
+            await second.AppendAsync([Request("b-last", clocks[1].GetUtcNow().AddMinutes(1))]);
+            var headA = await Store.GetChainHeadAsync();
+            var headB = await second.GetChainHeadAsync();
+            await second.AppendCheckpointAsync(key.Sign(headB.Sequence, headB.Hash.Span, clocks[1].GetUtcNow()));
+
+            var records = await AllAsync();
+            var verification = await VerifyAsync(key.PublicKey);
+
+            var expected = (2 * Writers * Enumerable.Range(0, Batches).Sum(b => 1 + (b % 3))) + 2;
+            Assert.Equal(expected, records.Count);
+            Assert.Equal(Enumerable.Range(1, expected).Select(i => (long)i), records.Select(r => r.Chain!.Sequence));
+            Assert.Equal(expected, records.Select(r => r.RequestId).Distinct().Count());
+            Assert.Equal((headA.Sequence, headB.Sequence), ((long)expected, (long)expected));
+            Assert.True(verification.Intact, verification.Fault?.ToString());
+            Assert.Equal(expected, verification.Records);
+            Assert.True(verification.TimeRegressions >= 1, "the slow replica's last record is timed before the fast one's");
+            Assert.True(verification.LargestTimeRegression >= TimeSpan.FromMinutes(4));
+        }
+        finally
+        {
+            (second as IDisposable)?.Dispose();
+        }
     }
 
     private static ContentCaptureItem Item(string requestId, DateTimeOffset time, string user, string prompt) => new(requestId, time, user, "platform",

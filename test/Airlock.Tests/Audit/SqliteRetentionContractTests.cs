@@ -13,6 +13,9 @@ public sealed class SqliteRetentionContractTests : RetentionContractTests
 
     protected override async Task<IAuditStore> OpenStoreAsync() => await SqliteStore.OpenAsync(DataDir);
 
+    // Its own connections and writer: what a second process (the CLI, another gateway on the same host) appends through.
+    protected override async Task<IAuditStore> OpenSecondStoreAsync() => await SqliteStore.OpenAsync(DataDir);
+
     protected override async Task ExecuteSqlAsync(string sql)
     {
         await using var connection = new SqliteConnection("Data Source=" + Path.Combine(DataDir, "airlock.db"));

@@ -27,8 +27,10 @@ public sealed record AuditPurgeReport
 
 /// <summary>
 /// Enforces retention. Metadata: deletes the oldest chained records whose team's metadata retention has passed,
-/// as one prefix of the chain (it stops at the first record still retained, so a team with a longer retention holds
-/// back the records after it), after appending a purge record that names the range and the hash of the last purged
+/// as one prefix of the chain by sequence: the longest prefix whose records are all past their retention. It stops at
+/// the first record still retained, so a team with a longer retention, or a record a replica with a slow clock stamped
+/// later than its neighbours, holds back the records after it; a record is never deleted early because of clock skew,
+/// at worst kept longer, after appending a purge record that names the range and the hash of the last purged
 /// record: the verifier anchors the remaining chain on it. Content: deletes captured content older than its team's
 /// (and mode's) content retention, and destroys the data keys of periods older than the longest content retention
 /// (crypto-shredding any copy of those blobs). Each purge that removed something is itself recorded.
@@ -70,7 +72,8 @@ public sealed class AuditPurger(IAuditStore store, IAuditRetentionStore retentio
             }
             last = link.Sequence;
             lastHash = link.Hash;
-            newestPurged = record.Time;
+            // Times need not rise with the sequence (replicas' clocks differ): the newest purged time is the maximum.
+            newestPurged = newestPurged is { } newest && newest > record.Time ? newest : record.Time;
             count++;
         }
         if (count == 0)
