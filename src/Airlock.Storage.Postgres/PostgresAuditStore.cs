@@ -14,7 +14,8 @@ namespace Airlock.Storage.Postgres;
 public sealed partial class PostgresAuditStore : IAuditStore, IDisposable, IAsyncDisposable
 {
     // 1: chained records and checkpoints. 2: identity commitments and purge details (encoding version 2), captured content.
-    private const int SchemaVersion = 2;
+    // 3: admin records' detail column (chain encoding version 3).
+    private const int SchemaVersion = 3;
 
     // Taken by every migration: replicas starting together create the schema once.
     private const long MigrationLockKey = 0x4149524C4F434B; // "AIRLOCK"
@@ -25,7 +26,7 @@ public sealed partial class PostgresAuditStore : IAuditStore, IDisposable, IAsyn
         cache_creation_tokens, request_bytes, response_bytes, body_sha256, upstream_request_id, user_agent,
         client_address, findings, kind, tool_event, tool_name, tool_file_paths, tool_command, tool_command_truncated,
         tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd, tool_event_id, prev_hash, hash,
-        identity_commitment, identity_salt, purge
+        identity_commitment, identity_salt, purge, detail
         """;
 
     private const string SchemaV1 = """
@@ -115,6 +116,9 @@ public sealed partial class PostgresAuditStore : IAuditStore, IDisposable, IAsyn
         );
         """;
 
+    // Admin records' own detail column (chain encoding version 3) instead of the tool-event columns.
+    private const string SchemaV3 = "ALTER TABLE audit_records ADD COLUMN IF NOT EXISTS detail TEXT;";
+
     private readonly NpgsqlDataSource _dataSource;
 
     private PostgresAuditStore(NpgsqlDataSource dataSource) => _dataSource = dataSource;
@@ -159,7 +163,7 @@ public sealed partial class PostgresAuditStore : IAuditStore, IDisposable, IAsyn
         }
         if (current < SchemaVersion)
         {
-            await using var command = new NpgsqlCommand((current < 1 ? SchemaV1 : "") + SchemaV2 + $"""
+            await using var command = new NpgsqlCommand((current < 1 ? SchemaV1 : "") + (current < 2 ? SchemaV2 : "") + SchemaV3 + $"""
                 INSERT INTO airlock_schema (component, version) VALUES ('audit', {SchemaVersion})
                 ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version;
                 """, connection, transaction);
@@ -292,6 +296,7 @@ public sealed partial class PostgresAuditStore : IAuditStore, IDisposable, IAsyn
             Bytes(importer, link.IdentityCommitment);
             Bytes(importer, link.IdentitySalt);
             Json(importer, AuditRowLayout.PurgeJson(r.Purge));
+            Text(importer, r.Detail);
         }
         await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -45,6 +45,9 @@ public sealed partial class SqliteStore
         );
         """;
 
+    // Admin records' own detail column (chain encoding version 3) instead of the tool-event columns.
+    private const string SchemaV5 = "ALTER TABLE audit_records ADD COLUMN detail TEXT;";
+
     // Column order shared by every read (ReadRecord's ordinals) and the insert.
     private const string RecordColumns = """
         seq, request_id, time, door, operation, key_id, user_name, team, session_id, model, upstream,
@@ -52,7 +55,7 @@ public sealed partial class SqliteStore
         cache_creation_tokens, request_bytes, response_bytes, body_sha256, upstream_request_id, user_agent,
         client_address, findings, kind, tool_event, tool_name, tool_file_paths, tool_command, tool_command_truncated,
         tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd, tool_event_id, prev_hash, hash,
-        identity_commitment, identity_salt, purge
+        identity_commitment, identity_salt, purge, detail
         """;
 
     private static readonly string[] RecordParameterNames =
@@ -62,7 +65,7 @@ public sealed partial class SqliteStore
         "$request_bytes", "$response_bytes", "$sha", "$upstream_request_id", "$user_agent", "$client_address", "$findings",
         "$kind", "$tool_event", "$tool_name", "$tool_file_paths", "$tool_command", "$tool_command_truncated", "$tool_decision",
         "$tool_decision_reason", "$tool_duration_ms", "$tool_cwd", "$tool_event_id", "$prev_hash", "$hash",
-        "$identity_commitment", "$identity_salt", "$purge",
+        "$identity_commitment", "$identity_salt", "$purge", "$detail",
     ];
 
     private const string HeadSql = "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1";
@@ -140,6 +143,7 @@ public sealed partial class SqliteStore
         p["$identity_commitment"].Value = link.IdentityCommitment is { } commitment ? Convert.FromHexString(commitment) : DBNull.Value;
         p["$identity_salt"].Value = link.IdentitySalt is { } salt ? Convert.FromHexString(salt) : DBNull.Value;
         p["$purge"].Value = Db(AuditRowLayout.PurgeJson(r.Purge));
+        p["$detail"].Value = Db(r.Detail);
         p["$kind"].Value = AuditKinds.ToText(r.Kind);
         p["$request_id"].Value = r.RequestId;
         p["$time"].Value = r.Time.ToUnixTimeMilliseconds();

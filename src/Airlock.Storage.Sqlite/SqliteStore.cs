@@ -15,7 +15,8 @@ public sealed partial class SqliteStore : IKeyStore, IAuditStore, IDisposable
     // 1: keys and model-call audit records. 2: audit record kind and Claude Code tool-event columns.
     // 3: hash chain (seq, prev_hash, hash) and signed checkpoints.
     // 4: identity commitments and purge details (chain encoding version 2), captured content and its data keys.
-    private const int SchemaVersion = 4;
+    // 5: admin records' detail column (chain encoding version 3).
+    private const int SchemaVersion = 5;
     private const string KeyColumns = "id, hash, user_name, team, role, created_at, expires_at, revoked_at, description";
     private readonly string _connectionString;
 
@@ -101,9 +102,13 @@ public sealed partial class SqliteStore : IKeyStore, IAuditStore, IDisposable
         {
             await ExecuteAsync(connection, transaction, SchemaV4, cancellationToken).ConfigureAwait(false);
         }
+        if (current < 5)
+        {
+            await ExecuteAsync(connection, transaction, SchemaV5, cancellationToken).ConfigureAwait(false);
+        }
         if (current < 3)
         {
-            // After the schema 4 columns exist: rows chained now get encoding version 2 (identity commitments).
+            // After the schema 4 and 5 columns exist: rows chained now get encoding version 2 (identity commitments).
             await ChainExistingRecordsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         }
         await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SchemaVersion};", cancellationToken).ConfigureAwait(false);

@@ -19,7 +19,8 @@ namespace Airlock.Core.Audit;
 /// </param>
 public sealed record AuditChainLink(long Sequence, string PreviousHash, string Hash, string? IdentityCommitment = null, string? IdentitySalt = null)
 {
-    /// <summary>The canonical encoding version this record was hashed with.</summary>
+    /// <summary>The canonical encoding version this link's record was hashed with, as far as the link tells (1 or 2; a
+    /// version 2 link of a record with a <see cref="AuditRecord.Detail"/> is version 3).</summary>
     public byte EncodingVersion => IdentityCommitment is null ? (byte)1 : (byte)2;
 }
 
@@ -69,6 +70,12 @@ public readonly record struct AuditChainHead(long Sequence, ReadOnlyMemory<byte>
 /// address left out (the commitment covers it), and after the tool event a purge block: <c>0x00</c>, or <c>0x01</c>
 /// and scope, from_sequence, to_sequence, last_hash, records, before (Unix ms), subject.
 /// </para>
+/// <para>
+/// Version 3 (records with a <see cref="AuditRecord.Detail"/>, admin records since schema 5) is version 2 with the
+/// version byte <c>0x03</c> and the detail string after the purge block. A record's version follows from its fields:
+/// no identity commitment is version 1, a commitment and no detail version 2, both version 3; the version byte is
+/// hashed, so adding or removing a detail (or a commitment) breaks the record's hash.
+/// </para>
 /// A new field means a new version: records keep the version they were hashed with.
 /// </summary>
 public static class AuditCanonicalEncoding
@@ -76,8 +83,11 @@ public static class AuditCanonicalEncoding
     /// <summary>Encoding version of records without an identity commitment.</summary>
     public const byte Version = 1;
 
-    /// <summary>Encoding version of records with an identity commitment and purge details (current).</summary>
+    /// <summary>Encoding version of records with an identity commitment and purge details.</summary>
     public const byte Version2 = 2;
+
+    /// <summary>Encoding version 2 plus the admin detail (records that have a <see cref="AuditRecord.Detail"/>).</summary>
+    public const byte Version3 = 3;
 
     /// <summary>Size of a chain hash (SHA-256).</summary>
     public const int HashSize = 32;
@@ -120,8 +130,13 @@ public static class AuditCanonicalEncoding
             // Version 1 has no place for purge details: they would not be covered by the hash.
             throw new ArgumentException("a purge record needs encoding version 2 (an identity commitment)", nameof(commitment));
         }
+        if (!v2 && r.Detail is not null)
+        {
+            throw new ArgumentException("a record with a detail needs encoding version 3 (an identity commitment)", nameof(commitment));
+        }
+        var v3 = v2 && r.Detail is not null;
         w.Write(Magic);
-        Byte(w, v2 ? Version2 : Version);
+        Byte(w, v3 ? Version3 : v2 ? Version2 : Version);
         WriteInt64(w, sequence);
         w.Write(previousHash);
         Str(w, AuditKinds.ToText(r.Kind));
@@ -177,16 +192,22 @@ public static class AuditCanonicalEncoding
         if (r.Purge is not { } p)
         {
             Byte(w, 0);
-            return;
         }
-        Byte(w, 1);
-        Str(w, p.Scope);
-        Int(w, p.FromSequence);
-        Int(w, p.ToSequence);
-        Str(w, p.LastHash);
-        Int(w, p.Records);
-        Int(w, p.Before?.ToUnixTimeMilliseconds());
-        Str(w, p.Subject);
+        else
+        {
+            Byte(w, 1);
+            Str(w, p.Scope);
+            Int(w, p.FromSequence);
+            Int(w, p.ToSequence);
+            Str(w, p.LastHash);
+            Int(w, p.Records);
+            Int(w, p.Before?.ToUnixTimeMilliseconds());
+            Str(w, p.Subject);
+        }
+        if (v3)
+        {
+            Str(w, r.Detail);
+        }
     }
 
     private static void WriteTool(ArrayBufferWriter<byte> w, ToolEventDetails? tool)

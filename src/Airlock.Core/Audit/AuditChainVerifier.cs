@@ -147,6 +147,10 @@ public sealed class AuditChainVerifier
         {
             return new AuditChainFault(link.Sequence, record.RequestId, "identity commitment is not 64 hex characters");
         }
+        if (link.IdentityCommitment is null && record.Detail is not null)
+        {
+            return new AuditChainFault(link.Sequence, record.RequestId, "detail on a version 1 record (not covered by its hash): the record was edited");
+        }
         if (link.IdentityCommitment is null && record.Purge is not null)
         {
             return new AuditChainFault(link.Sequence, record.RequestId, "purge details on a version 1 record (not covered by its hash): the record was edited");

@@ -56,11 +56,13 @@ public static class AuditExport
         "model", "upstream", "status", "outcome", "error_type", "latency_ms", "ttfb_ms", "input_tokens", "output_tokens",
         "cache_read_tokens", "cache_creation_tokens", "request_bytes", "response_bytes", "body_sha256", "upstream_request_id",
         "user_agent", "client_address", "findings", "tool", "signing_key_id", "signature", "export_scope",
-        "identity_commitment", "identity_salt", "purge",
+        "identity_commitment", "identity_salt", "purge", "detail",
     ];
 
-    // Exports written before chain encoding version 2 have the first 35 columns only; they still verify.
+    // Exports written before chain encoding version 2 have the first 35 columns only, those before version 3 the first
+    // 38; they still verify.
     private const int LegacyCsvColumnCount = 35;
+    private const int Version2CsvColumnCount = 38;
 
     /// <summary>
     /// Writes <paramref name="records"/> (chain order) with the <paramref name="checkpoints"/> (sequence order)
@@ -175,6 +177,7 @@ public static class AuditExport
             return Complete(verifier, toSequence);
         }
         var columnCount = string.Equals(first.Trim(), string.Join(',', CsvColumns), StringComparison.Ordinal) ? CsvColumns.Length
+            : string.Equals(first.Trim(), string.Join(',', CsvColumns[..Version2CsvColumnCount]), StringComparison.Ordinal) ? Version2CsvColumnCount
             : string.Equals(first.Trim(), string.Join(',', CsvColumns[..LegacyCsvColumnCount]), StringComparison.Ordinal) ? LegacyCsvColumnCount
             : 0;
         if (columnCount == 0)
@@ -266,6 +269,7 @@ public static class AuditExport
         null, null, null,
         r.Chain?.IdentityCommitment, r.Chain?.IdentitySalt,
         r.Purge is null ? null : JsonSerializer.Serialize(r.Purge, ExportJsonContext.Default.AuditPurgeDetails),
+        r.Detail,
     ];
 
     private static string?[] CheckpointCells(AuditCheckpoint c)
@@ -285,6 +289,7 @@ public static class AuditExport
         Chain = c[1] is null ? null : new AuditChainLink(Long(c[1])!.Value, c[2] ?? "", c[3] ?? "",
             c.Count > LegacyCsvColumnCount ? c[35] : null, c.Count > LegacyCsvColumnCount ? c[36] : null),
         Purge = c.Count > LegacyCsvColumnCount && c[37] is { } purge ? JsonSerializer.Deserialize(purge, ExportJsonContext.Default.AuditPurgeDetails) : null,
+        Detail = c.Count > Version2CsvColumnCount ? c[38] : null,
         Kind = AuditKinds.Parse(c[4] ?? ""),
         RequestId = c[5] ?? throw new FormatException("request_id is empty"),
         Time = Time(c[6]),

@@ -144,6 +144,13 @@ public sealed record AuditRecord
     /// <summary>The Claude Code hook event, for <see cref="AuditKind.ToolEvent"/> records (null otherwise).</summary>
     public ToolEventDetails? Tool { get; init; }
 
+    /// <summary>
+    /// Admin records: what the action was given (the HTTP request line with its normalized filter, a gap's counts, a
+    /// key's owner and role). Never a secret. Covered by encoding version 3, which a record has exactly when this is set;
+    /// admin records written before schema 5 keep these parameters in <see cref="Tool"/> and their original encoding.
+    /// </summary>
+    public string? Detail { get; init; }
+
     /// <summary>What a <see cref="AuditKind.Purge"/> record removed (null otherwise). Covered by encoding version 2 only.</summary>
     public AuditPurgeDetails? Purge { get; init; }
 

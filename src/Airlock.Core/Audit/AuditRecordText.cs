@@ -34,6 +34,7 @@ public static class AuditRecordText
             UpstreamRequestId = CleanText(record.UpstreamRequestId),
             UserAgent = CleanText(record.UserAgent),
             ClientAddress = CleanText(record.ClientAddress),
+            Detail = CleanText(record.Detail),
             Findings = [.. record.Findings.Select(f => new AuditFinding(CleanText(f.RuleId)!, CleanText(f.Category)!, CleanText(f.Location)!, CleanText(f.Action)!, CleanText(f.ValueHash)!))],
             Tool = record.Tool is not { } t ? null : t with
             {
@@ -51,7 +52,7 @@ public static class AuditRecordText
     private static bool NeedsCleaning(AuditRecord r) =>
         Bad(r.RequestId) || Bad(r.Door) || Bad(r.Operation) || Bad(r.KeyId) || Bad(r.User) || Bad(r.Team) || Bad(r.SessionId)
         || Bad(r.Model) || Bad(r.Upstream) || Bad(r.ErrorType) || Bad(r.BodySha256) || Bad(r.UpstreamRequestId) || Bad(r.UserAgent)
-        || Bad(r.ClientAddress) || r.Findings.Any(f => Bad(f.RuleId) || Bad(f.Category) || Bad(f.Location) || Bad(f.Action) || Bad(f.ValueHash))
+        || Bad(r.ClientAddress) || Bad(r.Detail) || r.Findings.Any(f => Bad(f.RuleId) || Bad(f.Category) || Bad(f.Location) || Bad(f.Action) || Bad(f.ValueHash))
         || r.Tool is { } t && (Bad(t.HookEvent) || Bad(t.ToolName) || t.FilePaths.Any(Bad) || Bad(t.Command) || Bad(t.DecisionReason)
             || Bad(t.Cwd) || Bad(t.EventId));
 

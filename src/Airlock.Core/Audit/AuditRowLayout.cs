@@ -11,7 +11,8 @@ namespace Airlock.Core.Audit;
 /// input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, request_bytes, response_bytes, body_sha256,
 /// upstream_request_id, user_agent, client_address, findings, kind, tool_event, tool_name, tool_file_paths,
 /// tool_command, tool_command_truncated, tool_decision, tool_decision_reason, tool_duration_ms, tool_cwd,
-/// tool_event_id, prev_hash, hash, identity_commitment, identity_salt, purge</c> (the last three since schema 4). List-valued
+/// tool_event_id, prev_hash, hash, identity_commitment, identity_salt, purge, detail</c> (identity and purge since
+/// SQLite schema 4, detail since SQLite schema 5 / PostgreSQL schema 3). List-valued
 /// fields and purge details are stored as JSON text.
 /// </summary>
 public static class AuditRowLayout
@@ -83,6 +84,7 @@ public static class AuditRowLayout
                 Cwd = Text(reader, 36),
                 EventId = Text(reader, 37),
             },
+            Detail = reader.FieldCount > 43 && !reader.IsDBNull(43) ? reader.GetString(43) : null,
             Purge = reader.IsDBNull(42) ? null : JsonSerializer.Deserialize(reader.GetString(42), AuditRowJsonContext.Default.AuditPurgeDetails),
         };
         return reader.IsDBNull(39)

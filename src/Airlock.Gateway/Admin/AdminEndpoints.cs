@@ -113,7 +113,7 @@ public static class AdminEndpoints
                 LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 UserAgent = context.Request.Headers.UserAgent.ToString() is { Length: > 0 } ua ? AdminAuditQuery.Shorten(ua) : null,
                 ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
-                Tool = AdminRecords.Details(action, result.Parameters),
+                Detail = AdminRecords.Detail(result.Parameters),
             };
             try
             {

@@ -49,7 +49,7 @@ public static class AdminActions
         Outcome = AuditOutcome.Ok,
         ErrorType = "audit_store_unavailable",
         LatencyMs = (until - since).TotalMilliseconds,
-        Tool = AdminRecords.Details(StoreGap, string.Create(CultureInfo.InvariantCulture,
+        Detail = AdminRecords.Detail(string.Create(CultureInfo.InvariantCulture,
             $"spooled={spooled} from={Utc(since)} to={Utc(until)} reason=store_unavailable")),
     };
 
@@ -62,7 +62,7 @@ public static class AdminActions
         Operation = operation,
         Outcome = AuditOutcome.Ok,
         UserAgent = actor,
-        Tool = AdminRecords.Details(operation, parameters),
+        Detail = AdminRecords.Detail(parameters),
     };
 
     private static string Utc(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);

@@ -37,7 +37,8 @@ public sealed partial class AuditPurgeService(AirlockConfig config, OpenedAuditS
                     var report = await purger.PurgeAsync(retention, dryRun: false, stoppingToken).ConfigureAwait(false);
                     if (report.MetadataRecords + report.ContentBlobs + report.DestroyedKeyPeriods.Count > 0)
                     {
-                        await writer.CheckpointAsync(stoppingToken).ConfigureAwait(false);
+                        // Forced: the purge record went to the store directly, so the writer may have nothing new of its own.
+                        await writer.CheckpointHeadAsync(stoppingToken).ConfigureAwait(false);
                         LogPurged(logger, report.MetadataRecords, report.ContentBlobs, report.DestroyedKeyPeriods.Count);
                     }
                 }

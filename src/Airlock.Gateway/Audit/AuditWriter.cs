@@ -362,10 +362,18 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private readonly record struct Entry(AuditRecord Record, TaskCompletionSource? Durable);
 
     /// <summary>
-    /// Signs the current chain head and stores the checkpoint, unless nothing was written since the last one.
-    /// Returns the checkpoint, or null when there was nothing new (or no signing key).
+    /// Signs the current chain head and stores the checkpoint, unless nothing was written through this writer since
+    /// the last one. Returns the checkpoint, or null when there was nothing new (or no signing key).
     /// </summary>
-    public async Task<AuditCheckpoint?> CheckpointAsync(CancellationToken cancellationToken = default)
+    public Task<AuditCheckpoint?> CheckpointAsync(CancellationToken cancellationToken = default) => CheckpointAsync(force: false, cancellationToken);
+
+    /// <summary>
+    /// Signs the current chain head now, even when nothing went through this writer since the last checkpoint: for
+    /// records appended to the store directly (a purge record, which is an anchor only once a checkpoint covers it).
+    /// </summary>
+    public Task<AuditCheckpoint?> CheckpointHeadAsync(CancellationToken cancellationToken = default) => CheckpointAsync(force: true, cancellationToken);
+
+    private async Task<AuditCheckpoint?> CheckpointAsync(bool force, CancellationToken cancellationToken)
     {
         if (_signingKey is null)
         {
@@ -375,7 +383,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
         try
         {
             var written = Interlocked.Read(ref _written);
-            if (written == _checkpointedAtWritten)
+            if (written == _checkpointedAtWritten && !force)
             {
                 return null;
             }
@@ -385,7 +393,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
             {
                 return null;
             }
-            var checkpoint = _signingKey.Sign(head.Sequence, head.Hash.Span, DateTimeOffset.UtcNow);
+            var checkpoint = _signingKey.Sign(head.Sequence, head.Hash.Span, _time.GetUtcNow());
             await _store.AppendCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false);
             _checkpointedAtWritten = written;
             return checkpoint;

@@ -68,6 +68,7 @@ public static class SiemFields
             Text("tool_decision", tool.Decision == ToolDecision.None ? null : ToolDecisions.ToText(tool.Decision));
             Text("tool_command", tool.Command);
         }
+        Text("detail", record.Detail);
         if (record.Chain is { } chain)
         {
             Integer("seq", chain.Sequence);

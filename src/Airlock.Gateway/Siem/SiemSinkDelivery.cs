@@ -273,7 +273,7 @@ public sealed partial class SiemSinkDelivery : IAsyncDisposable
             Operation = "siem.gap",
             Outcome = AuditOutcome.Ok,
             ErrorType = "siem_gap",
-            Tool = AdminRecords.Details("siem.gap", string.Create(CultureInfo.InvariantCulture,
+            Detail = AdminRecords.Detail(string.Create(CultureInfo.InvariantCulture,
                 $"sink={Name} dropped={count} from={from.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ} to={to.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ} reason=queue_and_spill_full")),
         }).ConfigureAwait(false);
     }

@@ -123,7 +123,7 @@ public static class CefFormatter
         Extension("app", record.Door);
         Extension("requestClientApplication", record.UserAgent);
         Extension("src", System.Net.IPAddress.TryParse(record.ClientAddress, out _) ? record.ClientAddress : null);
-        Extension("msg", record.Tool?.Command);
+        Extension("msg", record.Tool?.Command ?? record.Detail);
         return text.ToString();
     }
 

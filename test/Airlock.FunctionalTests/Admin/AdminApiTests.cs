@@ -66,8 +66,9 @@ public sealed class AdminApiTests(ITestOutputHelper output)
         Assert.Equal(auditorRecord.Id, first.KeyId);
         Assert.Equal("grace", first.User);
         Assert.Equal(200, first.Status);
-        Assert.Equal("GET /admin/v1/audit/records?user=ada&session=s-1", first.Tool!.Command);
-        Assert.Equal("audit.list", first.Tool.ToolName);
+        Assert.Equal("GET /admin/v1/audit/records?user=ada&session=s-1", first.Detail);
+        Assert.Equal("audit.list", first.Operation);
+        Assert.Null(first.Tool);
     }
 
     [Fact]
@@ -112,7 +113,7 @@ public sealed class AdminApiTests(ITestOutputHelper output)
         Assert.Equal(15, admins.Count);
         Assert.Equal(4, admins.Count(r => r.User == GatewayHarness.DeveloperUser && r.Status == 403 && r.ErrorType == "auth_forbidden"));
         Assert.Equal(2, admins.Count(r => r.User is null && r.Status == 401 && r.Outcome == AuditOutcome.Rejected));
-        Assert.Contains(admins, r => r.ErrorType == "invalid_parameters" && r.Tool!.Command == "GET /admin/v1/audit/records?usr=ada");
+        Assert.Contains(admins, r => r.ErrorType == "invalid_parameters" && r.Detail == "GET /admin/v1/audit/records?usr=ada");
         var revoked = Assert.Single(admins, r => r.Operation == "keys.revoke" && r.Status == 200);
         Assert.Equal("root", revoked.User);
         // Keys never reach the trail, in any form.

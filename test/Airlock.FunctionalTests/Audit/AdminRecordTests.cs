@@ -33,8 +33,8 @@ public sealed class AdminRecordTests
                 Assert.True(r.Time > DateTimeOffset.UtcNow.AddMinutes(-10));
                 Assert.NotNull(r.Chain);
             });
-            Assert.Equal("role=developer", records[0].Tool!.Command);
-            Assert.Equal("key_id=" + id, records[1].Tool!.Command);
+            Assert.Equal("role=developer", records[0].Detail);
+            Assert.Equal("key_id=" + id, records[1].Detail);
             Assert.Equal(records[0].Chain!.Sequence + 1, records[1].Chain!.Sequence);
             // The key itself is shown once and stored nowhere: not in any audit file of the data directory.
             foreach (var file in Directory.GetFiles(Path.Combine(work, ".airlock")))

@@ -150,7 +150,7 @@ public sealed class AuditStoreFailureTests(ITestOutputHelper output)
         var gap = records[3];
         Assert.Equal(AuditKind.Admin, gap.Kind);
         Assert.Equal(AdminActions.StoreGap, gap.Operation);
-        Assert.StartsWith("spooled=3 ", gap.Tool!.Command, StringComparison.Ordinal);
+        Assert.StartsWith("spooled=3 ", gap.Detail, StringComparison.Ordinal);
         Assert.Equal(0, new FileInfo(spoolPath).Length);
         Assert.True(harness.Gateway.Audit.Health.Healthy);
 

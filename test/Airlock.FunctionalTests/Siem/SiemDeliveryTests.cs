@@ -186,8 +186,8 @@ public sealed partial class SiemDeliveryTests(ITestOutputHelper output)
 
         // The gap is in the trail itself, as an admin record.
         var trail = await harness.Gateway.Store.QueryAsync(new AuditQuery { Kind = AuditKind.Admin, Limit = 100 });
-        var gap = Assert.Single(trail, r => r.Operation == "siem.gap" && r.Tool!.Command!.Contains("sink=soc", StringComparison.Ordinal));
-        Assert.Contains("reason=queue_and_spill_full", gap.Tool!.Command, StringComparison.Ordinal);
+        var gap = Assert.Single(trail, r => r.Operation == "siem.gap" && r.Detail!.Contains("sink=soc", StringComparison.Ordinal));
+        Assert.Contains("reason=queue_and_spill_full", gap.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -226,7 +226,7 @@ public sealed partial class SiemDeliveryTests(ITestOutputHelper output)
     private static long CountedDrops(IEnumerable<JsonDocument> docs) =>
         Records(docs).Where(r => r.GetProperty("operation").GetString() == "siem.gap")
             .DistinctBy(r => r.GetProperty("request_id").GetString())
-            .Sum(g => long.Parse(GapCount().Match(g.GetProperty("tool").GetProperty("command").GetString()!).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            .Sum(g => long.Parse(GapCount().Match(g.GetProperty("detail").GetString()!).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
 
     private async Task<GatewayHarness> StartAsync(Uri url, SiemSinkKind kind, int queueCapacity = 1000, long spillMaxBytes = 16 * 1024 * 1024, TimeSpan? timeout = null,
         string? spillDir = null) =>

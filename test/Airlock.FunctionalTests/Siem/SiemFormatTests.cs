@@ -24,7 +24,7 @@ public sealed class SiemFormatTests
     [Fact]
     public void Cef_escapes_backslash_and_equals_in_extensions_and_pipe_in_headers()
     {
-        var cef = CefFormatter.Format(Hostile with { Tool = Airlock.Gateway.Admin.AdminRecords.Details("a|b", null) });
+        var cef = CefFormatter.Format(Hostile with { Tool = new ToolEventDetails { HookEvent = "PreToolUse", ToolName = "a|b" } });
         // Header: the name field carries the tool name with its pipe escaped; 7 unescaped pipes separate 8 fields.
         Assert.StartsWith(@"CEF:0|Airlock|Airlock Gateway|1|request:blocked|request a\|b blocked|8|", cef, StringComparison.Ordinal);
         Assert.Contains(@"suser=eve|x\=1\\y""]z", cef, StringComparison.Ordinal);

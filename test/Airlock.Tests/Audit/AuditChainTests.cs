@@ -286,4 +286,68 @@ public sealed class AuditChainTests : IDisposable
         Assert.Contains("no chain fields", missing.Fault!.Reason, StringComparison.Ordinal);
         Assert.Contains("hex", badHex.Fault!.Reason, StringComparison.Ordinal);
     }
+
+    private static AuditRecord AdminWithDetail(string requestId, string detail) => new()
+    {
+        Kind = AuditKind.Admin,
+        RequestId = requestId,
+        Time = T0,
+        Door = "admin",
+        Operation = "audit.list",
+        User = "auditor-1",
+        Outcome = AuditOutcome.Ok,
+        Detail = detail,
+    };
+
+    // Before schema 5 an admin record kept its parameters in the tool-event fields.
+    private static AuditRecord AdminWithToolDetails(string requestId, string parameters) => AdminWithDetail(requestId, "") with
+    {
+        Detail = null,
+        Tool = new ToolEventDetails { HookEvent = "admin", ToolName = "audit.list", Command = parameters },
+    };
+
+    [Fact]
+    public void A_record_with_a_detail_hashes_with_encoding_version_3_and_the_detail_is_covered()
+    {
+        var (record, _) = AuditChainHead.Genesis.Append(AdminWithDetail("a1", "GET /admin/v1/audit/records?user=ada"));
+        var commitment = Convert.FromHexString(record.Chain!.IdentityCommitment!);
+        var previous = new byte[32];
+
+        var encoded = AuditCanonicalEncoding.Encode(record, 1, previous, commitment);
+        var withoutDetail = AuditCanonicalEncoding.Encode(record with { Detail = null }, 1, previous, commitment);
+        var detailBytes = Encoding.UTF8.GetBytes("GET /admin/v1/audit/records?user=ada");
+
+        Assert.Equal(AuditCanonicalEncoding.Version3, encoded["AIRLOCK-AUDIT-RECORD".Length]);
+        Assert.Equal(AuditCanonicalEncoding.Version2, withoutDetail["AIRLOCK-AUDIT-RECORD".Length]);
+        // Version 3 is version 2 (version byte aside) followed by the detail string: 0x01, uint32 length, UTF-8 bytes.
+        Assert.Equal(withoutDetail.AsSpan(21).ToArray(), encoded.AsSpan(21, withoutDetail.Length - 21).ToArray());
+        Assert.Equal(withoutDetail.Length + 1 + 4 + detailBytes.Length, encoded.Length);
+        Assert.Equal(detailBytes, encoded[^detailBytes.Length..]);
+        Assert.Throws<ArgumentException>(() => AuditCanonicalEncoding.Encode(record, 1, previous));
+    }
+
+    [Fact]
+    public async Task A_trail_mixing_old_admin_records_with_tool_details_and_new_ones_with_a_detail_verifies_and_detail_edits_are_named()
+    {
+        var head = AuditChainHead.Genesis;
+        var records = new List<AuditRecord>();
+        foreach (var record in new[] { Request("r1", T0), AdminWithToolDetails("old-admin", "GET /admin/v1/audit/records"), AdminWithDetail("new-admin", "role=developer"), Request("r2", T0) })
+        {
+            (var chained, head) = head.Append(record);
+            records.Add(chained);
+        }
+
+        var intact = await VerifyAsync(records, [Checkpoint(records[^1])]);
+        var edited = await VerifyAsync([records[0], records[1], records[2] with { Detail = "role=admin" }, records[3]]);
+        var removed = await VerifyAsync([records[0], records[1], records[2] with { Detail = null }, records[3]]);
+        var added = await VerifyAsync([records[0], records[1] with { Detail = "GET /admin/v1/audit/records" }, records[2], records[3]]);
+        var onVersion1 = await VerifyAsync([records[0], records[1], records[2] with { Chain = records[2].Chain! with { IdentityCommitment = null } }]);
+
+        Assert.True(intact.Intact, intact.Fault?.ToString());
+        Assert.Equal(3, edited.Fault!.Sequence);
+        Assert.Contains("edited", edited.Fault.Reason, StringComparison.Ordinal);
+        Assert.Equal(3, removed.Fault!.Sequence);
+        Assert.Equal(2, added.Fault!.Sequence);
+        Assert.Contains("detail on a version 1 record", onVersion1.Fault!.Reason, StringComparison.Ordinal);
+    }
 }

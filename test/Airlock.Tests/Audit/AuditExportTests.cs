@@ -144,4 +144,42 @@ public sealed class AuditExportTests : IDisposable
         Assert.StartsWith("line 3: 3 columns", columns.Message, StringComparison.Ordinal);
         Assert.StartsWith("line ", time.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(AuditExportFormat.Jsonl)]
+    [InlineData(AuditExportFormat.Csv)]
+    public async Task An_admin_detail_travels_in_both_formats_and_an_edited_detail_is_named(AuditExportFormat format)
+    {
+        var head = AuditChainHead.Genesis;
+        var records = new List<AuditRecord>();
+        foreach (var record in Chain(2).Select(r => r with { Chain = null }).Append(new AuditRecord
+        {
+            Kind = AuditKind.Admin, RequestId = "adm-1", Time = T0.AddSeconds(5), Door = "admin", Operation = "audit.export",
+            Outcome = AuditOutcome.Ok, Detail = "GET /admin/v1/audit/export?format=csv, \"quoted\"\nline",
+        }))
+        {
+            (var chained, head) = head.Append(record);
+            records.Add(chained);
+        }
+        var text = await ExportAsync(format, records);
+
+        var intact = await VerifyAsync(text);
+        var edited = await VerifyAsync(text.Replace("format=csv", "format=tsv", StringComparison.Ordinal));
+
+        Assert.True(intact.Intact, intact.Fault?.ToString());
+        Assert.Equal(3, edited.Fault!.Sequence);
+    }
+
+    [Fact]
+    public async Task A_csv_export_written_before_the_detail_column_still_verifies()
+    {
+        var text = await ExportAsync(AuditExportFormat.Csv, Chain(6));
+        // Version 2 exports had 38 columns: the header without "detail" and no last cell on any row.
+        var lines = text.TrimEnd('\n').Split('\n').Select(line => line[..line.LastIndexOf(',')]);
+
+        var result = await VerifyAsync(string.Join('\n', lines) + "\n");
+
+        Assert.True(result.Intact, result.Fault?.ToString());
+        Assert.Equal(6, result.Records);
+    }
 }
