@@ -39,12 +39,15 @@ public sealed class AuditConfigTests
                 connection_string_env: AIRLOCK_AUDIT_PG
               on_store_failure: spool
               checkpoint_interval: 5m
+              shutdown_timeout: 2m
             """).Audit;
 
         Assert.Equal(AuditStoreKind.Postgres, audit.Store);
         Assert.Equal("AIRLOCK_AUDIT_PG", audit.PostgresConnectionStringEnv);
         Assert.Equal(AuditFailureMode.Spool, audit.OnStoreFailure);
         Assert.Equal(TimeSpan.FromMinutes(5), audit.CheckpointInterval);
+        Assert.Equal(TimeSpan.FromMinutes(2), audit.ShutdownTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), new AuditConfig().ShutdownTimeout);
     }
 
     [Fact]
@@ -55,6 +58,7 @@ public sealed class AuditConfigTests
               store: mysql
               on_store_failure: ignore
               checkpoint_interval: 100ms
+              shutdown_timeout: 0s
               bogus: 1
             """)).Errors;
         var postgresWithoutVariable = Assert.Throws<ConfigurationException>(() => Parse("""
@@ -65,6 +69,7 @@ public sealed class AuditConfigTests
         Assert.Contains(errors, e => e.Contains("audit.store", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("audit.on_store_failure", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("audit.checkpoint_interval", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("audit.shutdown_timeout", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("audit.bogus", StringComparison.Ordinal));
         Assert.Contains(postgresWithoutVariable, e => e.Contains("audit.postgres.connection_string_env", StringComparison.Ordinal));
     }
