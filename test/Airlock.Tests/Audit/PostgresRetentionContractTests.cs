@@ -19,6 +19,12 @@ public sealed class PostgresRetentionContractTests(PostgresServer server) : Rete
 
     protected override async Task<IAuditStore> OpenSecondStoreAsync() => await PostgresAuditStore.OpenAsync(_connectionString);
 
+    protected override async Task<IAuditStore> ReopenFromSchemaWithoutDetailAsync()
+    {
+        await ExecuteSqlAsync("ALTER TABLE audit_records DROP COLUMN detail; UPDATE airlock_schema SET version = 2 WHERE component = 'audit';");
+        return await PostgresAuditStore.OpenAsync(_connectionString);
+    }
+
     protected override async Task ExecuteSqlAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(_connectionString);

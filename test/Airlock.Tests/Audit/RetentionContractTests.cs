@@ -4,6 +4,8 @@ using System.Text.Json;
 using Airlock.Core.Audit;
 using Airlock.Core.Audit.Capture;
 using Airlock.Core.Configuration;
+using Airlock.Gateway.Audit;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using static Airlock.Tests.Audit.AuditSamples;
 
@@ -29,6 +31,12 @@ public abstract class RetentionContractTests : IAsyncLifetime
 
     /// <summary>A second, independent store on the same database (another replica or process).</summary>
     protected abstract Task<IAuditStore> OpenSecondStoreAsync();
+
+    /// <summary>
+    /// Turns the database back into the schema before admin details (no <c>detail</c> column, the older schema version)
+    /// and reopens the store on it, which migrates it again.
+    /// </summary>
+    protected abstract Task<IAuditStore> ReopenFromSchemaWithoutDetailAsync();
 
     /// <summary>Runs SQL directly against the database, as an attacker with write access would.</summary>
     protected abstract Task ExecuteSqlAsync(string sql);
@@ -417,6 +425,94 @@ public abstract class RetentionContractTests : IAsyncLifetime
             Assert.Equal(expected, verification.Records);
             Assert.True(verification.TimeRegressions >= 1, "the slow replica's last record is timed before the fast one's");
             Assert.True(verification.LargestTimeRegression >= TimeSpan.FromMinutes(4));
+        }
+        finally
+        {
+            (second as IDisposable)?.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_store_from_before_the_detail_column_migrates_and_mixes_old_admin_records_with_new_ones_in_one_verifiable_chain()
+    {
+        using var key = AuditSigningKey.FromSeed(RandomNumberGenerator.GetBytes(32));
+        await Store.AppendAsync(
+        [
+            Request("before", Now.AddDays(-2)),
+            new AuditRecord
+            {
+                Kind = AuditKind.Admin, RequestId = "old-admin", Time = Now.AddDays(-2), Door = "admin", Operation = "audit.list", Outcome = AuditOutcome.Ok,
+                Tool = new ToolEventDetails { HookEvent = "admin", ToolName = "audit.list", Command = "GET /admin/v1/audit/records" },
+            },
+        ]);
+        (Store as IDisposable)?.Dispose();
+        Store = await ReopenFromSchemaWithoutDetailAsync();
+
+        await Store.AppendAsync(
+        [
+            new AuditRecord { Kind = AuditKind.Admin, RequestId = "new-admin", Time = Now, Door = "admin", Operation = "audit.list", Outcome = AuditOutcome.Ok, Detail = "GET /admin/v1/audit/records?user=ada" },
+        ]);
+        var head = await Store.GetChainHeadAsync();
+        await Store.AppendCheckpointAsync(key.Sign(head.Sequence, head.Hash.Span, Now));
+        var verification = await VerifyAsync(key.PublicKey);
+        var records = await AllAsync();
+        await ExecuteSqlAsync("UPDATE audit_records SET detail = 'GET /admin/v1/audit/records?user=bob' WHERE request_id = 'new-admin'");
+        var edited = (await VerifyAsync(key.PublicKey)).Fault;
+
+        Assert.True(verification.Intact, verification.Fault?.ToString());
+        Assert.Equal(3, verification.Records);
+        Assert.Equal(("GET /admin/v1/audit/records", (string?)null), (records[1].Tool!.Command, records[1].Detail));
+        Assert.Equal(("GET /admin/v1/audit/records?user=ada", (ToolEventDetails?)null), (records[2].Detail, records[2].Tool));
+        Assert.Equal(3, edited!.Sequence);
+    }
+
+    [Fact]
+    public async Task Two_gateway_writers_on_one_database_one_with_a_clock_five_minutes_slow_keep_one_signed_chain()
+    {
+        var seed = RandomNumberGenerator.GetBytes(32);
+        using var key = AuditSigningKey.FromSeed(seed);
+        var second = await OpenSecondStoreAsync();
+        try
+        {
+            var clocks = new[] { new FakeTimeProvider(Now), new FakeTimeProvider(Now.AddMinutes(-5)) };
+            var writers = new[]
+            {
+                new AuditWriter(Store, NullLogger<AuditWriter>.Instance, signingKey: AuditSigningKey.FromSeed(seed), checkpointInterval: TimeSpan.FromHours(1), time: clocks[0]),
+                new AuditWriter(second, NullLogger<AuditWriter>.Instance, signingKey: AuditSigningKey.FromSeed(seed), checkpointInterval: TimeSpan.FromHours(1), time: clocks[1]),
+            };
+            const int Callers = 4, PerCaller = 25;
+            var callers = Enumerable.Range(0, 2 * Callers).Select(c => Task.Run(async () =>
+            {
+                var replica = c % 2;
+                for (var i = 0; i < PerCaller; i++)
+                {
+                    // Each replica stamps its records with its own clock, as the pipeline does.
+                    await writers[replica].WriteDurableAsync(Request($"{"ab"[replica]}-{c}-{i}", clocks[replica].GetUtcNow().AddMilliseconds(i)));
+                    if (i == PerCaller / 2)
+                    {
+                        await writers[replica].CheckpointHeadAsync();
+                    }
+                }
+            })).ToList();
+            await Task.WhenAll(callers).WaitAsync(TimeSpan.FromMinutes(5));
+            await writers[0].WriteDurableAsync(Request("a-last", clocks[0].GetUtcNow().AddMinutes(1)));
+            await writers[1].WriteDurableAsync(Request("b-last", clocks[1].GetUtcNow().AddMinutes(1)));
+            foreach (var writer in writers)
+            {
+                // Disposal signs a final checkpoint of the shared head.
+                await writer.DisposeAsync();
+            }
+
+            var records = await AllAsync();
+            var verification = await VerifyAsync(key.PublicKey);
+
+            const int Expected = (2 * Callers * PerCaller) + 2;
+            Assert.Equal(Enumerable.Range(1, Expected).Select(i => (long)i), records.Select(r => r.Chain!.Sequence));
+            Assert.Equal(Expected, records.Select(r => r.RequestId).Distinct().Count());
+            Assert.True(verification.Intact, verification.Fault?.ToString());
+            Assert.Equal(Expected, verification.LastSequence);
+            Assert.True(verification.Checkpoints >= 2, $"{verification.Checkpoints} checkpoint(s)");
+            Assert.True(verification.TimeRegressions >= 1);
         }
         finally
         {

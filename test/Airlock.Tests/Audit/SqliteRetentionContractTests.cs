@@ -16,6 +16,13 @@ public sealed class SqliteRetentionContractTests : RetentionContractTests
     // Its own connections and writer: what a second process (the CLI, another gateway on the same host) appends through.
     protected override async Task<IAuditStore> OpenSecondStoreAsync() => await SqliteStore.OpenAsync(DataDir);
 
+    protected override async Task<IAuditStore> ReopenFromSchemaWithoutDetailAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        await ExecuteSqlAsync("ALTER TABLE audit_records DROP COLUMN detail; PRAGMA user_version = 4;");
+        return await SqliteStore.OpenAsync(DataDir);
+    }
+
     protected override async Task ExecuteSqlAsync(string sql)
     {
         await using var connection = new SqliteConnection("Data Source=" + Path.Combine(DataDir, "airlock.db"));
