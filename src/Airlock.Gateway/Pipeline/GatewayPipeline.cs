@@ -159,6 +159,11 @@ internal sealed partial class GatewayPipeline(
             Body = forwardBody,
             MessagesPathAndQuery = request.MessagesPathAndQuery,
         };
+        if (forwardBody.Equals(body.Memory))
+        {
+            // Nothing was redacted: the members are where the validation pass found them.
+            call.WithLayout(info.Layout);
+        }
         await ForwardAsync(context, exchange, door, call, candidates).ConfigureAwait(false);
     }
 

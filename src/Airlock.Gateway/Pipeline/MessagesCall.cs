@@ -1,3 +1,5 @@
+using Airlock.Protocols.Json;
+
 namespace Airlock.Gateway.Pipeline;
 
 /// <summary>Which Messages operation a call is.</summary>
@@ -45,7 +47,33 @@ internal sealed class MessagesCall
     public required BodyShape Shape { get; init; }
 
     /// <summary>The body bytes to forward (the client's, with redactions spliced in).</summary>
-    public ReadOnlyMemory<byte> Body { get; set; }
+    public ReadOnlyMemory<byte> Body
+    {
+        get;
+        set
+        {
+            field = value;
+            _layout = null;
+        }
+    }
+
+    private JsonObjectLayout? _layout;
+
+    /// <summary>
+    /// Where <see cref="Body"/>'s top-level members lie: the layout the validation pass took when the body is the
+    /// client's bytes unchanged (<see cref="WithLayout"/>), else read once on first use.
+    /// </summary>
+    public JsonObjectLayout Layout => _layout ??= JsonObjectLayout.Read(Body.Span);
+
+    /// <summary>Adopts <paramref name="layout"/> when it was taken from bytes of <see cref="Body"/>'s length (the caller vouches they are the same bytes).</summary>
+    public MessagesCall WithLayout(JsonObjectLayout? layout)
+    {
+        if (layout is not null && layout.BodyLength == Body.Length)
+        {
+            _layout = layout;
+        }
+        return this;
+    }
 
     /// <summary>
     /// The client's path and query when the door is the Messages door (<c>/v1/messages?beta=true</c>): a Messages

@@ -23,7 +23,7 @@ internal static class BodyConverter
     {
         if (call.Shape == BodyShape.Bedrock)
         {
-            return TopLevelSplicer.StringArray(call.Body.Span, "anthropic_beta");
+            return TopLevelSplicer.StringArray(call.Body.Span, call.Layout, "anthropic_beta");
         }
         return SplitBetaHeader(betaHeader);
     }
@@ -49,7 +49,7 @@ internal static class BodyConverter
             remove.Add("stream");
             insert.Add(new("stream", True));
         }
-        return TopLevelSplicer.Edit(call.Body.Span, remove, insert);
+        return TopLevelSplicer.Edit(call.Body.Span, call.Layout, remove, insert);
     }
 
     /// <summary>A Bedrock InvokeModel body: no <c>model</c>/<c>stream</c>, <c>anthropic_version</c>, betas in <c>anthropic_beta</c>.</summary>
@@ -57,8 +57,8 @@ internal static class BodyConverter
     {
         var span = call.Body.Span;
         if (call.Shape == BodyShape.Bedrock && removeFields.Count == 0
-            && TopLevelSplicer.RawValue(span, "anthropic_version").SequenceEqual(TopLevelSplicer.StringLiteral(BedrockVersion))
-            && TopLevelSplicer.StringArray(span, "anthropic_beta").SequenceEqual(betas))
+            && call.Layout.RawValue(span, "anthropic_version").SequenceEqual(TopLevelSplicer.StringLiteral(BedrockVersion))
+            && TopLevelSplicer.StringArray(span, call.Layout, "anthropic_beta").SequenceEqual(betas))
         {
             return call.Body;
         }
@@ -68,7 +68,7 @@ internal static class BodyConverter
         {
             insert.Add(new("anthropic_beta", TopLevelSplicer.StringArrayLiteral(betas)));
         }
-        return TopLevelSplicer.Edit(span, remove, insert);
+        return TopLevelSplicer.Edit(span, call.Layout, remove, insert);
     }
 
     /// <summary>
@@ -80,7 +80,7 @@ internal static class BodyConverter
         var span = call.Body.Span;
         var countTokens = call.Operation == CallOperation.CountTokens;
         if (call.Shape == BodyShape.Vertex && !countTokens && removeFields.Count == 0
-            && TopLevelSplicer.RawValue(span, "anthropic_version").SequenceEqual(TopLevelSplicer.StringLiteral(VertexVersion)))
+            && call.Layout.RawValue(span, "anthropic_version").SequenceEqual(TopLevelSplicer.StringLiteral(VertexVersion)))
         {
             return call.Body;
         }
@@ -96,6 +96,6 @@ internal static class BodyConverter
             remove.Add("stream");
             insert.Add(new("stream", True));
         }
-        return TopLevelSplicer.Edit(span, remove, insert);
+        return TopLevelSplicer.Edit(span, call.Layout, remove, insert);
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 
 namespace Airlock.Protocols.Json;
@@ -21,28 +20,56 @@ public static class TopLevelSplicer
     /// <paramref name="insert"/> added first. The body must be a JSON object (already validated).
     /// </summary>
     /// <exception cref="JsonException">The body is not a JSON object.</exception>
-    public static byte[] Edit(ReadOnlySpan<byte> body, IReadOnlyCollection<string> remove, IReadOnlyList<Insertion> insert)
+    public static byte[] Edit(ReadOnlySpan<byte> body, IReadOnlyCollection<string> remove, IReadOnlyList<Insertion> insert) =>
+        Edit(body, JsonObjectLayout.Read(body), remove, insert).ToArray();
+
+    /// <summary>
+    /// <see cref="Edit(ReadOnlySpan{byte}, IReadOnlyCollection{string}, IReadOnlyList{Insertion})"/> with the members
+    /// already located (<paramref name="layout"/>, taken from these exact bytes): no further pass over the body, and
+    /// one uninitialized output buffer the result is a slice of.
+    /// </summary>
+    public static ReadOnlyMemory<byte> Edit(ReadOnlySpan<byte> body, JsonObjectLayout layout, IReadOnlyCollection<string> remove, IReadOnlyList<Insertion> insert)
     {
+        ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(insert);
-        var members = Members(body, out var open, out var close);
-        var output = new ArrayBufferWriter<byte>(body.Length + 256);
-        output.Write(body[..(open + 1)]);
+        if (layout.BodyLength != body.Length)
+        {
+            throw new ArgumentException("the layout was taken from other bytes", nameof(layout));
+        }
+        // Upper bound: the body, plus each insertion as "name": value with its comma (names are plain ASCII; a
+        // name needing escapes takes at most six bytes a char).
+        var bound = body.Length;
+        foreach (var (name, value) in insert)
+        {
+            bound += (name.Length * 6) + value.Length + 4;
+        }
+        var output = GC.AllocateUninitializedArray<byte>(bound);
+        var length = 0;
+        void Write(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(output.AsSpan(length));
+            length += bytes.Length;
+        }
+        var members = layout.Members;
+        var open = layout.Open;
+        Write(body[..(open + 1)]);
         var written = 0;
         foreach (var (name, value) in insert)
         {
             if (written++ > 0)
             {
-                output.Write(","u8);
+                Write(","u8);
             }
-            WriteName(output, name);
-            output.Write(value.Span);
+            Write(StringLiteral(name));
+            Write(":"u8);
+            Write(value.Span);
         }
         var brace = open + 1;
         var previousEnd = brace;
         foreach (var member in members)
         {
-            if (remove.Contains(member.Name))
+            if (Removed(body, member, remove))
             {
                 previousEnd = -1;
                 continue;
@@ -52,51 +79,36 @@ public static class TopLevelSplicer
                 // Nothing of the original written yet: keep the whitespace the client put after the brace.
                 if (written > 0)
                 {
-                    output.Write(","u8);
+                    Write(","u8);
                 }
-                output.Write(body[brace..member.End]);
+                Write(body[brace..member.End]);
             }
             else if (previousEnd >= 0)
             {
                 // The member before this one was kept: the original separator (comma and whitespace) stays.
-                output.Write(body[previousEnd..member.End]);
+                Write(body[previousEnd..member.End]);
             }
             else
             {
                 if (written > 0)
                 {
-                    output.Write(","u8);
+                    Write(","u8);
                 }
-                output.Write(body[member.Start..member.End]);
+                Write(body[member.Start..member.End]);
             }
             written++;
             previousEnd = member.End;
         }
         // Only whitespace lies between the last member and the closing brace: it, the brace and anything after stay.
-        _ = close;
-        output.Write(body[(members.Count > 0 ? members[^1].End : brace)..]);
-        return output.WrittenSpan.ToArray();
+        Write(body[(members.Count > 0 ? members[^1].End : brace)..]);
+        return output.AsMemory(0, length);
     }
 
-    /// <summary>The raw value of a top-level member, or empty when absent.</summary>
-    public static ReadOnlySpan<byte> RawValue(ReadOnlySpan<byte> body, string name)
+    private static bool Removed(ReadOnlySpan<byte> body, JsonObjectLayout.Member member, IReadOnlyCollection<string> remove)
     {
-        foreach (var member in Members(body, out _, out _))
+        foreach (var name in remove)
         {
-            if (member.Name == name)
-            {
-                return body[member.ValueStart..member.End];
-            }
-        }
-        return default;
-    }
-
-    /// <summary>True when the object has a top-level member called <paramref name="name"/>.</summary>
-    public static bool Has(ReadOnlySpan<byte> body, string name)
-    {
-        foreach (var member in Members(body, out _, out _))
-        {
-            if (member.Name == name)
+            if (JsonObjectLayout.NameEquals(body, member, name))
             {
                 return true;
             }
@@ -104,11 +116,21 @@ public static class TopLevelSplicer
         return false;
     }
 
+    /// <summary>The raw value of a top-level member, or empty when absent.</summary>
+    public static ReadOnlySpan<byte> RawValue(ReadOnlySpan<byte> body, string name) => JsonObjectLayout.Read(body).RawValue(body, name);
+
+    /// <summary>True when the object has a top-level member called <paramref name="name"/>.</summary>
+    public static bool Has(ReadOnlySpan<byte> body, string name) => JsonObjectLayout.Read(body).IndexOf(body, name) >= 0;
+
     /// <summary>The strings of a top-level array of strings (e.g. Bedrock's <c>anthropic_beta</c>); empty when absent or not an array of strings.</summary>
-    public static List<string> StringArray(ReadOnlySpan<byte> body, string name)
+    public static List<string> StringArray(ReadOnlySpan<byte> body, string name) => StringArray(body, JsonObjectLayout.Read(body), name);
+
+    /// <summary><see cref="StringArray(ReadOnlySpan{byte}, string)"/> with the members already located.</summary>
+    public static List<string> StringArray(ReadOnlySpan<byte> body, JsonObjectLayout layout, string name)
     {
+        ArgumentNullException.ThrowIfNull(layout);
         var values = new List<string>();
-        var raw = RawValue(body, name);
+        var raw = layout.RawValue(body, name);
         if (raw.IsEmpty)
         {
             return values;
@@ -130,40 +152,4 @@ public static class TopLevelSplicer
 
     /// <summary>A JSON array of string literals.</summary>
     public static byte[] StringArrayLiteral(IEnumerable<string> values) => JsonSerializer.SerializeToUtf8Bytes(values.ToArray());
-
-    private static void WriteName(ArrayBufferWriter<byte> output, string name)
-    {
-        output.Write(StringLiteral(name));
-        output.Write(":"u8);
-    }
-
-    private readonly record struct Member(string Name, int Start, int ValueStart, int End);
-
-    private static List<Member> Members(ReadOnlySpan<byte> body, out int open, out int close)
-    {
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 1024 });
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-        {
-            throw new JsonException("body is not a JSON object");
-        }
-        open = (int)reader.TokenStartIndex;
-        var members = new List<Member>();
-        close = -1;
-        while (reader.Read())
-        {
-            if (reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == 0)
-            {
-                close = (int)reader.TokenStartIndex;
-                break;
-            }
-            // At depth 1 the reader stands on a property name.
-            var name = reader.GetString()!;
-            var start = (int)reader.TokenStartIndex;
-            reader.Read();
-            var valueStart = (int)reader.TokenStartIndex;
-            reader.Skip();
-            members.Add(new Member(name, start, valueStart, (int)reader.BytesConsumed));
-        }
-        return members;
-    }
 }

@@ -7,12 +7,18 @@ namespace Airlock.Protocols.Messages;
 /// <summary>What the gateway needs from a Messages request body without deserializing it.</summary>
 /// <param name="Model">Top-level <c>model</c> (null when absent).</param>
 /// <param name="Stream">Top-level <c>stream</c> is <c>true</c>.</param>
-public readonly record struct MessagesRequestInfo(string? Model, bool Stream);
+public readonly record struct MessagesRequestInfo(string? Model, bool Stream)
+{
+    /// <summary>Where the body's top-level members lie, taken during validation (null unless the read succeeded).</summary>
+    public Json.JsonObjectLayout? Layout { get; init; }
+}
 
 /// <summary>
 /// Validates a request body (UTF-8, JSON syntax, nesting depth) in one forward pass with
 /// <see cref="Utf8JsonReader"/> and picks out the top-level <c>model</c> and <c>stream</c>.
-/// The body itself is never re-serialized: it is forwarded byte for byte.
+/// The body itself is never re-serialized: it is forwarded byte for byte. The same pass notes where each top-level
+/// member lies (<see cref="MessagesRequestInfo.Layout"/>), so doors that move members between body shapes need not
+/// read the body again.
 /// </summary>
 public static class MessagesRequestReader
 {
@@ -47,48 +53,62 @@ public static class MessagesRequestReader
                 error = "request body must be a JSON object";
                 return false;
             }
-            while (reader.Read())
+            var layout = new Json.JsonObjectLayout.Builder(body.Length, (int)reader.TokenStartIndex);
+            // Only top-level property names (and the end of the object) come here: each value is read or skipped whole.
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1)
+                layout.Name(ref reader);
+                if (reader.ValueTextEquals("model"u8))
                 {
-                    if (reader.ValueTextEquals("model"u8))
+                    // JSON parsers disagree on repeated keys (first wins, last wins, error): refusing them keeps the
+                    // model the gateway routes on the model the upstream serves.
+                    if (seenModel)
                     {
-                        // JSON parsers disagree on repeated keys (first wins, last wins, error): refusing them keeps the
-                        // model the gateway routes on the model the upstream serves.
-                        if (seenModel)
-                        {
-                            error = "model: appears more than once";
-                            return false;
-                        }
-                        seenModel = true;
-                        reader.Read();
-                        if (reader.TokenType != JsonTokenType.String)
-                        {
-                            error = "model: must be a string";
-                            return false;
-                        }
-                        model = reader.GetString();
-                        continue;
+                        error = "model: appears more than once";
+                        return false;
                     }
-                    if (reader.ValueTextEquals("stream"u8))
+                    seenModel = true;
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.String)
                     {
-                        if (seenStream)
-                        {
-                            error = "stream: appears more than once";
-                            return false;
-                        }
-                        seenStream = true;
-                        reader.Read();
-                        if (reader.TokenType is not (JsonTokenType.True or JsonTokenType.False))
-                        {
-                            error = "stream: must be a boolean";
-                            return false;
-                        }
-                        stream = reader.TokenType == JsonTokenType.True;
-                        continue;
+                        error = "model: must be a string";
+                        return false;
                     }
+                    layout.Value(ref reader);
+                    model = reader.GetString();
                 }
+                else if (reader.ValueTextEquals("stream"u8))
+                {
+                    if (seenStream)
+                    {
+                        error = "stream: appears more than once";
+                        return false;
+                    }
+                    seenStream = true;
+                    reader.Read();
+                    if (reader.TokenType is not (JsonTokenType.True or JsonTokenType.False))
+                    {
+                        error = "stream: must be a boolean";
+                        return false;
+                    }
+                    layout.Value(ref reader);
+                    stream = reader.TokenType == JsonTokenType.True;
+                }
+                else
+                {
+                    reader.Read();
+                    layout.Value(ref reader);
+                    reader.Skip();
+                }
+                layout.End(ref reader);
             }
+            // The loop stopped on the object's closing brace: anything but whitespace after it is a reader error here.
+            if (reader.Read())
+            {
+                error = "request body must hold exactly one JSON object";
+                return false;
+            }
+            info = new MessagesRequestInfo(model, stream) { Layout = layout.Build() };
         }
         catch (JsonException ex)
         {
@@ -96,7 +116,6 @@ public static class MessagesRequestReader
             error = $"malformed JSON at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine}: {TrimMessage(ex.Message)}";
             return false;
         }
-        info = new MessagesRequestInfo(model, stream);
         error = null;
         return true;
     }

@@ -61,4 +61,43 @@ public sealed class TopLevelSplicerTests
     {
         Assert.ThrowsAny<JsonException>(() => Edit("[1]", ["model"]));
     }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData(" {\n \"model\" : \"m\" ,\"stream\":true, \"messages\":[{\"model\":\"x\"}], \"n\":null }\n")]
+    [InlineData("{\"mod\\u0065l\":\"m\",\"anthropic_beta\":[\"a\",\"b\"],\"t\":{\"x\":[1,{\"y\":2}]},\"é\":1}")]
+    public void The_validation_pass_locates_members_as_a_separate_walk_does(string json)
+    {
+        var body = Encoding.UTF8.GetBytes(json);
+        Assert.True(Airlock.Protocols.Messages.MessagesRequestReader.TryRead(body, 64, out var info, out var error), error);
+        var fromValidation = info.Layout!;
+        var walked = JsonObjectLayout.Read(body);
+        Assert.Equal(walked.Open, fromValidation.Open);
+        Assert.Equal(walked.Members, fromValidation.Members);
+        string[] remove = ["model", "stream", "é"];
+        var insert = new List<TopLevelSplicer.Insertion> { new("anthropic_version", "\"v\""u8.ToArray()) };
+        Assert.Equal(
+            Encoding.UTF8.GetString(TopLevelSplicer.Edit(body, remove, insert)),
+            Encoding.UTF8.GetString(TopLevelSplicer.Edit(body, fromValidation, remove, insert).Span));
+        Assert.Equal(TopLevelSplicer.StringArray(body, "anthropic_beta"), TopLevelSplicer.StringArray(body, fromValidation, "anthropic_beta"));
+    }
+
+    [Fact]
+    public void Member_names_compare_decoded_and_non_ascii()
+    {
+        var body = "{\"mod\\u0065l\":1,\"é\":2,\"e\":3}"u8;
+        var layout = JsonObjectLayout.Read(body);
+        Assert.Equal(0, layout.IndexOf(body, "model"));
+        Assert.Equal(1, layout.IndexOf(body, "é"));
+        Assert.Equal(2, layout.IndexOf(body, "e"));
+        Assert.Equal(-1, layout.IndexOf(body, "mode"));
+        Assert.Equal("2", Encoding.UTF8.GetString(layout.RawValue(body, "é")));
+    }
+
+    [Fact]
+    public void A_layout_of_other_bytes_is_refused()
+    {
+        var layout = JsonObjectLayout.Read("{\"a\":1}"u8);
+        Assert.Throws<ArgumentException>(() => TopLevelSplicer.Edit("{\"a\":12}"u8, layout, [], []));
+    }
 }
