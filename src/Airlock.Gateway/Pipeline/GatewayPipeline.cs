@@ -461,14 +461,17 @@ internal sealed partial class GatewayPipeline(
         var output = isSse && exchange.Status < 400 && inspection.Runtime is { } runtime
             ? runtime.CreateOutputInspector(exchange.Key?.Team)
             : null;
-        var observer = new RelayObserver(usage, output) { Capture = exchange.Capture };
-        ISseEventSink sink = encoder is null ? observer : new EncodingSink(observer, encoder);
+        var observer = new RelayObserver(usage, output, parser) { Capture = exchange.Capture };
+        var encodingSink = encoder is null ? null : new EncodingSink(observer, encoder);
+        ISseEventSink sink = encodingSink is null ? observer : encodingSink;
         var tee = !isSse && exchange.Status < 400 ? new ArrayBufferWriter<byte>(4096) : null;
         var translated = translator is null ? null : new ArrayBufferWriter<byte>(RelayBufferSize * 2);
         var clientBody = context.Response.BodyWriter;
         var buffer = ArrayPool<byte>.Shared.Rent(RelayBufferSize);
         string? failure = null;
         string? failureMessage = null;
+        // Whether the headers (and bytes) left the gateway yet: StartAsync only buffers them until the first flush.
+        var flushed = false;
         try
         {
             await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
@@ -547,12 +550,31 @@ internal sealed partial class GatewayPipeline(
                     {
                         await clientBody.WriteAsync(exchange.Held, context.RequestAborted).ConfigureAwait(false);
                         exchange.ClearHeld();
+                        flushed = true;
                     }
-                    exchange.Hold(toClient.Span);
+                    var hold = toClient;
+                    if (isSse && exchange.Held.IsEmpty
+                        && (encodingSink is null ? observer.CompletingEventStart : encodingSink.CompletingFrameStart) is > 0 and var split
+                        && split < toClient.Length)
+                    {
+                        // The chunk that completed the stream also carries earlier events (an upstream that sends its
+                        // whole answer at once): those go now, only the completing event waits for the record.
+                        await clientBody.WriteAsync(toClient[..split], context.RequestAborted).ConfigureAwait(false);
+                        hold = toClient[split..];
+                        flushed = true;
+                    }
+                    if (!flushed)
+                    {
+                        // Nothing was sent yet: the status and headers need not wait for the audit record.
+                        await clientBody.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                        flushed = true;
+                    }
+                    exchange.Hold(hold.Span);
                     encoder?.Clear();
                     continue;
                 }
                 var flush = await clientBody.WriteAsync(toClient, context.RequestAborted).ConfigureAwait(false);
+                flushed = true;
                 encoder?.Clear();
                 if (flush.IsCanceled || flush.IsCompleted)
                 {
@@ -817,9 +839,18 @@ internal sealed partial class GatewayPipeline(
     /// <summary>Feeds each event to the observer first, then, unless the observer blocked the answer, to the door's encoder.</summary>
     private sealed class EncodingSink(RelayObserver observer, AnswerEncoder encoder) : ISseEventSink
     {
+        /// <summary>Where, in the encoder's pending bytes, the frame of the event that completed the answer begins.</summary>
+        public int? CompletingFrameStart { get; private set; }
+
         public void OnEvent(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> data)
         {
+            var pending = encoder.Pending.Length;
+            var completed = observer.CompletingEventStart is not null;
             observer.OnEvent(eventType, data);
+            if (!completed && observer.CompletingEventStart is not null)
+            {
+                CompletingFrameStart = pending;
+            }
             if (observer.Blocking is null)
             {
                 encoder.OnEvent(eventType, data);

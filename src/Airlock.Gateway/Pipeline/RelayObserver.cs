@@ -7,7 +7,7 @@ using Airlock.Protocols.Sse;
 namespace Airlock.Gateway.Pipeline;
 
 /// <summary>Sees each SSE event of a relayed answer: usage accounting and output inspection.</summary>
-internal sealed class RelayObserver(MessagesUsageTracker usage, StreamingOutputInspector? output) : ISseEventSink
+internal sealed class RelayObserver(MessagesUsageTracker usage, StreamingOutputInspector? output, SseEventParser? parser = null) : ISseEventSink
 {
     // Event names are interned so observing a stream allocates no string per event.
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> KnownEvents = new[]
@@ -21,9 +21,20 @@ internal sealed class RelayObserver(MessagesUsageTracker usage, StreamingOutputI
     /// <summary>Content capture of this exchange (null unless its team or key captures content).</summary>
     public Audit.ExchangeCapture? Capture { get; init; }
 
+    /// <summary>
+    /// Where, in the chunk that completed the answer, the completing event begins (set once, when <c>message_stop</c>
+    /// arrives): what precedes it is sent at once, only the rest waits for the audit record.
+    /// </summary>
+    public int? CompletingEventStart { get; private set; }
+
     public void OnEvent(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> data)
     {
+        var completed = usage.Completed;
         usage.OnEvent(eventType, data);
+        if (!completed && usage.Completed)
+        {
+            CompletingEventStart = parser?.DispatchStart ?? 0;
+        }
         Capture?.OnEvent(eventType, data);
         if (output is null || Blocking is not null)
         {

@@ -26,13 +26,24 @@ public sealed class SseEventParser : IDisposable
     private int _eventTypeLength;
     private bool _lastWasCr;
 
+    private int _eventStart;
+    private int _lineEnd;
+
     /// <summary>True when an event exceeded the size limit and was dropped from observation (the relay is unaffected).</summary>
     public bool Overflowed { get; private set; }
+
+    /// <summary>
+    /// While an event is dispatched: the offset in the chunk being fed at which that event's bytes begin (0 when they
+    /// began in an earlier chunk). A relay that holds back the event completing an answer sends what precedes it.
+    /// </summary>
+    public int DispatchStart { get; private set; }
 
     /// <summary>Feeds the next chunk of the stream.</summary>
     public void Feed(ReadOnlySpan<byte> chunk, ISseEventSink handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
+        var total = chunk.Length;
+        _eventStart = 0;
         while (!chunk.IsEmpty)
         {
             if (_lastWasCr && chunk[0] == (byte)'\n')
@@ -65,6 +76,7 @@ public sealed class SseEventParser : IDisposable
                 }
             }
             chunk = chunk[(end + 1)..];
+            _lineEnd = total - chunk.Length;
             ProcessLine(_line.AsSpan(0, _lineLength), handler);
             _lineLength = 0;
         }
@@ -78,8 +90,10 @@ public sealed class SseEventParser : IDisposable
             // "event: message_stop" line cannot make a truncated answer look complete.
             if (_hasData)
             {
+                DispatchStart = _eventStart;
                 handler.OnEvent(_eventType.AsSpan(0, _eventTypeLength), _data.AsSpan(0, _dataLength));
             }
+            _eventStart = _lineEnd;
             _dataLength = 0;
             _hasData = false;
             _eventTypeLength = 0;
