@@ -21,7 +21,7 @@ public sealed class ClaudeCodeEndpointsTests(ITestOutputHelper output)
         {
             Event("PostToolUse", e => e with { ToolName = "Read", FilePaths = ["/repo/src/app.cs"], DurationMs = 41 }),
             Event("PreToolUse", e => e with { ToolName = "Bash", Command = "cat .env", Decision = "deny", Reason = "Airlock: .env is a secret-bearing file" }),
-            Event("UserPromptSubmit", e => e with { Decision = "block", Reason = "Airlock: the prompt contains a secret (private-key)", PromptLength = 120, RuleIds = ["private-key"] }),
+            Event("UserPromptSubmit", e => e with { Decision = "block", Reason = "Airlock: the prompt contains a secret (private-key)", PromptLength = 120, RuleIds = ["private-key"], PolicyVersion = "p-0123456789abcdef" }),
             Event("PreToolUse", e => e with { ToolName = "Read", FilePaths = ["/repo/notes.txt"], Decision = "deny", Reason = "Airlock: notes.txt contains a secret (private-key)", RuleIds = ["private-key", "private-key"] }),
         };
 
@@ -49,6 +49,11 @@ public sealed class ClaudeCodeEndpointsTests(ITestOutputHelper output)
         Assert.Empty(denied.Findings);
         var prompt = Assert.Single(trail, r => r.Operation == "UserPromptSubmit");
         Assert.Equal("prompt_blocked", prompt.ErrorType);
+        // The policy the hook decided with and how long the prompt was (never its text) are kept, and hashed (v3).
+        Assert.Equal("policy_version=p-0123456789abcdef prompt_length=120", prompt.Detail);
+        Assert.Null(read.Detail);
+        var verification = await AuditChainVerifier.VerifyStoreAsync(harness.Gateway.Store, trustedKey: null);
+        Assert.True(verification.Intact, verification.Fault?.ToString());
         // Rules that stopped something on the laptop are findings, so a query by rule finds them next to the gateway's.
         Assert.Equal(new AuditFinding("private-key", "secret", "prompt", "block", ""), Assert.Single(prompt.Findings));
         var scanned = Assert.Single(trail, r => r.Operation == "PreToolUse" && r.Tool!.ToolName == "Read");

@@ -64,7 +64,7 @@ internal static class AuditCommand
                     tool?.ToolName ?? r.Model, r.Upstream, r.Status.ToString(CultureInfo.InvariantCulture), AuditOutcomes.ToText(r.Outcome),
                     r.InputTokens?.ToString(CultureInfo.InvariantCulture), r.OutputTokens?.ToString(CultureInfo.InvariantCulture),
                     (tool?.DurationMs ?? r.LatencyMs).ToString("0", CultureInfo.InvariantCulture),
-                    r.Detail ?? (tool is null ? r.ErrorType : ToolDetail(tool)));
+                    tool is null ? r.Detail ?? r.ErrorType : ToolDetail(tool));
             }
             table.Write(Console.Out);
             return 0;

@@ -148,6 +148,7 @@ public sealed record AuditRecord
     /// Admin records: what the action was given (the HTTP request line with its normalized filter, a gap's counts, a
     /// key's owner and role). Never a secret. Covered by encoding version 3, which a record has exactly when this is set;
     /// admin records written before schema 5 keep these parameters in <see cref="Tool"/> and their original encoding.
+    /// Tool events: the hook's policy version and a prompt's length (<c>policy_version=… prompt_length=…</c>).
     /// </summary>
     public string? Detail { get; init; }
 

@@ -231,6 +231,7 @@ public static class ClaudeCodeEndpoints
                 UserAgent = context.Request.Headers.UserAgent.ToString() is { Length: > 0 } ua ? ua : null,
                 ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
                 Findings = HookFindings(e, decision),
+                Detail = HookDetail(e),
                 Tool = new ToolEventDetails
                 {
                     HookEvent = e.HookEvent,
@@ -245,6 +246,25 @@ public static class ClaudeCodeEndpoints
                     EventId = e.Id,
                 },
             };
+        }
+
+        /// <summary>
+        /// What the hook reports beyond the tool columns, in the record's detail (hashed by chain encoding version 3):
+        /// the policy version it decided with and, for a prompt, its length in characters (never its text), e.g.
+        /// <c>policy_version=p-0f3a… prompt_length=120</c>. A version that is not a plain token is left out.
+        /// </summary>
+        internal static string? HookDetail(ToolEvent e)
+        {
+            var parts = new List<string>(2);
+            if (e.PolicyVersion is { Length: > 0 } version && version.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            {
+                parts.Add("policy_version=" + version);
+            }
+            if (e.PromptLength is { } length)
+            {
+                parts.Add("prompt_length=" + length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            return parts.Count == 0 ? null : string.Join(' ', parts);
         }
 
         /// <summary>
