@@ -43,7 +43,8 @@ public sealed record BuiltInRuleInfo(
 /// A rule only runs near one of its keywords (the scanner's prefilter), so a rule none of whose keywords occurs in a
 /// text cannot report on it: scanning with the selected rules finds what scanning with all wanted rules finds. When
 /// the embedded TOML and the pre-parsed form disagree (someone edited the TOML without regenerating; a test fails
-/// too), the selector falls back to parsing the TOML: slower, never wrong.
+/// too), the selector falls back to parsing the TOML: slower, never wrong. Not thread-safe (it keeps the last pack it
+/// built): one selector per scanner, as <c>HookScanner</c> has.
 /// </remarks>
 public sealed class BuiltInRuleSelector
 {
