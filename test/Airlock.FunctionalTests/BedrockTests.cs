@@ -147,7 +147,7 @@ public sealed class BedrockTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Count_tokens_for_an_arn_and_on_the_bedrock_door_are_clear_refusals()
+    public async Task Count_tokens_for_an_arn_is_a_clear_refusal_on_the_messages_and_the_bedrock_door()
     {
         await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: c => c with
         {
@@ -159,19 +159,103 @@ public sealed class BedrockTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("not for an ARN", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
-        using var door = new HttpRequestMessage(HttpMethod.Post, new Uri(harness.GatewayUri, "/bedrock/model/" + ProfileId + "/count-tokens"))
-        {
-            Content = new StringContent("{\"input\":{\"invokeModel\":{\"body\":\"e30=\"}}}", Encoding.UTF8, "application/json"),
-        };
-        door.Headers.TryAddWithoutValidation("Authorization", "Bearer " + harness.DeveloperKey);
+        using var door = CountTokensRequest(harness, "claude-opus-5-5", "{\"input\":{\"invokeModel\":{\"body\":\"e30=\"}}}");
         using var doorResponse = await harness.Client.SendAsync(door);
         Assert.Equal(HttpStatusCode.BadRequest, doorResponse.StatusCode);
         var (errorType, message) = await AwsErrorAsync(doorResponse);
         Assert.Equal("ValidationException", errorType);
-        Assert.Contains("count-tokens", message, StringComparison.Ordinal);
+        Assert.Contains("not for an ARN", message, StringComparison.Ordinal);
         Assert.Empty(harness.Upstream.Bedrock.Calls);
         var records = await harness.AuditAsync(2);
         Assert.All(records, r => Assert.Equal("unsupported_operation", r.ErrorType));
+    }
+
+    /// <summary>A CountTokens body as the AWS SDK sends it: the InvokeModel body, base64 in <c>input.invokeModel.body</c>.</summary>
+    private static HttpRequestMessage CountTokensRequest(GatewayHarness harness, string model, string wrapped)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(harness.GatewayUri, "/bedrock/model/" + model + "/count-tokens"))
+        {
+            Content = new StringContent(wrapped, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + harness.DeveloperKey);
+        return request;
+    }
+
+    private static string Wrapped(string invokeBody) => Encoding.UTF8.GetString(BedrockCountTokens.WrapInvokeBody(Encoding.UTF8.GetBytes(invokeBody)));
+
+    [Fact]
+    public async Task Count_tokens_on_the_bedrock_door_is_counted_by_a_messages_upstream_and_answered_in_bedrock_shape()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output);
+
+        using var request = CountTokensRequest(harness, "claude-opus-5-5", Wrapped(BedrockBody));
+        using var response = await harness.Client.SendAsync(request);
+        var json = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var received = Assert.Single(harness.Upstream.Requests);
+        Assert.Equal("/v1/messages/count_tokens", received.Path);
+        // A Messages count_tokens body: the model in the body, no InvokeModel-only fields (the API refuses max_tokens),
+        // every other member's bytes kept; the betas travel in the header.
+        using var forwarded = JsonDocument.Parse(received.GetBodyBytes());
+        Assert.Equal("claude-opus-5-5", forwarded.RootElement.GetProperty("model").GetString());
+        Assert.False(forwarded.RootElement.TryGetProperty("max_tokens", out _));
+        Assert.False(forwarded.RootElement.TryGetProperty("anthropic_version", out _));
+        Assert.False(forwarded.RootElement.TryGetProperty("anthropic_beta", out _));
+        Assert.Equal("[1, {\"k\":2}]", forwarded.RootElement.GetProperty("future_field").GetRawText());
+        Assert.Contains("interleaved-thinking-2025-05-14", received.Header("anthropic-beta") ?? "", StringComparison.Ordinal);
+        // Bedrock's CountTokens answer, from the Messages {"input_tokens":N} (the scripted upstream answers ceil(bytes / 4)).
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        using var answer = JsonDocument.Parse(json);
+        Assert.Equal((received.GetBodyBytes().Length + 3) / 4, answer.RootElement.GetProperty("inputTokens").GetInt32());
+        Assert.False(answer.RootElement.TryGetProperty("input_tokens", out _));
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal("bedrock", record.Door);
+        Assert.Equal("count_tokens", record.Operation);
+        Assert.Equal(AuditOutcome.Ok, record.Outcome);
+        Assert.Equal("claude-opus-5-5", record.Model);
+    }
+
+    [Fact]
+    public async Task Count_tokens_on_the_bedrock_door_through_a_bedrock_upstream_is_a_signed_count_tokens_call()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: MapOpusToProfile);
+
+        using var request = CountTokensRequest(harness, "claude-opus-5-5", Wrapped(BedrockBody));
+        using var response = await harness.Client.SendAsync(request);
+        var json = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var call = Assert.Single(harness.Upstream.Bedrock.Calls);
+        Assert.True(call.CountTokens);
+        Assert.Equal("anthropic.claude-opus-5-5-v1:0", call.ModelId);
+        using var invoke = JsonDocument.Parse(call.InvokeBody!);
+        Assert.Equal(1024, invoke.RootElement.GetProperty("max_tokens").GetInt32());
+        using var answer = JsonDocument.Parse(json);
+        Assert.Equal(call.InvokeBody!.Length / 4, answer.RootElement.GetProperty("inputTokens").GetInt32());
+        Assert.Equal("count_tokens", (await harness.SingleAuditAsync()).Operation);
+    }
+
+    [Theory]
+    [InlineData("{\"input\":{}}")]
+    [InlineData("{\"input\":{\"invokeModel\":{\"body\":\"not base64!\"}}}")]
+    [InlineData("{\"input\":{\"invokeModel\":{\"body\":\"bm90IGpzb24=\"}}}")]
+    [InlineData("not json")]
+    public async Task A_malformed_count_tokens_request_is_a_validation_exception_and_reaches_no_upstream(string wrapped)
+    {
+        await using var harness = await GatewayHarness.StartAsync(output);
+
+        using var request = CountTokensRequest(harness, "claude-opus-5-5", wrapped);
+        using var response = await harness.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var (errorType, message) = await AwsErrorAsync(response);
+        Assert.Equal("ValidationException", errorType);
+        Assert.False(string.IsNullOrEmpty(message));
+        Assert.Empty(harness.Upstream.Requests);
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal("count_tokens", record.Operation);
+        Assert.Equal("invalid_body", record.ErrorType);
     }
 
     [Fact]

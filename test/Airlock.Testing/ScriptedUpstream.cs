@@ -537,7 +537,7 @@ public sealed partial class ScriptedUpstream : IAsyncDisposable
 
     private async Task HandleCountTokensAsync(HttpContext context, RecordedRequest request, string requestId, CancellationToken token)
     {
-        var rejection = CheckAuthentication(context) ?? CheckVersion(context) ?? CheckBody(request, requireMaxTokens: false);
+        var rejection = CheckAuthentication(context) ?? CheckVersion(context) ?? CheckBody(request, requireMaxTokens: false) ?? CheckNotCounted(request);
         if (rejection is { } error)
         {
             await WriteErrorAsync(context, error.Status, error.Type, error.Message, requestId, token);
@@ -549,6 +549,15 @@ public sealed partial class ScriptedUpstream : IAsyncDisposable
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync($$"""{"input_tokens":{{inputTokens.ToString(CultureInfo.InvariantCulture)}}}""", token);
+    }
+
+    // The count_tokens endpoint takes no sampling fields: "max_tokens: Extra inputs are not permitted" (what the API answers).
+    private static RequestError? CheckNotCounted(RecordedRequest request)
+    {
+        using var document = request.ParseBody();
+        return document.RootElement.TryGetProperty("max_tokens", out _)
+            ? new(StatusCodes.Status400BadRequest, "invalid_request_error", "max_tokens: Extra inputs are not permitted")
+            : null;
     }
 
     private async Task HandleModelsAsync(HttpContext context, string requestId, CancellationToken token)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Airlock.Gateway.Pipeline;
+using Airlock.Gateway.Upstreams;
 using Airlock.Protocols.Aws.Bedrock;
 using Airlock.Protocols.Messages;
 using Microsoft.AspNetCore.Builder;
@@ -15,7 +16,8 @@ namespace Airlock.Gateway.Doors;
 /// <c>/invoke-with-response-stream</c>, with the model id (or inference profile, or ARN with <c>%2F</c>) read from the raw
 /// request target. Streamed answers are AWS event-stream <c>chunk</c> frames; errors are AWS-shaped JSON
 /// (<c>{"message"}</c> + <c>x-amzn-ErrorType</c>) before the stream and exception frames after. The
-/// <c>inference-profiles</c> calls Claude Code makes at start-up are answered from the routes.
+/// <c>inference-profiles</c> calls Claude Code makes at start-up are answered from the routes. <c>count-tokens</c> is unwrapped
+/// and counted by whichever upstream the route leads to; its answer is <c>{"inputTokens":N}</c>.
 /// </summary>
 internal sealed class BedrockDoor(GatewayPipeline pipeline) : FrontDoor
 {
@@ -46,13 +48,10 @@ internal sealed class BedrockDoor(GatewayPipeline pipeline) : FrontDoor
         string operation;
         if (BedrockModelId.TryParseInvokePath(path, out var modelId, out var bedrockOperation, out var error) && bedrockOperation == BedrockOperation.CountTokens)
         {
-            // The count-tokens body is a wrapped, base64-encoded InvokeModel body; the door does not unwrap it yet.
+            // CountTokens wraps an InvokeModel body (base64 in input.invokeModel.body); the pipeline unwraps it, and any
+            // upstream that counts tokens answers (Messages count_tokens, Bedrock CountTokens, Vertex count-tokens).
             operation = "count_tokens";
-            request = new DoorRequest(CallOperation.CountTokens, BodyShape.Bedrock)
-            {
-                Refusal = GatewayPipeline.Reject(400, AnthropicErrors.InvalidRequest,
-                    "count-tokens is not served by this gateway's Bedrock door yet (the Messages and Vertex doors count tokens through any upstream)", "unsupported_operation"),
-            };
+            request = new DoorRequest(CallOperation.CountTokens, BodyShape.Bedrock) { PathModel = modelId, PathStream = false, WrapsInvokeBody = true };
         }
         else if (error is null)
         {
@@ -183,6 +182,9 @@ internal sealed class BedrockDoor(GatewayPipeline pipeline) : FrontDoor
     /// <inheritdoc/>
     public override AnswerEncoder CreateStreamEncoder() => new BedrockAnswerEncoder();
 
+    /// <inheritdoc/>
+    public override ResponseTranslator? CreateAnswerTranslator(string operation) => operation == "count_tokens" ? new CountTokensAnswer() : null;
+
     /// <summary>The Bedrock error for a gateway error: the status decides where it is specific, else the Anthropic type.</summary>
     private static BedrockErrorShape ShapeFor(GatewayError error) => error.Status switch
     {
@@ -195,6 +197,57 @@ internal sealed class BedrockDoor(GatewayPipeline pipeline) : FrontDoor
     };
 
     private static string Clip(string value) => value.Length <= 128 ? value : value[..128] + "…";
+
+    /// <summary>The Messages <c>{"input_tokens":N}</c> → Bedrock CountTokens' <c>{"inputTokens":N}</c> (a few bytes: collected, rewritten at the end).</summary>
+    private sealed class CountTokensAnswer : ResponseTranslator
+    {
+        private const int MaxAnswerBytes = 64 * 1024;
+        private readonly ArrayBufferWriter<byte> _answer = new(256);
+
+        public override bool ProducesSse => false;
+
+        public override bool Translate(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
+        {
+            if (_answer.WrittenCount + chunk.Length > MaxAnswerBytes)
+            {
+                Failure = Malformed("is larger than " + MaxAnswerBytes / 1024 + " KB");
+                return false;
+            }
+            _answer.Write(chunk);
+            return true;
+        }
+
+        public override bool Complete(IBufferWriter<byte> output)
+        {
+            if (!TryReadInputTokens(_answer.WrittenSpan, out var tokens))
+            {
+                Failure = Malformed("has no input_tokens number");
+                return false;
+            }
+            output.Write(BedrockCountTokens.Answer(tokens));
+            return true;
+        }
+
+        private static bool TryReadInputTokens(ReadOnlySpan<byte> answer, out long tokens)
+        {
+            tokens = 0;
+            try
+            {
+                var reader = new Utf8JsonReader(answer, new JsonReaderOptions { MaxDepth = 8 });
+                using var document = JsonDocument.ParseValue(ref reader);
+                return document.RootElement.ValueKind == JsonValueKind.Object
+                    && document.RootElement.TryGetProperty("input_tokens", out var value)
+                    && value.TryGetInt64(out tokens) && tokens >= 0;
+            }
+            catch (JsonException)
+            {
+                return false;
+            }
+        }
+
+        private static Refusal Malformed(string what) => new(new GatewayError(502, AnthropicErrors.Api,
+            "the upstream answered count-tokens with a body that " + what), "upstream_bad_answer", Core.Audit.AuditOutcome.UpstreamError);
+    }
 
     /// <summary>Messages SSE events → Bedrock <c>chunk</c> frames; an SSE <c>error</c> event → an exception frame.</summary>
     private sealed class BedrockAnswerEncoder : AnswerEncoder

@@ -16,6 +16,12 @@ internal sealed record DoorRequest(CallOperation Operation, BodyShape Shape)
     /// <summary>The client's Messages path and query, for the Messages door (see <see cref="MessagesCall.MessagesPathAndQuery"/>).</summary>
     public string? MessagesPathAndQuery { get; init; }
 
+    /// <summary>
+    /// The body wraps the request (Bedrock <c>CountTokens</c>: <c>{"input":{"invokeModel":{"body":"&lt;base64&gt;"}}}</c>): the
+    /// pipeline unwraps the InvokeModel body before validating, inspecting and forwarding it.
+    /// </summary>
+    public bool WrapsInvokeBody { get; init; }
+
     /// <summary>A problem with the path (bad model id, region not allowed), reported after authentication.</summary>
     public Refusal? Refusal { get; init; }
 }

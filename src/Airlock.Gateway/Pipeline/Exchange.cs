@@ -17,6 +17,9 @@ internal sealed class Exchange(HttpContext context, string door, string operatio
 
     public string RequestId { get; } = Guid.CreateVersion7(time).ToString("N");
 
+    /// <summary>The operation the door named (<c>invoke</c>, <c>count_tokens</c>, …), as recorded.</summary>
+    public string Operation => operation;
+
     public KeyRecord? Key { get; set; }
 
     public string? Model { get; set; }

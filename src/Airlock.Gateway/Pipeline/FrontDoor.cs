@@ -37,6 +37,12 @@ internal abstract class FrontDoor
     /// when Messages SSE bytes are what the client expects.
     /// </summary>
     public virtual AnswerEncoder? CreateStreamEncoder() => null;
+
+    /// <summary>
+    /// Rewrites a Messages JSON answer to <paramref name="operation"/> into the door's own shape (e.g. Bedrock CountTokens'
+    /// <c>{"inputTokens":N}</c>), or null when the door answers it as Messages does.
+    /// </summary>
+    public virtual Upstreams.ResponseTranslator? CreateAnswerTranslator(string operation) => null;
 }
 
 /// <summary>Turns Messages SSE events into a door's stream format (e.g. AWS event-stream frames), one event at a time.</summary>

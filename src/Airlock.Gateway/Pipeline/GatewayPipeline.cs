@@ -8,6 +8,7 @@ using Airlock.Core.Routing;
 using Airlock.Gateway.Audit;
 using Airlock.Gateway.Inspection;
 using Airlock.Gateway.Upstreams;
+using Airlock.Protocols.Aws.Bedrock;
 using Airlock.Protocols.Messages;
 using Airlock.Protocols.Sse;
 using Microsoft.AspNetCore.Http;
@@ -114,7 +115,17 @@ internal sealed partial class GatewayPipeline(
         }
         exchange.RequestBytes = body.Length;
         exchange.BodySha256 = Convert.ToHexStringLower(SHA256.HashData(body.Span));
-        if (!MessagesRequestReader.TryRead(body.Span, config.Limits.MaxJsonDepth, out var info, out var error))
+        var received = body.Memory;
+        if (request.WrapsInvokeBody)
+        {
+            if (!BedrockCountTokens.TryUnwrapInvokeBody(body.Span, out var invokeBody, out var unwrapError))
+            {
+                await RejectAsync(context, exchange, door, Reject(400, AnthropicErrors.InvalidRequest, "count-tokens request: " + unwrapError, "invalid_body")).ConfigureAwait(false);
+                return;
+            }
+            received = invokeBody;
+        }
+        if (!MessagesRequestReader.TryRead(received.Span, config.Limits.MaxJsonDepth, out var info, out var error))
         {
             await RejectAsync(context, exchange, door, Reject(400, AnthropicErrors.InvalidRequest, error!, "invalid_body")).ConfigureAwait(false);
             return;
@@ -137,10 +148,10 @@ internal sealed partial class GatewayPipeline(
             return;
         }
         exchange.Upstream = candidates[0].Name;
-        var forwardBody = body.Memory;
+        var forwardBody = received;
         if (inspection.Runtime is { } runtime)
         {
-            var inspected = await InspectRequestAsync(context, exchange, door, runtime, body.Memory).ConfigureAwait(false);
+            var inspected = await InspectRequestAsync(context, exchange, door, runtime, received).ConfigureAwait(false);
             if (inspected is null)
             {
                 return;
@@ -149,7 +160,7 @@ internal sealed partial class GatewayPipeline(
         }
         // Content capture (off by default): keeps the request text for the off-path writer.
         exchange.Capture = capture.Begin(exchange.Key?.Team, exchange.Key?.Id);
-        exchange.Capture?.OnRequest(body.Span, forwardBody.Span);
+        exchange.Capture?.OnRequest(received.Span, forwardBody.Span);
         var call = new MessagesCall
         {
             Operation = request.Operation,
@@ -159,7 +170,7 @@ internal sealed partial class GatewayPipeline(
             Body = forwardBody,
             MessagesPathAndQuery = request.MessagesPathAndQuery,
         };
-        if (forwardBody.Equals(body.Memory))
+        if (forwardBody.Equals(received))
         {
             // Nothing was redacted: the members are where the validation pass found them.
             call.WithLayout(info.Layout);
@@ -423,7 +434,9 @@ internal sealed partial class GatewayPipeline(
                 return;
             }
         }
-        var translator = status < 400 ? adapter.CreateTranslator(response) : null;
+        // The adapter's translator makes the answer Messages-shaped; a door whose answer to this operation has another
+        // shape (Bedrock CountTokens) translates it once more.
+        var translator = status < 400 ? ChainedTranslator.Of(adapter.CreateTranslator(response), door.CreateAnswerTranslator(exchange.Operation)) : null;
         using (translator)
         {
             var isSse = translator?.ProducesSse ?? response.Content.Headers.ContentType?.MediaType is "text/event-stream";

@@ -18,6 +18,12 @@ internal static class BodyConverter
 
     private static readonly byte[] True = "true"u8.ToArray();
 
+    /// <summary>
+    /// InvokeModel fields a token count does not take: the Messages API's count_tokens refuses them ("max_tokens: Extra inputs
+    /// are not permitted"), and none changes the count. A Bedrock CountTokens body wraps an InvokeModel body, which has them.
+    /// </summary>
+    private static readonly string[] NotCounted = ["max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata", "service_tier"];
+
     /// <summary>The beta flags the client asked for: Bedrock bodies carry them in <c>anthropic_beta</c>, the others in the <c>anthropic-beta</c> header.</summary>
     public static List<string> RequestedBetas(MessagesCall call, string? betaHeader)
     {
@@ -42,6 +48,10 @@ internal static class BodyConverter
             return call.Body;
         }
         var remove = new HashSet<string>(removeFields, StringComparer.Ordinal) { "model", "anthropic_version", "anthropic_beta" };
+        if (call.Operation == CallOperation.CountTokens && call.Shape == BodyShape.Bedrock)
+        {
+            remove.UnionWith(NotCounted);
+        }
         var insert = new List<TopLevelSplicer.Insertion> { new("model", TopLevelSplicer.StringLiteral(model)) };
         if (call.Shape == BodyShape.Bedrock && call.Stream && call.Operation == CallOperation.Messages)
         {
@@ -90,6 +100,10 @@ internal static class BodyConverter
         {
             insert.Add(new("model", TopLevelSplicer.StringLiteral(model)));
             remove.Add("stream");
+            if (call.Shape == BodyShape.Bedrock)
+            {
+                remove.UnionWith(NotCounted);
+            }
         }
         else if (call.Shape == BodyShape.Bedrock && call.Stream)
         {
