@@ -123,11 +123,15 @@ internal static class TurnProbe
             return;
         }
 
-        // Warm-up turns with other content: the gateway runs for hours, so what counts is the cost once the JIT has
-        // tiered the walk up (the first few dozen calls run unoptimized code and cost 10x).
-        foreach (var seed in Enumerable.Range(0, 60))
+        // Warm-up turns with other content, for at least 3 s of wall time: the gateway runs for hours, so what counts
+        // is the cost once the JIT has tiered the walk up. A count alone is not enough: the runtime promotes a method
+        // only after its 30 calls AND 100 ms without new tier-0 compilations, so 60 fast turns on a quiet machine
+        // (~60 ms) were still measured on unoptimized code (session 3: 1.62 ms quiet, 0.51 ms under load, when the
+        // slower warm-up crossed the delay; DOTNET_TC_CallCountingDelayMs=20000 reproduces 11.9 ms).
+        var warmUp = Stopwatch.StartNew();
+        for (var seed = 0; seed < 60 || warmUp.Elapsed < TimeSpan.FromSeconds(3); seed++)
         {
-            _ = inspector.Inspect(Conversation.Serialize(Conversation.WithNewToolResult(conversation, 5 * 1024, seed: 9000 + seed)), null, Airlock.Inspection.Policy.InspectionPolicy.Default);
+            _ = inspector.Inspect(Conversation.Serialize(Conversation.WithNewToolResult(conversation, 5 * 1024, seed: 9000 + (seed % 200))), null, Airlock.Inspection.Policy.InspectionPolicy.Default);
         }
 
         var times = new List<double>();
@@ -157,10 +161,11 @@ internal static class TurnProbe
         }
 
         static double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        static double P90(List<double> v) => v.Order().ElementAt(v.Count * 9 / 10);
         var memo = inspector.PrefixMemo!.Find(turns[^1])!;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"memo: {memo.Checkpoints.Count} checkpoints, last at {memo.Checkpoints[^1].Offset}, {memo.Matched.Count} strings with matches ({memo.Matched.Sum(m => m.RawLength)} raw bytes, {memo.Matched.Sum(m => m.Matches.Length)} matches); findings per turn {inspector.Inspect(turns[^1], null, Airlock.Inspection.Policy.InspectionPolicy.Default).Findings.Count}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"body {turns[0].Length / 1e6:F2} MB: turn (5 KB new) median {Median(times):F3} ms; same body again (all cached) {Median(cached):F3} ms; bare Utf8JsonReader {Median(reader):F3} ms; XxHash128 of body {Median(hash):F3} ms"));
+            $"body {turns[0].Length / 1e6:F2} MB: turn (5 KB new) median {Median(times):F3} ms (p90 {P90(times):F3}, {times.Count} turns, after {warmUp.Elapsed.TotalSeconds:F1} s of warm-up); same body again (all cached) {Median(cached):F3} ms; bare Utf8JsonReader {Median(reader):F3} ms; XxHash128 of body {Median(hash):F3} ms"));
     }
 }
