@@ -35,6 +35,7 @@ internal sealed class KeywordMatcher
 
     private readonly int[] _threeBits = new int[(1 << HashBits) / 32];
     private readonly int[] _fourBits = new int[(1 << HashBits) / 32];
+    private readonly bool _useVector;
     private readonly PrefixTable _prefixes;
     private readonly int[] _prefixKeywords;
     private readonly string[] _lowerKeywords;
@@ -42,8 +43,15 @@ internal sealed class KeywordMatcher
     private readonly SearchValues<string>? _fallback;
 
     public KeywordMatcher(IReadOnlyList<string> keywords)
+        : this(keywords, useVector: true)
+    {
+    }
+
+    /// <summary>With <paramref name="useVector"/> false every position takes the scalar path (tests compare the two).</summary>
+    internal KeywordMatcher(IReadOnlyList<string> keywords, bool useVector)
     {
         ArgumentNullException.ThrowIfNull(keywords);
+        _useVector = useVector && Avx2.IsSupported;
         _keywords = [.. keywords];
         var byFour = new Dictionary<ulong, List<int>>();
         var byThree = new Dictionary<ulong, List<int>>();
@@ -117,7 +125,7 @@ internal sealed class KeywordMatcher
 
     private void FindAsciiKeywords(ReadOnlySpan<char> text, List<KeywordHit> hits)
     {
-        var i = Avx2.IsSupported ? FindCandidatesAvx2(text, hits) : 0;
+        var i = _useVector ? FindCandidatesAvx2(text, hits) : 0;
         FindCandidatesScalar(text, i, hits);
 
         // The last three positions hold fewer than four characters: only a three-character keyword fits, at the first.

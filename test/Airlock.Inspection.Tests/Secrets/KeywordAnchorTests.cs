@@ -40,6 +40,36 @@ public class KeywordAnchorTests
     }
 
     [Fact]
+    public void Mailgun_keys_are_found_the_same_with_and_without_the_anchor()
+    {
+        // "key-" + 32 hex digits at line starts, after separators, inside longer names (cache-key-…), doubled
+        // (key-key-…), too short or too long, upper-case hex: every shape the separator and \b decide on.
+        var builtIn = ReadBuiltInToml();
+        var unanchored = string.Join('\n', builtIn.Split('\n').Where(l => !l.StartsWith("keywordAnchor = ", StringComparison.Ordinal)));
+        var anchoredScanner = new SecretScanner(RulePackReader.Read(builtIn, "built-in", isBuiltIn: true, baseDirectory: null));
+        var plainScanner = new SecretScanner(RulePackReader.Read(unanchored, "built-in", isBuiltIn: true, baseDirectory: null));
+        Assert.NotNull(anchoredScanner.Pack.FindRule("mailgun-api-key")!.KeywordAnchor);
+        var random = new Random(31);
+        string[] before = ["", " ", "x", "-", "_", "=", "\"", "cache-", "key-", "KEY-", "9", "\t", "api_key: "];
+        string[] after = ["", "\n", "0", "x", " ", "-", "\"", "_"];
+        var sb = new StringBuilder();
+        for (var i = 0; i < 3000; i++)
+        {
+            var hex = string.Concat(Enumerable.Range(0, random.Next(30, 35)).Select(_ => "0123456789abcdefABC"[random.Next(19)]));
+            sb.Append(before[random.Next(before.Length)]).Append(random.Next(5) == 0 ? "Key-" : "key-").Append(hex).Append(after[random.Next(after.Length)]);
+            sb.Append(random.Next(3) == 0 ? "\n" : " ");
+        }
+
+        var text = sb.ToString();
+        List<string> Mailgun(SecretScanner scanner) =>
+            [.. scanner.ScanAll(text).Where(m => m.RuleId == "mailgun-api-key").Select(m => $"{m.Start}+{m.Length}")];
+        var plain = Mailgun(plainScanner);
+
+        Assert.True(plain.Count > 200, $"only {plain.Count} mailgun matches: the input does not exercise the rule");
+        Assert.Equal(plain, Mailgun(anchoredScanner));
+    }
+
+    [Fact]
     public void Anchor_limits_how_far_before_the_keyword_a_match_may_start()
     {
         // The match "prefixword_key = '…'" starts 11 characters before its keyword "key": an anchor of 11 finds it,

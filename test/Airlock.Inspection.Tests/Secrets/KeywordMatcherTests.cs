@@ -114,3 +114,74 @@ public class KeywordMatcherTests
         Assert.Equal([1, 0, 1, 0], hits.Select(h => h.Keyword));
     }
 }
+
+public class KeywordMatcherVectorTests
+{
+    /// <summary>
+    /// The AVX2 path tests eight positions per step and leaves the last few to the scalar loop: on long texts with
+    /// keywords at every offset (block edges included), random case and non-ASCII look-alikes, it must report exactly
+    /// what the scalar path and a naive ordinal-ignore-case search report.
+    /// </summary>
+    [Fact]
+    public void Vector_and_scalar_paths_find_what_a_naive_search_finds_on_long_texts()
+    {
+        var keywords = RulePack.LoadBuiltIn().Rules.SelectMany(r => r.Keywords).Distinct(StringComparer.Ordinal).ToArray();
+        var vector = new KeywordMatcher(keywords);
+        var scalar = new KeywordMatcher(keywords, useVector: false);
+        var random = new Random(20261124);
+        var filler = new[] { " ", "\n", "_", "=", "\"", ": ", "x", "0", "\u212A", "\u017F", "\u00E9", "sec", "tok", "pas", "aut", "ke" };
+        var total = 0;
+        for (var round = 0; round < 60; round++)
+        {
+            var sb = new System.Text.StringBuilder();
+            var target = random.Next(0, 4000);
+            while (sb.Length < target)
+            {
+                var piece = random.Next(3) == 0 ? keywords[random.Next(keywords.Length)] : filler[random.Next(filler.Length)];
+                piece = new string([.. piece.Select(c => random.Next(2) == 0 ? char.ToUpperInvariant(c) : c)]);
+                sb.Append(random.Next(6) == 0 ? piece[..random.Next(piece.Length + 1)] : piece);
+            }
+
+            var text = sb.ToString();
+            var fromVector = new List<KeywordHit>();
+            var fromScalar = new List<KeywordHit>();
+
+            vector.FindAll(text, fromVector);
+            scalar.FindAll(text, fromScalar);
+
+            var expected = new List<KeywordHit>();
+            for (var p = 0; p < text.Length; p++)
+            {
+                for (var k = 0; k < keywords.Length; k++)
+                {
+                    if (text.AsSpan(p).StartsWith(keywords[k], StringComparison.OrdinalIgnoreCase))
+                    {
+                        expected.Add(new KeywordHit(p, k));
+                    }
+                }
+            }
+
+            Assert.Equal(fromScalar, fromVector);
+            Assert.Equal(expected.OrderBy(h => h.Position).ThenBy(h => h.Keyword), fromVector.OrderBy(h => h.Position).ThenBy(h => h.Keyword));
+            total += expected.Count;
+        }
+
+        Assert.True(total > 1000, $"only {total} keyword occurrences: the texts do not exercise the matcher");
+    }
+
+    [Fact]
+    public void Code_corpus_hits_are_the_same_on_both_paths()
+    {
+        var keywords = RulePack.LoadBuiltIn().Rules.SelectMany(r => r.Keywords).Distinct(StringComparer.Ordinal).ToArray();
+        var text = string.Join('\n', Enumerable.Range(0, 400).Select(i =>
+            $"const apiKey{i} = process.env.SECRET_TOKEN_{i}; // password, auth, Bearer, https://x, client_secret, key-{i:x8}"));
+        var fromVector = new List<KeywordHit>();
+        var fromScalar = new List<KeywordHit>();
+
+        new KeywordMatcher(keywords).FindAll(text, fromVector);
+        new KeywordMatcher(keywords, useVector: false).FindAll(text, fromScalar);
+
+        Assert.True(fromVector.Count > 2000, $"{fromVector.Count} hits");
+        Assert.Equal(fromScalar, fromVector);
+    }
+}
