@@ -55,7 +55,12 @@ public class KeywordAnchorTests
         var sb = new StringBuilder();
         for (var i = 0; i < 3000; i++)
         {
-            var hex = string.Concat(Enumerable.Range(0, random.Next(30, 35)).Select(_ => "0123456789abcdefABC"[random.Next(19)]));
+            var hex = string.Concat(Enumerable.Range(0, random.Next(30, 35)).Select(_ => "0123456789abcdef"[random.Next(16)]));
+            if (random.Next(10) == 0)
+            {
+                hex = hex[..5] + "A" + hex[6..];
+            }
+
             sb.Append(before[random.Next(before.Length)]).Append(random.Next(5) == 0 ? "Key-" : "key-").Append(hex).Append(after[random.Next(after.Length)]);
             sb.Append(random.Next(3) == 0 ? "\n" : " ");
         }
@@ -65,7 +70,7 @@ public class KeywordAnchorTests
             [.. scanner.ScanAll(text).Where(m => m.RuleId == "mailgun-api-key").Select(m => $"{m.Start}+{m.Length}")];
         var plain = Mailgun(plainScanner);
 
-        Assert.True(plain.Count > 200, $"only {plain.Count} mailgun matches: the input does not exercise the rule");
+        Assert.True(plain.Count > 100, $"only {plain.Count} mailgun matches: the input does not exercise the rule");
         Assert.Equal(plain, Mailgun(anchoredScanner));
     }
 
