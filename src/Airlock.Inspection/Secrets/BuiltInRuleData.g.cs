@@ -11,7 +11,7 @@ namespace Airlock.Inspection;
 internal static partial class BuiltInRuleData
 {
     /// <summary>XxHash128 of the rules/secrets.toml this was generated from.</summary>
-    public const string SourceHash = "f62277b3ae749ac5a7ff8ec05280df6e";
+    public const string SourceHash = "1f4c7a6153c22f3ef61abb151a94968c";
 
     /// <summary>Per rule, in pack order: what a caller selects rules by.</summary>
     public static readonly BuiltInRuleInfo[] Rules =
@@ -3092,6 +3092,7 @@ internal static partial class BuiltInRuleData
             ["secretGroup"] = 1L,
             ["entropy"] = 3d,
             ["keywords"] = new TomlArray { "key-", },
+            ["keywordAnchor"] = 1L,
             ["tags"] = new TomlArray { "saas", "email", },
             ["category"] = "secret",
             ["confidence"] = "medium",
