@@ -85,8 +85,11 @@ public sealed class AwsSdkCredentialProvider : IAwsCredentialProvider
         }
         catch (Exception ex) when (ex is AmazonClientException or AmazonServiceException or InvalidOperationException or IOException or HttpRequestException)
         {
-            // The SDK's messages name the source (e.g. instance metadata) but never the keys; keep ours generic anyway.
-            throw new AwsCredentialsUnavailableException($"AWS credentials could not be refreshed from {SourceName()}", ex);
+            // The SDK's messages name the source (e.g. instance metadata) but never the keys; ours stay generic except for
+            // expiry, whose SDK messages carry only timestamps and say exactly what an operator must fix.
+            throw new AwsCredentialsUnavailableException(ExpiryReason(ex) is { } expired
+                ? $"the AWS credentials from {SourceName()} have expired ({expired})"
+                : $"AWS credentials could not be refreshed from {SourceName()}", ex);
         }
         var last = _last;
         if (last is not null && last.AccessKeyId == current.AccessKey && last.SecretAccessKey == current.SecretKey
@@ -116,6 +119,25 @@ public sealed class AwsSdkCredentialProvider : IAwsCredentialProvider
             throw new AwsCredentialsUnavailableException(
                 "no AWS credentials found in the standard chain (environment, shared profile, web identity, container, instance metadata)", ex);
         }
+    }
+
+    /// <summary>
+    /// The SDK's own words when credentials expired: a source handed out credentials already past their expiration
+    /// (<c>The retrieved credentials have already expired: Now = …, Credentials expiration = …</c>), or an SSO / login
+    /// token expired. Only these fixed messages are quoted; any other message is not.
+    /// </summary>
+    private static string? ExpiryReason(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex.Message.StartsWith("The retrieved credentials have already expired", StringComparison.Ordinal)
+                || ex.Message.StartsWith("SSO Token has expired", StringComparison.Ordinal)
+                || ex.Message.StartsWith("Login Token has expired", StringComparison.Ordinal))
+            {
+                return ex.Message.Trim().TrimEnd('.');
+            }
+        }
+        return null;
     }
 
     private string SourceName() => _profileName is null ? "the standard chain" : $"profile '{_profileName}'";
