@@ -15,8 +15,9 @@ namespace Airlock.FunctionalTests.Aws;
 /// <summary>
 /// The standard AWS credential chain (AWSSDK.Core) behind a Bedrock upstream, one source at a time, each against a
 /// loopback endpoint the test scripts the way AWS serves it: ECS/EKS container credentials (full URI plus authorization
-/// token), EC2 instance metadata v2 (token PUT, then the role's credentials), and web identity (STS
-/// <c>AssumeRoleWithWebIdentity</c>, through AWSSDK.SecurityToken). Each runs in a real <c>airlock serve</c> process whose
+/// token), EC2 instance metadata v2 (token PUT, then the role's credentials), web identity (STS
+/// <c>AssumeRoleWithWebIdentity</c>, through AWSSDK.SecurityToken) and an SSO profile (the cached <c>aws sso login</c>
+/// token, then the portal's <c>GetRoleCredentials</c>, through AWSSDK.SSO). Each runs in a real <c>airlock serve</c> process whose
 /// environment holds only that source, so the chain is the SDK's own and nothing leaks between tests. The scripted
 /// Bedrock verifies the SigV4 signature with the credentials the source handed out, session token included; no key
 /// may appear in the gateway's output.
@@ -226,6 +227,75 @@ public sealed class AwsCredentialChainTests(ITestOutputHelper output) : IAsyncLi
         AssertSignedWithSessionToken(bedrock);
         AssertNoSecretIn(gateway);
         Assert.DoesNotContain(WebIdentityToken, gateway, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sso_profile_credentials_from_the_portal_sign_the_bedrock_call()
+    {
+        const string SsoAccessToken = "aoaAAAAAGSsoAccessTokenEXAMPLE0123456789";
+        var expires = DateTimeOffset.UtcNow.AddHours(8);
+        var asked = new List<string>();
+        await using var portal = await ProbeUpstream.StartAsync(async context =>
+        {
+            var request = context.Request;
+            lock (asked)
+            {
+                asked.Add($"{request.Method} {request.Path}{request.QueryString}");
+            }
+            // SSO GetRoleCredentials: GET /federation/credentials?account_id=…&role_name=… with the cached access token.
+            if (request.Path != "/federation/credentials" || request.Query["account_id"] != "123456789012" || request.Query["role_name"] != RoleName
+                || request.Headers["x-amz-sso_bearer_token"] != SsoAccessToken)
+            {
+                context.Response.StatusCode = 401;
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("""{"message":"Session token not found or invalid"}""");
+                return;
+            }
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new
+            {
+                roleCredentials = new { accessKeyId = AccessKeyId, secretAccessKey = SecretAccessKey, sessionToken = SessionToken, expiration = expires.ToUnixTimeMilliseconds() },
+            }));
+        });
+        Directory.CreateDirectory(_work);
+        var config = Path.Combine(_work, "aws-config");
+        await File.WriteAllTextAsync(config, $"""
+            [profile airlock-sso]
+            sso_session = corp
+            sso_account_id = 123456789012
+            sso_role_name = {RoleName}
+            region = us-east-1
+
+            [sso-session corp]
+            sso_start_url = https://corp.awsapps.com/start
+            sso_region = us-east-1
+            sso_registration_scopes = sso:account:access
+            """);
+        // The token 'aws sso login' caches: ~/.aws/sso/cache/<SHA-1 of the session name>.json.
+        var cache = Path.Combine(_work, ".aws", "sso", "cache");
+        Directory.CreateDirectory(cache);
+        var name = Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(Encoding.UTF8.GetBytes("corp")));
+        await File.WriteAllTextAsync(Path.Combine(cache, name + ".json"), JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["accessToken"] = SsoAccessToken,
+            ["expiresAt"] = expires.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            ["region"] = "us-east-1",
+            ["startUrl"] = "https://corp.awsapps.com/start",
+        }));
+
+        var (response, gateway, bedrock) = await CallThroughGatewayAsync(Issued(expires), new()
+        {
+            ["AWS_PROFILE"] = "airlock-sso",
+            ["AWS_CONFIG_FILE"] = config,
+            // The SDK's service-specific endpoint override: the SSO portal on loopback instead of portal.sso.us-east-1.amazonaws.com.
+            ["AWS_ENDPOINT_URL_SSO"] = portal.BaseUri.ToString(),
+        });
+
+        output.WriteLine(string.Join("\n", asked));
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        AssertSignedWithSessionToken(bedrock);
+        AssertNoSecretIn(gateway);
+        Assert.DoesNotContain(SsoAccessToken, gateway, StringComparison.Ordinal);
     }
 
     [Fact]
