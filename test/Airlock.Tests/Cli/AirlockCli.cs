@@ -9,8 +9,12 @@ internal sealed record CliResult(int ExitCode, string Output, string Error);
 internal static class AirlockCli
 {
     /// <summary>Runs <c>airlock <paramref name="args"/></c> in <paramref name="workDir"/> (killed after two minutes).</summary>
-    public static async Task<CliResult> RunAsync(string workDir, params string[] args)
+    public static Task<CliResult> RunAsync(string workDir, params string[] args) => RunAsync(workDir, new Dictionary<string, string?>(), args);
+
+    /// <summary>As above, with <paramref name="environment"/> set in the process (a null value removes the variable).</summary>
+    public static async Task<CliResult> RunAsync(string workDir, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
+        ArgumentNullException.ThrowIfNull(environment);
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(CliPath);
         foreach (var arg in args)
@@ -18,6 +22,17 @@ internal static class AirlockCli
             start.ArgumentList.Add(arg);
         }
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
+        }
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

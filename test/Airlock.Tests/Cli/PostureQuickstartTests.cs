@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Airlock.Tests.Cli;
@@ -79,56 +78,15 @@ public sealed class PostureQuickstartTests : IDisposable
     private static JsonElement Check(JsonElement root, string id) =>
         root.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("id").GetString() == id);
 
+    /// <summary>Runs the CLI with only what the test sets deciding the quickstart's upstream.</summary>
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(Dictionary<string, string> environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _work, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(CliPath);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        // Only what the test sets decides the quickstart's upstream.
-        foreach (var name in new[] { "ANTHROPIC_API_KEY", "AIRLOCK_UPSTREAM_URL", "AIRLOCK_UPSTREAM_API_KEY" })
-        {
-            start.Environment.Remove(name);
-        }
+        var variables = new Dictionary<string, string?> { ["ANTHROPIC_API_KEY"] = null, ["AIRLOCK_UPSTREAM_URL"] = null, ["AIRLOCK_UPSTREAM_API_KEY"] = null };
         foreach (var (name, value) in environment)
         {
-            start.Environment[name] = value;
+            variables[name] = value;
         }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        // A process on a loaded machine: wait generously, the outcome is the exit code, never the time.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        return (process.ExitCode, await output, await error);
-    }
-
-    private static string CliPath
-    {
-        get
-        {
-            // test/Airlock.Tests/bin/<Configuration>/net10.0/ → src/Airlock.Cli/bin/<Configuration>/net10.0/airlock.dll
-            var binDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-            var configuration = binDir.Parent!.Name;
-            var root = binDir;
-            while (!File.Exists(Path.Combine(root.FullName, "Airlock.slnx")))
-            {
-                root = root.Parent!;
-            }
-            var path = Path.Combine(root.FullName, "src", "Airlock.Cli", "bin", configuration, binDir.Name, "airlock.dll");
-            Assert.True(File.Exists(path), $"the CLI is not built: {path}");
-            return path;
-        }
+        var result = await AirlockCli.RunAsync(_work, variables, args);
+        return (result.ExitCode, result.Output, result.Error);
     }
 }
