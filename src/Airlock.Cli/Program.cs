@@ -14,4 +14,7 @@ root.Subcommands.Add(HookCommand.Create());
 root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(AwsCommand.Create());
 root.Subcommands.Add(PostureCommand.Create());
-return await root.Parse(args).InvokeAsync();
+// SIGTERM and Ctrl+C are left to the command: 'serve' drains in-flight requests and the audit queue (bounded by
+// audit.shutdown_timeout) through its host's console lifetime. System.CommandLine's own handling would end the
+// process 2 s after the signal (exit 143), losing queued audit records on every graceful stop.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
