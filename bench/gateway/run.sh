@@ -6,8 +6,9 @@
 # Two more legs measure Airlock variants against the same direct leg: airlock-nodurable (audit.durable: false, to
 # show what holding each answer's last bytes until its audit record is committed costs) and bedrock (the same turn
 # posted to Airlock's Bedrock door, answered in AWS event-stream frames translated from nginx's SSE).
+# airlock-noinspect (inspection.enabled: false; only with --only) shows what inspection adds (issue 3: ≤ 0.3 ms p50).
 #
-# usage: bench/gateway/run.sh [--quick] [--only direct,airlock,airlock-nodurable,bedrock,portkey] [--body FILE]
+# usage: bench/gateway/run.sh [--quick] [--only direct,airlock,airlock-nodurable,airlock-noinspect,bedrock,portkey] [--body FILE]
 # See bench/gateway/README.md for what is measured and how to read the table.
 set -euo pipefail
 
@@ -30,6 +31,7 @@ readonly TARGET_ADDED_P50_MS="0.5"
 readonly TARGET_RPS="2000"
 readonly TARGET_RSS_MB="150"
 readonly TARGET_DURABLE_ADDED_P50_MS="0.2"
+readonly TARGET_INSPECTION_ADDED_P50_MS="0.3"
 readonly TARGET_BEDROCK_ADDED_P50_MS="0.5"
 readonly ALL_LEGS="direct airlock airlock-nodurable bedrock portkey"
 
@@ -46,7 +48,7 @@ usage() {
     cat <<'EOF'
 usage: bench/gateway/run.sh [--quick] [--only LEGS] [--body FILE]
   --quick        short warm-up and measurement (smoke test, numbers are indicative only)
-  --only LEGS    comma-separated subset of: direct, airlock, airlock-nodurable, bedrock, portkey
+  --only LEGS    comma-separated subset of: direct, airlock, airlock-nodurable, airlock-noinspect, bedrock, portkey
                  (default: direct,airlock,portkey); added latency needs the direct leg in the same run
   --body FILE    request body to replay (default: bench/data/claude-code-request.json,
                  or a generated 49 KiB stand-in while that file does not exist)
@@ -79,8 +81,8 @@ for leg in $ALL_LEGS; do
 done
 for r in "${requested[@]}"; do
     case "$r" in
-        direct|airlock|airlock-nodurable|bedrock|portkey) ;;
-        *) echo "--only: unknown leg '$r' (use direct, airlock, airlock-nodurable, bedrock, portkey)" >&2; exit 2 ;;
+        direct|airlock|airlock-nodurable|airlock-noinspect|bedrock|portkey) ;;
+        *) echo "--only: unknown leg '$r' (use direct, airlock, airlock-nodurable, airlock-noinspect, bedrock, portkey)" >&2; exit 2 ;;
     esac
 done
 
@@ -340,8 +342,8 @@ setup_portkey() {
     log "Portkey $PORTKEY_VERSION on 127.0.0.1:$port"
 }
 
-setup_airlock() { # setup_airlock [LEG [DURABLE]]: an Airlock instance of its own for LEG
-    local leg="${1:-airlock}" durable="${2:-true}"
+setup_airlock() { # setup_airlock [LEG [DURABLE [INSPECT]]]: an Airlock instance of its own for LEG
+    local leg="${1:-airlock}" durable="${2:-true}" inspect="${3:-true}"
     if [[ ! -x "$AIRLOCK" ]]; then
         leg_status[$leg]="skipped"
         leg_note[$leg]="./airlock not found at the repo root yet"
@@ -367,6 +369,8 @@ routes:
     upstream: main
 audit:
   durable: $durable
+inspection:
+  enabled: $inspect
 EOF
     export BENCH_UPSTREAM_KEY="$FAKE_UPSTREAM_KEY"
     log "airlock keys create (builds Airlock on first use)"
@@ -612,6 +616,7 @@ for leg in "${legs[@]}"; do
         portkey) setup_portkey || leg_status[$leg]="failed" ;;
         airlock) setup_airlock airlock true || leg_status[$leg]="failed" ;;
         airlock-nodurable) setup_airlock airlock-nodurable false || leg_status[$leg]="failed" ;;
+        airlock-noinspect) setup_airlock airlock-noinspect true false || leg_status[$leg]="failed" ;;
         bedrock) setup_bedrock || leg_status[$leg]="failed" ;;
     esac
     if [[ "${leg_status[$leg]}" == "failed" ]]; then
@@ -691,6 +696,7 @@ leg_title() {
         direct) echo "direct nginx" ;;
         airlock) echo "Airlock" ;;
         airlock-nodurable) echo "Airlock, audit.durable: false" ;;
+        airlock-noinspect) echo "Airlock, inspection.enabled: false" ;;
         bedrock) echo "Airlock Bedrock door" ;;
         portkey) echo "Portkey $PORTKEY_VERSION" ;;
     esac
@@ -704,7 +710,7 @@ report="$workdir/report.md"
         || echo "full (${lat_duration}s latency, ${tput_duration}s throughput, ${lat_warmup}s warm-ups)" ); legs: ${legs[*]}"
     echo "- machine: $(nproc) cores, $cpu_model, $mem_total, kernel $(uname -r), load average at report time $load_now"
     echo "- commit: $git_commit"
-    if has_leg airlock || has_leg airlock-nodurable || has_leg bedrock; then
+    if has_leg airlock || has_leg airlock-nodurable || has_leg airlock-noinspect || has_leg bedrock; then
         echo "- airlock: ${AIRLOCK#"$REPO_ROOT"/} (level $AIRLOCK_LEVEL, upstream kind $AIRLOCK_UPSTREAM_KIND; audit.durable true except the airlock-nodurable leg)"
     fi
     if has_leg bedrock; then
@@ -749,6 +755,10 @@ report="$workdir/report.md"
         if [[ "${leg_status[airlock-nodurable]:-}" == "ok" ]]; then
             v="$(awk -v a="${r_p50[airlock]}" -v n="${r_p50[airlock-nodurable]}" 'BEGIN { printf "%+.3f", (a - n) / 1000 }')"
             echo "| durability (p50 airlock − airlock-nodurable) | ≤ ${TARGET_DURABLE_ADDED_P50_MS} ms | $v ms | $(check "$v" "<=" "$TARGET_DURABLE_ADDED_P50_MS") |"
+        fi
+        if [[ "${leg_status[airlock-noinspect]:-}" == "ok" ]]; then
+            v="$(awk -v a="${r_p50[airlock]}" -v n="${r_p50[airlock-noinspect]}" 'BEGIN { printf "%+.3f", (a - n) / 1000 }')"
+            echo "| inspection (p50 airlock − airlock-noinspect) | ≤ ${TARGET_INSPECTION_ADDED_P50_MS} ms | $v ms | $(check "$v" "<=" "$TARGET_INSPECTION_ADDED_P50_MS") |"
         fi
     fi
     if [[ "${leg_status[bedrock]:-}" == "ok" ]]; then
