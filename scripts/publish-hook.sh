@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Publishes airlock-hook (NativeAOT) into <repo>/.tools/airlock-hook and prints the binary's path on stdout.
+# Publishes airlock-hook (NativeAOT) and its network half airlock-hook-send (installed side by side: the hook starts
+# the sender from its own folder) into <repo>/.tools/airlock-hook and prints the hook binary's path on stdout.
 # The end-to-end tests and the hook benchmark run this binary; fleets install the same build.
 # Skips the publish when the binary is newer than every source it is built from (about a minute saved).
 # Usage: scripts/publish-hook.sh [--force]
@@ -19,8 +20,8 @@ case "$(uname -s)" in
     *) echo "publish-hook: unsupported OS $(uname -s)" >&2; exit 1 ;;
 esac
 
-if [[ "${1:-}" != "--force" && -x "${binary}" ]]; then
-    newer="$(find "${root}/src/Airlock.Hook" "${root}/src/Airlock.ClaudeCode" "${root}/src/Airlock.Inspection" "${root}/src/Shared" \
+if [[ "${1:-}" != "--force" && -x "${binary}" && -x "${out}/airlock-hook-send" ]]; then
+    newer="$(find "${root}/src/Airlock.Hook" "${root}/src/Airlock.HookSender" "${root}/src/Airlock.ClaudeCode" "${root}/src/Airlock.Inspection" "${root}/src/Shared" \
         "${root}/rules/secrets.toml" "${root}/Directory.Build.props" "${root}/Directory.Packages.props" \
         -newer "${binary}" \( -name '*.cs' -o -name '*.csproj' -o -name '*.toml' -o -name '*.props' \) \
         -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)"
@@ -33,5 +34,7 @@ fi
 # NativeAOT links with the system C toolchain (clang or gcc) and needs zlib headers on Linux.
 dotnet publish "${root}/src/Airlock.Hook/Airlock.Hook.csproj" -c Release -r "${rid}" -o "${out}" \
     --nologo -v quiet -clp:ErrorsOnly -p:DebugType=none >&2
-touch "${binary}"
+dotnet publish "${root}/src/Airlock.HookSender/Airlock.HookSender.csproj" -c Release -r "${rid}" -o "${out}" \
+    --nologo -v quiet -clp:ErrorsOnly -p:DebugType=none >&2
+touch "${out}/airlock-hook-send" "${binary}"
 echo "${binary}"

@@ -1,7 +1,8 @@
 using Airlock.ClaudeCode.Hooks;
 
-// airlock-hook: a thin NativeAOT host around HookRunner (the same code `airlock hook` runs in-process).
-// Nothing may escape as an unhandled exception: Claude Code would show a crash instead of a reason.
+// airlock-hook: a thin NativeAOT host around HookRunner's decision path (the same code `airlock hook` runs
+// in-process). It has no HTTP client: the gateway calls run in airlock-hook-send, installed next to it (or at
+// AIRLOCK_HOOK_SENDER). Nothing may escape as an unhandled exception: Claude Code would show a crash instead of a reason.
 try
 {
     var env = new HookEnvironment
@@ -10,7 +11,10 @@ try
         Stdout = Console.Out,
         Stderr = Console.Error,
     };
-    return await HookRunner.RunAsync(args, env);
+    var sender = Environment.GetEnvironmentVariable("AIRLOCK_HOOK_SENDER") is { Length: > 0 } explicitSender
+        ? explicitSender
+        : Path.Combine(AppContext.BaseDirectory, "airlock-hook-send");
+    return await HookRunner.RunDecisionAsync(args, env, sender);
 }
 catch (Exception ex)
 {

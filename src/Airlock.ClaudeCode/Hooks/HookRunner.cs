@@ -73,8 +73,10 @@ public static class HookRunner
                 "api-key" => await ApiKeyAsync(options, state, env, cancellationToken).ConfigureAwait(false),
                 "login" => await LoginAsync(options, state, env, cancellationToken).ConfigureAwait(false),
                 "flush" => await FlushVerbAsync(options, state, env, cancellationToken).ConfigureAwait(false),
+                "send" => await SendVerbAsync(options, state, env, cancellationToken).ConfigureAwait(false),
+                "refresh" => await RefreshVerbAsync(options, state, env, cancellationToken).ConfigureAwait(false),
                 "help" => await HelpAsync(env).ConfigureAwait(false),
-                _ => await HookAsync(options, state, env, cancellationToken).ConfigureAwait(false),
+                _ => await HookInProcessAsync(options, state, env, cancellationToken).ConfigureAwait(false),
             };
         }
         catch (HookException ex)
@@ -84,6 +86,92 @@ public static class HookRunner
         }
     }
 
+    /// <summary>
+    /// The decision binary's entry (<c>airlock-hook</c>): only the hook verb runs here, with no HTTP client in the image;
+    /// the network work goes to the sender at <paramref name="senderPath"/> (started detached), and the other verbs
+    /// (api-key, login, flush) are the sender's: this process becomes it (exec), so settings that name
+    /// <c>airlock-hook api-key</c> keep working.
+    /// </summary>
+    public static async Task<int> RunDecisionAsync(string[] args, HookEnvironment env, string senderPath, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(env);
+        var options = HookArguments.Parse(args);
+        if (options.Problem is { } problem)
+        {
+            await env.Stderr.WriteLineAsync($"airlock-hook: {problem}").ConfigureAwait(false);
+            await env.Stderr.WriteLineAsync(HookArguments.Usage).ConfigureAwait(false);
+            return 64;
+        }
+        if (options.Verb != "hook")
+        {
+            ProcessSpawner.Exec(senderPath, [senderPath, .. args]);
+            await env.Stderr.WriteLineAsync($"airlock-hook: cannot start {senderPath} for '{options.Verb}' (install it next to airlock-hook)").ConfigureAwait(false);
+            return 1;
+        }
+        var state = options.StateDirectory is { } dir ? new HookState(dir) : HookState.FromEnvironment(env.GetEnvironment);
+        var credential = state.ReadCredential(env.GetEnvironment, options.Gateway);
+        var network = credential is null ? null : new DetachedSenderNetwork(senderPath, state, options.Gateway);
+        return await HookAsync(options, state, env, network, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<int> HookInProcessAsync(HookArguments options, HookState state, HookEnvironment env, CancellationToken cancellationToken)
+    {
+        var credential = state.ReadCredential(env.GetEnvironment, options.Gateway);
+        using var network = credential is null ? null : new DirectHookNetwork(credential, state, env.Time);
+        return await HookAsync(options, state, env, network, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The detached sender's work: refreshes a stale policy and delivers the queue, one sender at a time. After letting
+    /// go of the lock it looks at the queue once more: a hook that queued an event while this sender held the lock
+    /// started no sender of its own, so its event is taken here.
+    /// </summary>
+    private static async Task<int> SendVerbAsync(HookArguments options, HookState state, HookEnvironment env, CancellationToken cancellationToken)
+    {
+        var credential = state.ReadCredential(env.GetEnvironment, options.Gateway);
+        if (credential is null)
+        {
+            return 1;
+        }
+        using var network = new DirectHookNetwork(credential, state, env.Time);
+        using var client = new GatewayClient(credential, SendTimeout);
+        var queue = new EventSpool(state.QueueDirectory);
+        for (var round = 0; round < 100; round++)
+        {
+            int status;
+            using (var held = SenderLock.TryTake(state))
+            {
+                if (held is null)
+                {
+                    return 0;
+                }
+                LoadCachedPolicy(state, out var fetchedAt);
+                if (fetchedAt is null || env.Time.GetUtcNow() - fetchedAt > PolicyMaxAge)
+                {
+                    await network.RefreshPolicyAsync(cacheMissing: fetchedAt is null, cancellationToken).ConfigureAwait(false);
+                }
+                (_, status) = await FlushAsync(client, state, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+            }
+            if (status is < 200 or >= 300 || queue.Count == 0)
+            {
+                return 0;
+            }
+        }
+        return 0;
+    }
+
+    private static async Task<int> RefreshVerbAsync(HookArguments options, HookState state, HookEnvironment env, CancellationToken cancellationToken)
+    {
+        var credential = state.ReadCredential(env.GetEnvironment, options.Gateway);
+        if (credential is null)
+        {
+            return 1;
+        }
+        using var network = new DirectHookNetwork(credential, state, env.Time);
+        return await network.RefreshPolicyAsync(cacheMissing: true, cancellationToken).ConfigureAwait(false) is null ? 1 : 0;
+    }
+
     private static async Task<int> HelpAsync(HookEnvironment env)
     {
         await env.Stdout.WriteLineAsync(HookArguments.Usage).ConfigureAwait(false);
@@ -91,7 +179,7 @@ public static class HookRunner
     }
 
     /// <summary>One hook call: read, decide, answer, report. The answer is written before any network call.</summary>
-    private static async Task<int> HookAsync(HookArguments options, HookState state, HookEnvironment env, CancellationToken cancellationToken)
+    private static async Task<int> HookAsync(HookArguments options, HookState state, HookEnvironment env, IHookNetwork? network, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var policy = LoadCachedPolicy(state, out var fetchedAt) ?? HookPolicy.BuiltIn;
@@ -120,16 +208,16 @@ public static class HookRunner
             return 0;
         }
 
-        var credential = state.ReadCredential(env.GetEnvironment, options.Gateway);
-        using var client = credential is null ? null : new GatewayClient(credential, SendTimeout);
-        // A stale policy is refreshed before deciding: the gateway is the source of truth for the deny list.
+        // A stale policy is refreshed before deciding (in-process), or right after the answer (the decision binary,
+        // which waits only when there is no cached policy at all): the gateway is the source of truth for the deny list.
         var now = env.Time.GetUtcNow();
-        if (client is not null && NeedsDecision(input) && (fetchedAt is null || now - fetchedAt > PolicyMaxAge))
+        var policyStale = fetchedAt is null || now - fetchedAt > PolicyMaxAge;
+        if (network is not null && NeedsDecision(input) && policyStale)
         {
-            if (await client.GetPolicyAsync(PolicyFetchTimeout, cancellationToken).ConfigureAwait(false) is { } fresh)
+            if (await network.RefreshPolicyAsync(cacheMissing: fetchedAt is null, cancellationToken).ConfigureAwait(false) is { } fresh)
             {
                 policy = fresh;
-                TrySave(() => state.WritePrivate(state.PolicyPath, fresh.ToJson(now)));
+                policyStale = false;
             }
         }
 
@@ -138,14 +226,16 @@ public static class HookRunner
         await WriteAnswerAsync(input.EventName, decision, env.Stdout).ConfigureAwait(false);
         await env.Stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
 
+        var queued = false;
         if (ReportedEvents.Contains(input.EventName) && (input.EventName != "PreToolUse" || decision.Verdict != HookVerdict.None))
         {
             var toolEvent = BuildEvent(input, decision, decider, policy, now);
             TrySave(() => new EventSpool(state.QueueDirectory).Enqueue(toolEvent));
-            if (client is not null)
-            {
-                await FlushAsync(client, state, SendTimeout, cancellationToken).ConfigureAwait(false);
-            }
+            queued = true;
+        }
+        if (network is not null && (queued || policyStale))
+        {
+            await network.AfterAnswerAsync(queued, policyStale, cancellationToken).ConfigureAwait(false);
         }
         if (options.Verbose)
         {
@@ -356,7 +446,7 @@ public static class HookRunner
         return null;
     }
 
-    private static HookPolicy? LoadCachedPolicy(HookState state, out DateTimeOffset? fetchedAt)
+    internal static HookPolicy? LoadCachedPolicy(HookState state, out DateTimeOffset? fetchedAt)
     {
         fetchedAt = null;
         try
@@ -397,7 +487,7 @@ public static class HookRunner
     }
 
     /// <summary>Local state is best effort: a read-only home must not turn into a failed hook.</summary>
-    private static void TrySave(Action save)
+    internal static void TrySave(Action save)
     {
         try
         {
@@ -417,6 +507,7 @@ internal sealed record HookArguments
                airlock-hook api-key [--gateway URL]                          print a short-lived gateway key (apiKeyHelper)
                airlock-hook login --gateway URL < key.txt                    store your Airlock key for the hook and apiKeyHelper
                airlock-hook flush                                            send queued events now
+               airlock-hook-send send|refresh [--state-dir DIR]              (started by the hook) deliver the queue / fetch the policy
         """;
 
     public string Verb { get; init; } = "hook";
@@ -437,7 +528,7 @@ internal sealed record HookArguments
             var arg = args[i];
             switch (arg)
             {
-                case "api-key" or "login" or "flush" or "help" or "hook" when i == 0:
+                case "api-key" or "login" or "flush" or "send" or "refresh" or "help" or "hook" when i == 0:
                     result = result with { Verb = arg };
                     break;
                 case "--help" or "-h":

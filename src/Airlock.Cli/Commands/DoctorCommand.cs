@@ -125,6 +125,19 @@ internal static class DoctorCommand
             return null;
         }
         report.Pass("hook", executable);
+        if (Path.GetFileNameWithoutExtension(executable) == "airlock-hook")
+        {
+            // airlock-hook has no HTTP client: it starts airlock-hook-send from its own folder to deliver events and fetch the policy.
+            var sender = Path.Combine(Path.GetDirectoryName(executable) ?? ".", OperatingSystem.IsWindows() ? "airlock-hook-send.exe" : "airlock-hook-send");
+            if (File.Exists(sender))
+            {
+                report.Pass("hook sender", sender);
+            }
+            else
+            {
+                report.Fail("hook sender", $"{sender} does not exist: install airlock-hook-send next to airlock-hook (without it events stay queued and the policy is never refreshed)");
+            }
+        }
         return executable;
     }
 
