@@ -24,7 +24,7 @@ fi
 
 # airlock-hook is published NativeAOT (what fleets install, what the end-to-end tests hand to Claude Code).
 # NativeAOT links with the system C toolchain; skipped when the binary is newer than its sources.
-step "publishing airlock-hook (NativeAOT)"
+step "publishing airlock-hook and airlock-hook-send (NativeAOT)"
 if ! command -v clang >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq clang zlib1g-dev) >/dev/null 2>&1 || echo "test: no C toolchain for NativeAOT" >&2
 fi

@@ -186,6 +186,12 @@ public sealed class ClaudeCodeControlsTests(ITestOutputHelper output)
         Assert.True(offlineEvents.Count >= queued, $"{offlineEvents.Count} of {queued} queued events arrived");
         // Each event once, even though several hook processes flushed the same queue.
         Assert.Equal(offlineEvents.Count, offlineEvents.Select(e => e.Tool!.EventId).Distinct().Count());
+        // The last hooks' detached senders may still be delivering the online session's own events: wait on the queue.
+        var drained = Stopwatch.StartNew();
+        while (new EventSpool(run.State.QueueDirectory).Count > 0 && drained.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            await Task.Delay(100);
+        }
         Assert.Equal(0, new EventSpool(run.State.QueueDirectory).Count);
     }
 
