@@ -33,7 +33,7 @@ readonly TARGET_RSS_MB="150"
 readonly TARGET_DURABLE_ADDED_P50_MS="0.2"
 readonly TARGET_INSPECTION_ADDED_P50_MS="0.3"
 readonly TARGET_BEDROCK_ADDED_P50_MS="0.5"
-readonly ALL_LEGS="direct airlock airlock-nodurable bedrock portkey"
+readonly ALL_LEGS="direct airlock airlock-nodurable airlock-noinspect bedrock portkey"
 
 MAX_SECONDS="${BENCH_MAX_SECONDS:-295}"
 AIRLOCK_START_TIMEOUT="${AIRLOCK_START_TIMEOUT:-150}"
