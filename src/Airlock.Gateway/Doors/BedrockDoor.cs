@@ -183,7 +183,7 @@ internal sealed class BedrockDoor(GatewayPipeline pipeline) : FrontDoor
     public override AnswerEncoder CreateStreamEncoder() => new BedrockAnswerEncoder();
 
     /// <inheritdoc/>
-    public override ResponseTranslator? CreateAnswerTranslator(string operation) => operation == "count_tokens" ? new CountTokensAnswer() : null;
+    public override ResponseTranslator? CreateAnswerTranslator(string operation) => operation == "count_tokens" ? TokenCountTranslator.MessagesToBedrock() : null;
 
     /// <summary>The Bedrock error for a gateway error: the status decides where it is specific, else the Anthropic type.</summary>
     private static BedrockErrorShape ShapeFor(GatewayError error) => error.Status switch
@@ -198,56 +198,6 @@ internal sealed class BedrockDoor(GatewayPipeline pipeline) : FrontDoor
 
     private static string Clip(string value) => value.Length <= 128 ? value : value[..128] + "…";
 
-    /// <summary>The Messages <c>{"input_tokens":N}</c> → Bedrock CountTokens' <c>{"inputTokens":N}</c> (a few bytes: collected, rewritten at the end).</summary>
-    private sealed class CountTokensAnswer : ResponseTranslator
-    {
-        private const int MaxAnswerBytes = 64 * 1024;
-        private readonly ArrayBufferWriter<byte> _answer = new(256);
-
-        public override bool ProducesSse => false;
-
-        public override bool Translate(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
-        {
-            if (_answer.WrittenCount + chunk.Length > MaxAnswerBytes)
-            {
-                Failure = Malformed("is larger than " + MaxAnswerBytes / 1024 + " KB");
-                return false;
-            }
-            _answer.Write(chunk);
-            return true;
-        }
-
-        public override bool Complete(IBufferWriter<byte> output)
-        {
-            if (!TryReadInputTokens(_answer.WrittenSpan, out var tokens))
-            {
-                Failure = Malformed("has no input_tokens number");
-                return false;
-            }
-            output.Write(BedrockCountTokens.Answer(tokens));
-            return true;
-        }
-
-        private static bool TryReadInputTokens(ReadOnlySpan<byte> answer, out long tokens)
-        {
-            tokens = 0;
-            try
-            {
-                var reader = new Utf8JsonReader(answer, new JsonReaderOptions { MaxDepth = 8 });
-                using var document = JsonDocument.ParseValue(ref reader);
-                return document.RootElement.ValueKind == JsonValueKind.Object
-                    && document.RootElement.TryGetProperty("input_tokens", out var value)
-                    && value.TryGetInt64(out tokens) && tokens >= 0;
-            }
-            catch (JsonException)
-            {
-                return false;
-            }
-        }
-
-        private static Refusal Malformed(string what) => new(new GatewayError(502, AnthropicErrors.Api,
-            "the upstream answered count-tokens with a body that " + what), "upstream_bad_answer", Core.Audit.AuditOutcome.UpstreamError);
-    }
 
     /// <summary>Messages SSE events → Bedrock <c>chunk</c> frames; an SSE <c>error</c> event → an exception frame.</summary>
     private sealed class BedrockAnswerEncoder : AnswerEncoder

@@ -101,42 +101,8 @@ internal sealed class BedrockUpstreamAdapter : UpstreamAdapter
     /// <inheritdoc/>
     public override ResponseTranslator? CreateTranslator(HttpResponseMessage response) =>
         response.RequestMessage?.RequestUri?.AbsolutePath.EndsWith("/count-tokens", StringComparison.Ordinal) == true
-            ? new CountTokensTranslator(Config.Name)
+            ? TokenCountTranslator.BedrockToMessages(Config.Name)
             : response.Content.Headers.ContentType?.MediaType == BedrockFrames.ContentType ? new EventStreamTranslator(Config.Name) : null;
-
-    /// <summary><c>{"inputTokens":N}</c> → <c>{"input_tokens":N}</c> (a few bytes: collected, then rewritten at the end).</summary>
-    private sealed class CountTokensTranslator(string upstream) : ResponseTranslator
-    {
-        private const int MaxAnswerBytes = 64 * 1024;
-        private readonly ArrayBufferWriter<byte> _answer = new(256);
-
-        public override bool ProducesSse => false;
-
-        public override bool Translate(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
-        {
-            if (_answer.WrittenCount + chunk.Length > MaxAnswerBytes)
-            {
-                Failure = Malformed("is larger than " + MaxAnswerBytes / 1024 + " KB");
-                return false;
-            }
-            _answer.Write(chunk);
-            return true;
-        }
-
-        public override bool Complete(IBufferWriter<byte> output)
-        {
-            if (!BedrockCountTokens.TryReadInputTokens(_answer.WrittenSpan, out var tokens))
-            {
-                Failure = Malformed("has no inputTokens number");
-                return false;
-            }
-            output.Write(BedrockCountTokens.MessagesAnswer(tokens));
-            return true;
-        }
-
-        private Refusal Malformed(string what) => new(new GatewayError(502, AnthropicErrors.Api,
-            $"upstream '{upstream}' (Bedrock) answered count-tokens with a body that {what}"), "upstream_bad_answer", Core.Audit.AuditOutcome.UpstreamError);
-    }
 
     /// <summary>Reads <c>{"message":…}</c> with <c>x-amzn-ErrorType</c> into a gateway error.</summary>
     public override GatewayError ReadError(HttpResponseMessage response, ReadOnlySpan<byte> body)

@@ -65,16 +65,20 @@ public static class BedrockCountTokens
     }
 
     /// <summary>Reads <c>inputTokens</c> from a CountTokens answer.</summary>
-    public static bool TryReadInputTokens(ReadOnlySpan<byte> answer, out long inputTokens)
+    public static bool TryReadInputTokens(ReadOnlySpan<byte> answer, out long inputTokens) =>
+        TryReadTokenCount(answer, "inputTokens", out inputTokens);
+
+    /// <summary>Reads the non-negative number <paramref name="property"/> of a token-count answer (either dialect).</summary>
+    public static bool TryReadTokenCount(ReadOnlySpan<byte> answer, string property, out long count)
     {
-        inputTokens = 0;
+        count = 0;
         try
         {
-            var reader = new Utf8JsonReader(answer, new JsonReaderOptions { MaxDepth = 4 });
+            var reader = new Utf8JsonReader(answer, new JsonReaderOptions { MaxDepth = 8 });
             using var document = JsonDocument.ParseValue(ref reader);
             return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("inputTokens", out var tokens)
-                && tokens.TryGetInt64(out inputTokens) && inputTokens >= 0;
+                && document.RootElement.TryGetProperty(property, out var tokens)
+                && tokens.TryGetInt64(out count) && count >= 0;
         }
         catch (JsonException)
         {
