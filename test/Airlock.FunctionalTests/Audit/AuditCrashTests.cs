@@ -24,10 +24,10 @@ public sealed class AuditCrashTests
         try
         {
             var key = JsonDocument.Parse(await BuiltCli.RunAsync(work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
-            var port = FreePort();
+            var port = BuiltCli.FreePort();
             using var gateway = BuiltCli.Start(work, "serve", "--urls", $"http://127.0.0.1:{port}");
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
-            await WaitHealthyAsync(http);
+            await BuiltCli.WaitHealthyAsync(http, gateway);
 
             var answered = new System.Collections.Concurrent.ConcurrentBag<string>();
             using var stop = new CancellationTokenSource();
@@ -69,11 +69,11 @@ public sealed class AuditCrashTests
 
             // Restart on the same data directory (SQLite recovers its WAL), serve one more request, stop, then let the
             // CLI verify the chain as an operator would.
-            var port2 = FreePort();
+            var port2 = BuiltCli.FreePort();
             using (var restarted = BuiltCli.Start(work, "serve", "--urls", $"http://127.0.0.1:{port2}"))
             {
                 using var http2 = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port2}"), Timeout = TimeSpan.FromSeconds(60) };
-                await WaitHealthyAsync(http2);
+                await BuiltCli.WaitHealthyAsync(http2, restarted);
                 using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
                 {
                     Content = new StringContent("""{"model":"claude-opus-5-5","max_tokens":5,"messages":[{"role":"user","content":"after"}]}""", Encoding.UTF8, "application/json"),
@@ -103,32 +103,5 @@ public sealed class AuditCrashTests
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(work, recursive: true);
         }
-    }
-
-    private static async Task WaitHealthyAsync(HttpClient http)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(180);
-        while (true)
-        {
-            try
-            {
-                if ((await http.GetAsync("/healthz")).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            Assert.True(DateTime.UtcNow < deadline, "gateway did not start");
-            await Task.Delay(200);
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 
 namespace Airlock.FunctionalTests.Audit;
 
@@ -41,6 +43,38 @@ internal static class BuiltCli
         await process.WaitForExitAsync();
         Assert.True(process.ExitCode == 0, $"airlock {string.Join(' ', args)} exited {process.ExitCode}: {await error}");
         return await output;
+    }
+
+    /// <summary>A loopback port free right now, for <c>serve --urls</c>.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>
+    /// Waits on the gateway's state, not on a clock: ready when <c>/healthz</c> answers; a failure when the process
+    /// exited first or <paramref name="patience"/> (default 180 s) ran out.
+    /// </summary>
+    public static async Task WaitHealthyAsync(HttpClient http, Process serve, TimeSpan? patience = null)
+    {
+        using var bound = new CancellationTokenSource(patience ?? TimeSpan.FromSeconds(180));
+        while (true)
+        {
+            Assert.False(serve.HasExited, "airlock serve exited before it was healthy");
+            try
+            {
+                if ((await http.GetAsync("/healthz", bound.Token)).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(200, bound.Token);
+        }
     }
 
     private static ProcessStartInfo Info(string work, string[] args)

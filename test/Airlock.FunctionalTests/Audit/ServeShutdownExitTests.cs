@@ -27,11 +27,11 @@ public sealed class ServeShutdownExitTests
                 .RootElement.GetProperty("key").GetString()!;
             // The spool's path is taken by a directory: nothing can be spooled.
             Directory.CreateDirectory(Path.Combine(work, ".airlock", "audit-spool.jsonl"));
-            var port = FreePort();
+            var port = BuiltCli.FreePort();
             var output = new StringBuilder();
             using var serve = StartServe(work, port, output);
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(90) };
-            await WaitHealthyAsync(http, serve);
+            await BuiltCli.WaitHealthyAsync(http, serve, Generous);
 
             // Another process takes the database's write lock and keeps it: the store is dead from here on.
             await using var locker = new SqliteConnection($"Data Source={Path.Combine(work, ".airlock", "airlock.db")};Pooling=False;Default Timeout=60");
@@ -94,32 +94,5 @@ public sealed class ServeShutdownExitTests
                 output.Append(line).Append('\n');
             }
         }
-    }
-
-    private static async Task WaitHealthyAsync(HttpClient http, Process serve)
-    {
-        using var bound = new CancellationTokenSource(Generous);
-        while (true)
-        {
-            Assert.False(serve.HasExited, "airlock serve exited before it was healthy");
-            try
-            {
-                if ((await http.GetAsync("/healthz", bound.Token)).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            await Task.Delay(200, bound.Token);
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -375,7 +375,7 @@ public sealed class AwsCredentialChainTests(ITestOutputHelper output) : IAsyncLi
                     upstream: bedrock
                 """);
             var key = JsonDocument.Parse(await BuiltCli.RunAsync(_work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
-            var port = FreePort();
+            var port = BuiltCli.FreePort();
             var log = new StringBuilder();
             using var gateway = Process.Start(ServeInfo(port, source))!;
             gateway.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
@@ -385,7 +385,7 @@ public sealed class AwsCredentialChainTests(ITestOutputHelper output) : IAsyncLi
             try
             {
                 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(120) };
-                await WaitHealthyAsync(http, gateway);
+                await BuiltCli.WaitHealthyAsync(http, gateway);
                 using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
                 {
                     Content = new StringContent("""{"model":"claude-opus-5-5","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json"),
@@ -434,33 +434,5 @@ public sealed class AwsCredentialChainTests(ITestOutputHelper output) : IAsyncLi
             info.Environment[name] = value;
         }
         return info;
-    }
-
-    private static async Task WaitHealthyAsync(HttpClient http, Process gateway)
-    {
-        // Wait on the gateway's state, not on a clock: it is ready when /healthz answers; it failed when it exited.
-        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(180));
-        while (true)
-        {
-            Assert.False(gateway.HasExited, "airlock serve exited before it was ready");
-            try
-            {
-                if ((await http.GetAsync("/healthz", patience.Token)).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            await Task.Delay(200, patience.Token);
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
