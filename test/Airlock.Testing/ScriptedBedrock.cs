@@ -1,15 +1,7 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Airlock.Protocols.Aws.Bedrock;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Airlock.Testing;
 
@@ -34,7 +26,7 @@ public sealed record BedrockCall(RecordedRequest Request, string? ModelId, bool 
 public sealed class ScriptedBedrock : IAsyncDisposable
 {
     private readonly ScriptLog<BedrockCall> _log = new();
-    private WebApplication? _app;
+    private LoopbackServer? _server;
     private int _sequence;
 
     public ScriptedBedrock(BedrockSigV4Verifier verifier)
@@ -79,20 +71,8 @@ public sealed class ScriptedBedrock : IAsyncDisposable
     public static async Task<ScriptedBedrock> StartAsync(ScriptedBedrock bedrock, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(bedrock);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            ApplicationName = typeof(ScriptedBedrock).Assembly.GetName().Name,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
-        var app = builder.Build();
-        app.Run(bedrock.HandleAsync);
-        await app.StartAsync(cancellationToken);
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
-        bedrock._app = app;
-        bedrock.BaseUrl = $"http://127.0.0.1:{address.Port.ToString(CultureInfo.InvariantCulture)}";
+        bedrock._server = await LoopbackServer.StartAsync(bedrock.HandleAsync, cancellationToken: cancellationToken);
+        bedrock.BaseUrl = bedrock._server.BaseUrl;
         return bedrock;
     }
 
@@ -101,14 +81,9 @@ public sealed class ScriptedBedrock : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(context);
         var token = context.RequestAborted;
-        using var bodyStream = new MemoryStream();
-        await context.Request.Body.CopyToAsync(bodyStream, token);
-        var body = bodyStream.ToArray();
-        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.ToString();
-        var headers = context.Request.Headers.SelectMany(h => h.Value.Select(v => new KeyValuePair<string, string>(h.Key, v ?? ""))).ToList();
-        var query = rawTarget.IndexOf('?', StringComparison.Ordinal);
-        var recorded = new RecordedRequest(Interlocked.Increment(ref _sequence), context.Request.Method, query < 0 ? rawTarget : rawTarget[..query],
-            query < 0 ? "" : rawTarget[query..], headers, body, DateTimeOffset.UtcNow);
+        var recorded = await LoopbackServer.ReadRequestAsync(context, Interlocked.Increment(ref _sequence), token);
+        var body = recorded.Body.ToArray();
+        var rawTarget = recorded.Path + recorded.QueryString;
         string? modelId = null;
         var streaming = false;
         IReadOnlyList<string> betas = [];
@@ -165,11 +140,9 @@ public sealed class ScriptedBedrock : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_app is not null)
+        if (_server is not null)
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _app.StopAsync(timeout.Token);
-            await _app.DisposeAsync();
+            await _server.DisposeAsync();
         }
     }
 

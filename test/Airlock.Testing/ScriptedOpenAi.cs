@@ -1,16 +1,9 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Airlock.Testing;
 
@@ -97,7 +90,7 @@ public sealed partial class ScriptedOpenAi : IAsyncDisposable
 
     private readonly ScriptLog<OpenAiCall> _log = new();
     private readonly CancellationTokenSource _stopping = new();
-    private WebApplication? _app;
+    private LoopbackServer? _server;
     private int _sequence;
 
     /// <summary>The bearer key required; null accepts requests without (Ollama and llama.cpp run without one).</summary>
@@ -141,38 +134,17 @@ public sealed partial class ScriptedOpenAi : IAsyncDisposable
     public static async Task<ScriptedOpenAi> StartAsync(ScriptedOpenAi? server = null, CancellationToken cancellationToken = default)
     {
         server ??= new ScriptedOpenAi();
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            ApplicationName = typeof(ScriptedOpenAi).Assembly.GetName().Name,
-            ContentRootPath = AppContext.BaseDirectory,
-            EnvironmentName = "Production",
-        });
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
-        var app = builder.Build();
-        app.Run(server.HandleAsync);
-        await app.StartAsync(cancellationToken);
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
-        server._app = app;
-        server.BaseUrl = $"http://127.0.0.1:{address.Port.ToString(CultureInfo.InvariantCulture)}";
+        server._server = await LoopbackServer.StartAsync(server.HandleAsync, cancellationToken: cancellationToken);
+        server.BaseUrl = server._server.BaseUrl;
         return server;
     }
 
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
-        if (_app is not null)
+        if (_server is not null)
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            try
-            {
-                await _app.StopAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            await _app.DisposeAsync();
+            await _server.DisposeAsync();
         }
         _stopping.Dispose();
     }
@@ -183,13 +155,7 @@ public sealed partial class ScriptedOpenAi : IAsyncDisposable
         var token = linked.Token;
         try
         {
-            using var bodyStream = new MemoryStream();
-            await context.Request.Body.CopyToAsync(bodyStream, token);
-            var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.ToString();
-            var query = rawTarget.IndexOf('?', StringComparison.Ordinal);
-            var headers = context.Request.Headers.SelectMany(h => h.Value.Select(v => new KeyValuePair<string, string>(h.Key, v ?? ""))).ToList();
-            var request = new RecordedRequest(Interlocked.Increment(ref _sequence), context.Request.Method, query < 0 ? rawTarget : rawTarget[..query],
-                query < 0 ? "" : rawTarget[query..], headers, bodyStream.ToArray(), DateTimeOffset.UtcNow);
+            var request = await LoopbackServer.ReadRequestAsync(context, Interlocked.Increment(ref _sequence), token);
             var call = new OpenAiCall(request);
             _log.Add(call);
             if (!HttpMethods.IsPost(request.Method) || request.Path != ChatCompletionsPath)

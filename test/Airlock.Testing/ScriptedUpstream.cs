@@ -3,14 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 
 namespace Airlock.Testing;
@@ -35,7 +29,7 @@ public sealed partial class ScriptedUpstream : IAsyncDisposable
     private readonly List<Exception> _failures = [];
     private readonly Queue<UpstreamReply> _replies = new();
     private readonly CancellationTokenSource _stopping = new();
-    private WebApplication? _app;
+    private LoopbackServer? _server;
     private TaskCompletionSource _requestArrived = NewSignal();
     private int _sequence;
 
@@ -216,19 +210,9 @@ public sealed partial class ScriptedUpstream : IAsyncDisposable
     {
         // Cancel first so Hang() replies release their requests and the server can stop promptly.
         await _stopping.CancelAsync();
-        if (_app is not null)
+        if (_server is not null)
         {
-            using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            try
-            {
-                await _app.StopAsync(stopTimeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                // Connections still open after the timeout are dropped by DisposeAsync.
-            }
-
-            await _app.DisposeAsync();
+            await _server.DisposeAsync();
         }
 
         _stopping.Dispose();
@@ -237,29 +221,9 @@ public sealed partial class ScriptedUpstream : IAsyncDisposable
 
     private async Task StartServerAsync(CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            ApplicationName = typeof(ScriptedUpstream).Assembly.GetName().Name,
-            ContentRootPath = AppContext.BaseDirectory,
-            EnvironmentName = "Production",
-        });
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = _options.MaxRequestBodyBytes;
-        });
-
-        var app = builder.Build();
-        app.Run(HandleAsync);
-        _app = app;
-        await app.StartAsync(cancellationToken);
-
-        var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
-        var bound = new Uri(addresses.First());
-        Port = bound.Port;
-        BaseUrl = $"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
+        _server = await LoopbackServer.StartAsync(HandleAsync, _options.MaxRequestBodyBytes, cancellationToken);
+        Port = _server.Port;
+        BaseUrl = _server.BaseUrl;
     }
 
     private async Task HandleAsync(HttpContext context)
