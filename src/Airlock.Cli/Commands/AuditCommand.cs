@@ -195,21 +195,12 @@ internal static class AuditCommand
             }
             if (parse.GetValue(CommonOptions.Json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new
+                var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+                using (var json = new Utf8JsonWriter(buffer))
                 {
-                    intact = result.Intact,
-                    records = result.Records,
-                    first_seq = result.FirstSequence,
-                    last_seq = result.LastSequence,
-                    checkpoints = result.Checkpoints,
-                    gaps = result.Gaps,
-                    purged_through = result.PurgedThrough,
-                    time_regressions = result.TimeRegressions,
-                    largest_time_regression_ms = (long)result.LargestTimeRegression.TotalMilliseconds,
-                    signatures_checked = trusted is not null,
-                    key_id = trusted?.KeyId,
-                    fault = result.Fault is { } f ? new { seq = f.Sequence, request_id = f.RequestId, reason = f.Reason } : null,
-                }, JsonOptions));
+                    result.WriteJson(json, trusted);
+                }
+                Console.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
             }
             else
             {

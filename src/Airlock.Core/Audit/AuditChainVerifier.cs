@@ -53,6 +53,42 @@ public sealed record AuditVerification
 
     /// <summary>True when no fault was found.</summary>
     public bool Intact => Fault is null;
+
+    /// <summary>
+    /// Writes the verification as one JSON object: what <c>airlock audit verify --json</c> prints and
+    /// <c>GET /admin/v1/audit/verify</c> answers (one writer so the two cannot drift).
+    /// </summary>
+    /// <param name="writer">Where to write.</param>
+    /// <param name="trustedKey">The key signatures were checked with (null: they were not checked).</param>
+    public void WriteJson(System.Text.Json.Utf8JsonWriter writer, AuditPublicKey? trustedKey)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        writer.WriteBoolean("intact", Intact);
+        writer.WriteNumber("records", Records);
+        writer.WriteNumber("first_seq", FirstSequence);
+        writer.WriteNumber("last_seq", LastSequence);
+        writer.WriteNumber("checkpoints", Checkpoints);
+        writer.WriteNumber("gaps", Gaps);
+        writer.WriteNumber("purged_through", PurgedThrough);
+        writer.WriteNumber("time_regressions", TimeRegressions);
+        writer.WriteNumber("largest_time_regression_ms", (long)LargestTimeRegression.TotalMilliseconds);
+        writer.WriteBoolean("signatures_checked", trustedKey is not null);
+        writer.WriteString("key_id", trustedKey?.KeyId);
+        if (Fault is { } fault)
+        {
+            writer.WriteStartObject("fault");
+            writer.WriteNumber("seq", fault.Sequence);
+            writer.WriteString("request_id", fault.RequestId);
+            writer.WriteString("reason", fault.Reason);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteNull("fault");
+        }
+        writer.WriteEndObject();
+    }
 }
 
 /// <summary>

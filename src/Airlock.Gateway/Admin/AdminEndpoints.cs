@@ -223,35 +223,7 @@ public static class AdminEndpoints
             using var own = _store.LoadSigningKey();
             var trusted = own?.PublicKey;
             var result = await AuditChainVerifier.VerifyStoreAsync(_store.Store, trusted, context.RequestAborted).ConfigureAwait(false);
-            return new AdminResult(200, line, (response, ct) => WriteJsonAsync(response, writer =>
-            {
-                // The same fields as 'airlock audit verify --json'.
-                writer.WriteStartObject();
-                writer.WriteBoolean("intact", result.Intact);
-                writer.WriteNumber("records", result.Records);
-                writer.WriteNumber("first_seq", result.FirstSequence);
-                writer.WriteNumber("last_seq", result.LastSequence);
-                writer.WriteNumber("checkpoints", result.Checkpoints);
-                writer.WriteNumber("gaps", result.Gaps);
-                writer.WriteNumber("purged_through", result.PurgedThrough);
-                writer.WriteNumber("time_regressions", result.TimeRegressions);
-                writer.WriteNumber("largest_time_regression_ms", (long)result.LargestTimeRegression.TotalMilliseconds);
-                writer.WriteBoolean("signatures_checked", trusted is not null);
-                writer.WriteString("key_id", trusted?.KeyId);
-                if (result.Fault is { } fault)
-                {
-                    writer.WriteStartObject("fault");
-                    writer.WriteNumber("seq", fault.Sequence);
-                    writer.WriteString("request_id", fault.RequestId);
-                    writer.WriteString("reason", fault.Reason);
-                    writer.WriteEndObject();
-                }
-                else
-                {
-                    writer.WriteNull("fault");
-                }
-                writer.WriteEndObject();
-            }, ct));
+            return new AdminResult(200, line, (response, ct) => WriteJsonAsync(response, writer => result.WriteJson(writer, trusted), ct));
         }
 
         public Task<AdminResult> PublicKeyAsync(HttpContext context)
