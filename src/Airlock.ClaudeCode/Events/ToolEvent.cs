@@ -192,10 +192,10 @@ public sealed record ToolEvent
             Decision = Str(element, "decision", 16),
             Reason = Str(element, "reason", 1024),
             RuleIds = StrList(element, "rule_ids", 64, 128),
-            DurationMs = element.TryGetProperty("duration_ms", out var d) && d.TryGetDouble(out var ms) && ms >= 0 ? ms : null,
+            DurationMs = element.TryGetProperty("duration_ms", out var d) && d.ValueKind == JsonValueKind.Number && d.TryGetDouble(out var ms) && ms >= 0 ? ms : null,
             PermissionMode = Str(element, "permission_mode", 64),
             Detail = Str(element, "detail", 256),
-            PromptLength = element.TryGetProperty("prompt_length", out var p) && p.TryGetInt32(out var length) && length >= 0 ? length : null,
+            PromptLength = element.TryGetProperty("prompt_length", out var p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt32(out var length) && length >= 0 ? length : null,
             PolicyVersion = Str(element, "policy_version", 64),
         };
     }

@@ -141,7 +141,7 @@ public sealed class HookPolicy
                 DenyFiles = patterns,
                 RulesVersion = root.TryGetProperty("rules_version", out var rules) && rules.ValueKind == JsonValueKind.String ? rules.GetString()! : "",
                 FailClosed = !root.TryGetProperty("fail_closed", out var failClosed) || failClosed.ValueKind != JsonValueKind.False,
-                MaxScanBytes = root.TryGetProperty("max_scan_bytes", out var max) && max.TryGetInt64(out var bytes) && bytes > 0 ? bytes : DefaultMaxScanBytes,
+                MaxScanBytes = root.TryGetProperty("max_scan_bytes", out var max) && max.ValueKind == JsonValueKind.Number && max.TryGetInt64(out var bytes) && bytes > 0 ? bytes : DefaultMaxScanBytes,
                 RulePacks = packs,
             };
         }

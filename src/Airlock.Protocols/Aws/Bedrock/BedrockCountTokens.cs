@@ -78,6 +78,7 @@ public static class BedrockCountTokens
             using var document = JsonDocument.ParseValue(ref reader);
             return document.RootElement.ValueKind == JsonValueKind.Object
                 && document.RootElement.TryGetProperty(property, out var tokens)
+                && tokens.ValueKind == JsonValueKind.Number // TryGetInt64 throws on a string, it does not answer false
                 && tokens.TryGetInt64(out count) && count >= 0;
         }
         catch (JsonException)
