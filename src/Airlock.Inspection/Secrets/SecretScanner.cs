@@ -41,7 +41,7 @@ public sealed class SecretScanner : ITextScanner
         {
             var rule = pack.Rules[i];
             var allowlists = pack.GlobalAllowlists.Where(a => a.AppliesTo(rule.Id)).Concat(rule.Allowlists).ToArray();
-            _rules[i] = new RuleRuntime(rule, allowlists, _options.BuiltInEngine);
+            _rules[i] = new RuleRuntime(rule, allowlists, _options.BuiltInEngine, _options.HitGates);
             _indexById[rule.Id] = i;
             _anyRequired |= rule.Required.Count > 0;
             if (rule.NetPattern is null)
@@ -267,6 +267,11 @@ public sealed class SecretScanner : ITextScanner
                 }
 
                 var live = needed == KeywordAssignment.None || assignment >= needed;
+                if (live && _rules[ruleIndex].Gate is { } gate)
+                {
+                    live = GateAllows(ruleIndex, gate, text, at, keywordEnd, end, rangeEnd, path, scratch);
+                }
+
                 if (_rules[ruleIndex].KeywordAnchor is { } anchor)
                 {
                     // Only the positions from which a match could reach this keyword are start candidates.
@@ -278,6 +283,111 @@ public sealed class SecretScanner : ITextScanner
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Asks a rule's <see cref="HitGate"/> about one keyword hit. When the gate knows the secret the match would have,
+    /// the checks that depend on the secret alone decide too (memoized per rule: the hits of one assignment share it).
+    /// </summary>
+    private bool GateAllows(int ruleIndex, HitGate gate, string text, int at, int keywordEnd, int lineEnd, int rangeEnd, string? path, ScanScratch scratch)
+    {
+        var verdict = gate.Check(text, at, keywordEnd, lineEnd, rangeEnd, out var secretStart, out var secretLength);
+        if (verdict != GateVerdict.Secret)
+        {
+            return verdict == GateVerdict.Live;
+        }
+
+        if (scratch.GateMemoStart[ruleIndex] == secretStart && scratch.GateMemoLength[ruleIndex] == secretLength)
+        {
+            return scratch.GateMemoReports[ruleIndex];
+        }
+
+        var reports = SecretMayReport(_rules[ruleIndex], text.AsSpan(secretStart, secretLength), path);
+        scratch.GateMemoStart[ruleIndex] = secretStart;
+        scratch.GateMemoLength[ruleIndex] = secretLength;
+        scratch.GateMemoReports[ruleIndex] = reports;
+        return reports;
+    }
+
+    /// <summary>
+    /// False when <see cref="AcceptMatch"/> would drop any match whose secret is <paramref name="secret"/>, whatever the
+    /// rest of the match: the entropy gate, the placeholder filter, the validator, and the allowlists (or parts of
+    /// them) that look only at the secret or the path. Allowlist parts that look at the match or the line are taken
+    /// as not allowing, so this never drops what <see cref="AcceptMatch"/> would keep.
+    /// </summary>
+    private static bool SecretMayReport(RuleRuntime runtime, ReadOnlySpan<char> secret, string? path)
+    {
+        var rule = runtime.Rule;
+        if ((rule.Entropy is { } minimum && ShannonEntropy.Compute(secret) <= minimum)
+            || (rule.Category == FindingCategory.Secret && PlaceholderFilter.IsPlaceholder(secret))
+            || (rule.Validator is not null && !SecretValidators.Validate(rule.Validator, secret)))
+        {
+            return false;
+        }
+
+        foreach (var allowlist in runtime.Allowlists)
+        {
+            if (AllowsBySecret(allowlist, secret, path))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>True when <see cref="IsAllowed"/> allows every match with this secret by this allowlist.</summary>
+    private static bool AllowsBySecret(RuleAllowlist allowlist, ReadOnlySpan<char> secret, string? path)
+    {
+        var hasRegex = allowlist.Regexes.Count > 0;
+        var hasStop = allowlist.StopWords.Count > 0;
+        var hasPath = allowlist.Paths.Count > 0;
+        if (!hasRegex && !hasStop && !hasPath)
+        {
+            return false;
+        }
+
+        // A regex part aimed at the match or the line is unknown here: it counts as not hitting.
+        var regexKnown = !hasRegex || allowlist.RegexTarget == AllowlistTarget.Secret;
+        var regexHit = false;
+        if (hasRegex && regexKnown)
+        {
+            foreach (var regex in allowlist.Regexes)
+            {
+                if (SafeIsMatch(regex, secret))
+                {
+                    regexHit = true;
+                    break;
+                }
+            }
+        }
+
+        var stopHit = false;
+        foreach (var stopWord in allowlist.StopWords)
+        {
+            if (secret.Contains(stopWord, StringComparison.OrdinalIgnoreCase))
+            {
+                stopHit = true;
+                break;
+            }
+        }
+
+        var pathHit = false;
+        if (hasPath && path is not null)
+        {
+            foreach (var regex in allowlist.Paths)
+            {
+                if (SafeIsMatch(regex, path))
+                {
+                    pathHit = true;
+                    break;
+                }
+            }
+        }
+
+        return allowlist.Condition == AllowlistCondition.Or
+            ? regexHit || stopHit || pathHit
+            : regexKnown && (!hasRegex || regexHit) && (!hasStop || stopHit) && (!hasPath || pathHit);
     }
 
     /// <summary>Longest run of identifier, quote, blank characters read around an operator before the check gives
@@ -677,10 +787,11 @@ public sealed class SecretScanner : ITextScanner
         private readonly Lazy<Regex>? _anchored;
         private volatile bool _useLinear;
 
-        public RuleRuntime(SecretRule rule, RuleAllowlist[] allowlists, BuiltInRegexEngine engine)
+        public RuleRuntime(SecretRule rule, RuleAllowlist[] allowlists, BuiltInRegexEngine engine, bool hitGates)
         {
             Rule = rule;
             Allowlists = allowlists;
+            Gate = hitGates ? HitGate.For(rule) : null;
             if (rule.IsBuiltIn && rule.NetPattern is { } pattern)
             {
                 _linear = new Lazy<Regex>(() => RuleRegexFactory.CreateLinear(pattern), LazyThreadSafetyMode.ExecutionAndPublication);
@@ -712,6 +823,9 @@ public sealed class SecretScanner : ITextScanner
         }
 
         private const string AnchorGroupName = "airlockAnchoredMatch";
+
+        /// <summary>The hand-written per-hit check of a built-in generic rule, or null.</summary>
+        public HitGate? Gate { get; }
 
         /// <summary>The rule's keyword anchor when the scanner honours it (built-in rules with a regex), else null.</summary>
         public int? KeywordAnchor { get; }
@@ -764,6 +878,13 @@ public sealed class SecretScanner : ITextScanner
 
         public byte[] RuleState { get; private set; } = [];
 
+        /// <summary>Per rule: the last secret span its gate returned and whether it may be reported.</summary>
+        public int[] GateMemoStart { get; private set; } = [];
+
+        public int[] GateMemoLength { get; private set; } = [];
+
+        public bool[] GateMemoReports { get; private set; } = [];
+
         public void Reset(int ruleCount)
         {
             if (RuleState.Length != ruleCount)
@@ -771,12 +892,17 @@ public sealed class SecretScanner : ITextScanner
                 RuleState = new byte[ruleCount];
                 _lastWindow = new int[ruleCount];
                 MatchFloor = new int[ruleCount];
+                GateMemoStart = new int[ruleCount];
+                GateMemoLength = new int[ruleCount];
+                GateMemoReports = new bool[ruleCount];
             }
             else
             {
                 Array.Clear(RuleState);
                 Array.Clear(MatchFloor);
             }
+
+            Array.Fill(GateMemoStart, -1);
 
             Hits.Clear();
             Windows.Clear();

@@ -24,6 +24,10 @@ public sealed class SecretScannerOptions
     /// <see cref="SecretScanner.WarmUp"/>).</summary>
     public BuiltInRegexEngine BuiltInEngine { get; init; } = BuiltInRegexEngine.Interpreted;
 
+    /// <summary>Hand-written per-hit checks of the built-in generic rules (<see cref="HitGate"/>). Only tests turn them
+    /// off, to show that they change no finding.</summary>
+    internal bool HitGates { get; init; } = true;
+
     internal void Validate()
     {
         if (MaxStringLength < 1024 || ChunkOverlap < 0 || MaxLineLookBehind < 0 || WindowRadius < 0 || LongMatchWindow < WindowRadius)
