@@ -17,4 +17,16 @@ root.Subcommands.Add(PostureCommand.Create());
 // SIGTERM and Ctrl+C are left to the command: 'serve' drains in-flight requests and the audit queue (bounded by
 // audit.shutdown_timeout) through its host's console lifetime. System.CommandLine's own handling would end the
 // process 2 s after the signal (exit 143), losing queued audit records on every graceful stop.
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    // A mistyped command line is a usage error, exit 2. System.CommandLine's own code is 1, which 'scan' and 'aws lint'
+    // use for "findings" and 'posture' for "a check failed": a CI step would read a typo as a result.
+    foreach (var error in parse.Errors)
+    {
+        await Console.Error.WriteLineAsync(error.Message);
+    }
+    await Console.Error.WriteLineAsync("Add --help to the command for its usage.");
+    return 2;
+}
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

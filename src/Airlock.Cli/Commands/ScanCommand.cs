@@ -24,6 +24,17 @@ internal static class ScanCommand
         };
         command.SetAction((parse, cancellationToken) => CommonOptions.RunAsync(async () =>
         {
+            // A path that does not exist is a usage error: scanning what is there and exiting 0 would let a CI step
+            // with a mistyped path pass silently.
+            var missing = parse.GetValue(paths)!.Where(p => !File.Exists(p) && !Directory.Exists(p)).ToList();
+            if (missing.Count > 0)
+            {
+                foreach (var path in missing)
+                {
+                    await Console.Error.WriteLineAsync($"airlock scan: {path}: no such file or directory").ConfigureAwait(false);
+                }
+                return 2;
+            }
             var config = CommonOptions.Load(parse);
             // The finding-hash key of this deployment when it exists, so hashes match the audit trail; else a throwaway key.
             var keyPath = Path.Combine(config.DataDir, FindingKey.FileName);

@@ -164,6 +164,22 @@ public sealed class AirlockGateway : IAsyncDisposable
         services.AddSingleton<BedrockDoor>();
 
         var app = builder.Build();
+        // Kestrel resolves dot segments before routing, so a model id of ".." can climb out of a door's prefix
+        // (/bedrock/model/../../v1/messages/invoke reaches /v1/messages/invoke). The raw target still names the door:
+        // send it there, and the door's parser, which reads the raw target, refuses it in its shape with an audit record.
+        app.Use((context, next) =>
+        {
+            var raw = RawPath.Of(context);
+            foreach (var prefix in (ReadOnlySpan<string>)[BedrockDoor.Prefix, "/vertex"])
+            {
+                if (raw.StartsWith(prefix + "/", StringComparison.Ordinal) && !context.Request.Path.StartsWithSegments(prefix, StringComparison.Ordinal))
+                {
+                    context.Request.Path = prefix + context.Request.Path;
+                }
+            }
+            return next(context);
+        });
+        app.UseRouting();
         app.Services.GetRequiredService<MessagesDoor>().Map(app);
         app.Services.GetRequiredService<VertexDoor>().Map(app);
         app.Services.GetRequiredService<BedrockDoor>().Map(app);
