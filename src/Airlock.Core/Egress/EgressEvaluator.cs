@@ -43,6 +43,14 @@ public static class EgressEvaluator
                     checks.Add(check with { Evidence = TokenEvidence(tokens, endpoint, check.Evidence) });
                 }
             }
+            if (AwsSourceToCheck(config, upstream, getEnvironment, checks) is { } aws)
+            {
+                foreach (var endpoint in aws.Endpoints)
+                {
+                    var check = await CheckAddressesAsync(AwsCheckId, AwsCheckTitle, endpoint.Uri, AwsRule(config, endpoint), resolver, upstream.Name, ct).ConfigureAwait(false);
+                    checks.Add(check with { Evidence = AwsEvidence(aws, endpoint, check) });
+                }
+            }
         }
         return new EgressReport(config.Level, checks);
     }
@@ -74,6 +82,16 @@ public static class EgressEvaluator
                         ?? new EgressCheck(TokenCheckId, TokenCheckTitle, CheckStatus.Unknown, $"{endpoint.IdnHost} not resolved (offline); each connection is still checked when it is opened",
                             "run airlock posture without --offline where the gateway runs", upstream.Name);
                     checks.Add(tokenCheck with { Evidence = TokenEvidence(tokens, endpoint, tokenCheck.Evidence) });
+                }
+            }
+            if (AwsSourceToCheck(config, upstream, getEnvironment, checks) is { } aws)
+            {
+                foreach (var endpoint in aws.Endpoints)
+                {
+                    var awsCheck = LiteralCheck(AwsCheckId, AwsCheckTitle, endpoint.Uri, AwsRule(config, endpoint), upstream.Name)
+                        ?? new EgressCheck(AwsCheckId, AwsCheckTitle, CheckStatus.Unknown, $"{endpoint.Uri.IdnHost} not resolved (offline); each connection is still checked when it is opened",
+                            "run airlock posture without --offline where the gateway runs", upstream.Name);
+                    checks.Add(awsCheck with { Evidence = AwsEvidence(aws, endpoint, awsCheck) });
                 }
             }
         }
@@ -243,6 +261,46 @@ public static class EgressEvaluator
 
     private static string TokenEvidence(GoogleTokenSource tokens, Uri endpoint, string addresses) =>
         $"token endpoint {endpoint.GetLeftPart(UriPartial.Path)} ({tokens.CredentialType} credential file {tokens.CredentialFile}): {addresses}";
+
+    private const string AwsCheckId = "upstream.aws_credentials";
+    private const string AwsCheckTitle = "AWS credential endpoints resolve to allowed addresses";
+
+    /// <summary>
+    /// The AWS credential source of a Bedrock upstream signing with SigV4 at level 2 (where every endpoint fetching
+    /// its credentials must be private, or host-local metadata), or null when there is nothing to resolve: another kind
+    /// or level, a Bedrock API key, static keys (that check is added here), or a source refused here.
+    /// </summary>
+    private static AwsCredentialSource? AwsSourceToCheck(AirlockConfig config, UpstreamConfig upstream, Func<string, string?> getEnvironment, List<EgressCheck> checks)
+    {
+        if (upstream.Kind != UpstreamKind.Bedrock || config.Level != 2 || upstream.ApiKeyEnv is not null)
+        {
+            return null;
+        }
+        var source = AwsCredentialSource.For(upstream, getEnvironment);
+        if (source.Problem is { } problem)
+        {
+            checks.Add(Fail(AwsCheckId, AwsCheckTitle, $"AWS credentials: {problem}",
+                "use static keys, web identity (STS through a VPC endpoint), SSO through private endpoints, or container / instance credentials (docs/levels.md)", upstream.Name));
+            return null;
+        }
+        if (source.Endpoints.Count == 0)
+        {
+            checks.Add(Pass(AwsCheckId, AwsCheckTitle, $"AWS credentials: {source.Description}; no credential endpoint is dialed", upstream.Name));
+            return null;
+        }
+        return source;
+    }
+
+    private static EgressRule AwsRule(AirlockConfig config, AwsCredentialEndpoint endpoint) =>
+        endpoint.HostLocal ? EgressRule.ForMetadataCredentials(config) : EgressRule.For(config);
+
+    private static string AwsEvidence(AwsCredentialSource source, AwsCredentialEndpoint endpoint, EgressCheck check)
+    {
+        var hostLocal = endpoint.HostLocal && check.Status == CheckStatus.Pass
+            ? "; link-local or loopback metadata, never leaves the host"
+            : "";
+        return $"{endpoint.Role} endpoint {endpoint.Uri.GetLeftPart(UriPartial.Authority)} ({source.Description}): {check.Evidence}{hostLocal}";
+    }
 
     /// <summary>The regions an upstream may serve in: its own <c>allowed_regions</c>, else the deployment-wide list.</summary>
     public static IReadOnlyList<string> EffectiveAllowedRegions(AirlockConfig config, UpstreamConfig upstream)

@@ -9,11 +9,18 @@ namespace Airlock.Core.Egress;
 /// </summary>
 public sealed class EgressRule
 {
-    private EgressRule(int level, bool allowLoopback)
+    private EgressRule(int level, bool allowLoopback, bool metadataCredentials = false)
     {
         Level = level;
         AllowLoopback = allowLoopback;
+        MetadataCredentials = metadataCredentials;
     }
+
+    /// <summary>
+    /// True for the rule of a host-local credential fetch (<see cref="ForMetadataCredentials"/>): the well-known AWS
+    /// metadata addresses and loopback are allowed too.
+    /// </summary>
+    public bool MetadataCredentials { get; }
 
     /// <summary>The declared level (0: none, the quickstart's direct vendor key).</summary>
     public int Level { get; }
@@ -31,10 +38,43 @@ public sealed class EgressRule
     /// <summary>The rule for a level (tests and tools).</summary>
     public static EgressRule For(int level, bool allowLoopback) => new(level, level >= 3 || level < 2 || allowLoopback);
 
+    /// <summary>
+    /// The rule for fetching credentials from instance or container metadata at <paramref name="config"/>'s level:
+    /// the level's rule, plus exactly the well-known AWS metadata addresses
+    /// (<see cref="AwsCredentialSource.WellKnownMetadataAddresses"/>) and loopback. A link-local address cannot be
+    /// routed off the host's link and loopback never leaves the host, so neither carries anything off the network;
+    /// every other link-local, reserved or public address stays refused, so a redirect or a DNS answer cannot turn
+    /// the metadata fetch into a connection elsewhere.
+    /// </summary>
+    public static EgressRule ForMetadataCredentials(AirlockConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new EgressRule(config.Level, config.Level >= 3 || config.Level < 2 || config.Egress.AllowLoopback, metadataCredentials: true);
+    }
+
     /// <summary>What the rule requires, for errors and evidence.</summary>
-    public string Requirement => Level >= 2
+    public string Requirement => (Level >= 2
         ? $"level {Level} allows only private destinations (RFC 1918, RFC 4193{(AllowLoopback ? ", loopback" : "")})"
-        : $"level {Level} refuses link-local, cloud metadata and reserved destinations";
+        : $"level {Level} refuses link-local, cloud metadata and reserved destinations")
+        + (MetadataCredentials ? $"; a metadata credential fetch may also dial loopback and {string.Join(", ", AwsCredentialSource.WellKnownMetadataAddresses)}" : "");
+
+    /// <summary>True when <paramref name="address"/> is allowed (its scope, or a metadata credential fetch's own exceptions).</summary>
+    public bool Allows(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var scope = AddressClassifier.Classify(address);
+        if (MetadataCredentials && (scope == AddressScope.Loopback || IsWellKnownMetadata(address)))
+        {
+            return true;
+        }
+        return Allows(scope);
+    }
+
+    private static bool IsWellKnownMetadata(IPAddress address)
+    {
+        var plain = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        return AwsCredentialSource.WellKnownMetadataAddresses.Contains(plain);
+    }
 
     /// <summary>True when a connection to an address of <paramref name="scope"/> is allowed.</summary>
     public bool Allows(AddressScope scope) => scope switch
@@ -60,10 +100,9 @@ public sealed class EgressRule
         List<string>? refused = null;
         foreach (var address in addresses)
         {
-            var scope = AddressClassifier.Classify(address);
-            if (!Allows(scope))
+            if (!Allows(address))
             {
-                (refused ??= []).Add($"{address} ({AddressClassifier.Describe(scope)})");
+                (refused ??= []).Add($"{address} ({AddressClassifier.Describe(AddressClassifier.Classify(address))})");
             }
         }
         return refused is null ? null : $"{host} resolves to {string.Join(", ", refused)}; {Requirement}";

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Net.Http.Headers;
+using Airlock.Core.Configuration;
+using Airlock.Core.Egress;
 using Airlock.Gateway.Pipeline;
 using Airlock.Protocols.Aws.Bedrock;
 using Airlock.Protocols.Aws.EventStream;
@@ -22,18 +24,21 @@ internal sealed class BedrockUpstreamAdapter : UpstreamAdapter
     private readonly BedrockEndpoint _endpoint;
     private readonly IBedrockAuthorizer _authorizer;
 
-    public BedrockUpstreamAdapter(UpstreamClient client, Func<string, string?> getEnvironment, TimeProvider time) : base(client)
+    public BedrockUpstreamAdapter(UpstreamClient client, Func<string, string?> getEnvironment, TimeProvider time, AirlockConfig? deployment = null, IHostResolver? resolver = null) : base(client)
     {
         _endpoint = new BedrockEndpoint(Config.Region!, Config.Url);
         _authorizer = client.Credential is { } apiKey
             ? new BearerTokenBedrockAuthorizer(apiKey)
-            : new SigV4BedrockAuthorizer(CredentialsFrom(getEnvironment), Config.Region!, time);
+            : new SigV4BedrockAuthorizer(deployment is { Level: >= 2 }
+                ? new GuardedAwsCredentialProvider(deployment, Config, AwsCredentialSource.For(Config, getEnvironment), resolver ?? DnsHostResolver.Instance, time)
+                : CredentialsFrom(getEnvironment), Config.Region!, time);
     }
 
     /// <inheritdoc/>
     public override string RequestIdHeader => "x-amzn-RequestId";
 
     /// <summary>
+    /// Levels 0 and 1 (level 2 fetches through <see cref="GuardedAwsCredentialProvider"/>; level 3 builds no AWS code).
     /// Static keys from the gateway's environment (<c>AWS_ACCESS_KEY_ID</c>, <c>AWS_SECRET_ACCESS_KEY</c>,
     /// <c>AWS_SESSION_TOKEN</c>: the chain's first step, read through the gateway's environment reader), else the AWS SDK
     /// default chain (profiles, web identity, container and instance metadata).

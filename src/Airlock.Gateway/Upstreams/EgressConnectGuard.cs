@@ -29,16 +29,17 @@ internal sealed class EgressConnectGuard
 
     /// <summary>
     /// A guard that allows <paramref name="destinations"/>' hosts (and the declared proxy) on behalf of
-    /// <paramref name="upstream"/>, e.g. the OAuth token endpoints of a Vertex credential; <paramref name="allowed"/>
-    /// names them in refusals.
+    /// <paramref name="upstream"/>, e.g. the OAuth token endpoints of a Vertex credential or an AWS credential source's
+    /// endpoint; <paramref name="allowed"/> names them in refusals. <paramref name="rule"/> replaces the level's own
+    /// rule (an instance-metadata fetch uses <see cref="EgressRule.ForMetadataCredentials"/>).
     /// </summary>
-    public EgressConnectGuard(AirlockConfig config, string upstream, IEnumerable<Uri> destinations, string allowed, IHostResolver resolver)
+    public EgressConnectGuard(AirlockConfig config, string upstream, IEnumerable<Uri> destinations, string allowed, IHostResolver resolver, EgressRule? rule = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(destinations);
         _upstream = upstream;
         _allowed = allowed;
-        _rule = EgressRule.For(config);
+        _rule = rule ?? EgressRule.For(config);
         _resolver = resolver;
         foreach (var destination in destinations)
         {

@@ -156,7 +156,7 @@ public sealed class UpstreamRegistry : IDisposable
     private static UpstreamAdapter CreateAdapter(AirlockConfig config, UpstreamClient client, Func<string, string?> getEnvironment, BetaPolicy betas, IHostResolver resolver) => client.Config.Kind switch
     {
         UpstreamKind.Vertex => new VertexUpstreamAdapter(client, new GoogleAccessTokens(config, client.Config, getEnvironment, resolver)) { Betas = betas },
-        UpstreamKind.Bedrock => new BedrockUpstreamAdapter(client, getEnvironment, TimeProvider.System) { Betas = betas },
+        UpstreamKind.Bedrock => new BedrockUpstreamAdapter(client, getEnvironment, TimeProvider.System, config, resolver) { Betas = betas },
         UpstreamKind.OpenAi => new OpenAiUpstreamAdapter(client) { Betas = betas },
         _ => new MessagesUpstreamAdapter(client) { Betas = betas },
     };
