@@ -48,7 +48,7 @@ public static class EgressEvaluator
                 foreach (var endpoint in aws.Endpoints)
                 {
                     var check = await CheckAddressesAsync(AwsCheckId, AwsCheckTitle, endpoint.Uri, AwsRule(config, endpoint), resolver, upstream.Name, ct).ConfigureAwait(false);
-                    checks.Add(check with { Evidence = AwsEvidence(aws, endpoint, check) });
+                    checks.Add(check with { Evidence = AwsEvidence(aws, endpoint, check), Fix = check.Status == CheckStatus.Fail ? AwsFix(endpoint) : check.Fix });
                 }
             }
         }
@@ -91,7 +91,7 @@ public static class EgressEvaluator
                     var awsCheck = LiteralCheck(AwsCheckId, AwsCheckTitle, endpoint.Uri, AwsRule(config, endpoint), upstream.Name)
                         ?? new EgressCheck(AwsCheckId, AwsCheckTitle, CheckStatus.Unknown, $"{endpoint.Uri.IdnHost} not resolved (offline); each connection is still checked when it is opened",
                             "run airlock posture without --offline where the gateway runs", upstream.Name);
-                    checks.Add(awsCheck with { Evidence = AwsEvidence(aws, endpoint, awsCheck) });
+                    checks.Add(awsCheck with { Evidence = AwsEvidence(aws, endpoint, awsCheck), Fix = awsCheck.Status == CheckStatus.Fail ? AwsFix(endpoint) : awsCheck.Fix });
                 }
             }
         }
@@ -293,6 +293,13 @@ public static class EgressEvaluator
 
     private static EgressRule AwsRule(AirlockConfig config, AwsCredentialEndpoint endpoint) =>
         endpoint.HostLocal ? EgressRule.ForMetadataCredentials(config) : EgressRule.For(config);
+
+    private static string AwsFix(AwsCredentialEndpoint endpoint) => endpoint switch
+    {
+        { HostLocal: true } => $"point the {endpoint.Role} endpoint at the well-known metadata address ({string.Join(", ", AwsCredentialSource.WellKnownMetadataAddresses)}) or loopback; no other link-local or public address is allowed",
+        { Role: "STS" } => "reach STS through an interface VPC endpoint (private DNS for sts.REGION.amazonaws.com, or AWS_ENDPOINT_URL_STS set to its vpce-… host)",
+        _ => "reach IAM Identity Center through VPC endpoints (AWS_ENDPOINT_URL_SSO / AWS_ENDPOINT_URL_SSO_OIDC), or use container or instance credentials",
+    };
 
     private static string AwsEvidence(AwsCredentialSource source, AwsCredentialEndpoint endpoint, EgressCheck check)
     {
