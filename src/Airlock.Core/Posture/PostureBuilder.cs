@@ -115,7 +115,7 @@ public static class PostureBuilder
     {
         UpstreamKind.Simulated => "none",
         UpstreamKind.Bedrock when upstream.ApiKeyEnv is { } name => $"Bedrock API key from ${name}",
-        UpstreamKind.Bedrock => "AWS SDK default chain (environment, profile, web identity, container or instance role)",
+        UpstreamKind.Bedrock => "AWS credential chain (environment, profile, web identity, SSO, container or instance role; at level 2 fetched by the gateway through its connect guard, see upstream.aws_credentials)",
         UpstreamKind.Vertex when upstream.CredentialsFile is { } file => $"Google credential file {file}",
         UpstreamKind.Vertex => "Google application default credentials",
         _ when upstream.ApiKeyEnv is { } name => $"${name}",
