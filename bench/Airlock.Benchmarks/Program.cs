@@ -28,6 +28,8 @@ public static class Program
             case "probe":
                 KeywordProbe.Run();
                 return 0;
+            case "ab":
+                return SideBySideEngines.Run(args);
             case "regex":
                 RegexProbe.Run();
                 return 0;

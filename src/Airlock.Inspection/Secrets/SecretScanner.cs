@@ -243,8 +243,11 @@ public sealed class SecretScanner : ITextScanner
                     // A long single-line token (JWT, base64 key): the window must hold a whole match on either side;
                     // an unbounded one runs to the end of its line (windows on one line merge, so a long line is
                     // still matched once per rule).
-                    start = LineStart(text, at, Math.Max(rangeStart, at - Math.Min(matchChars, _options.LongMatchWindow)));
-                    end = LineEnd(text, keywordEnd, (int)Math.Min(rangeEnd, (long)keywordEnd + matchChars), ref longLineMemo);
+                    start = LongLineStart(text, at, Math.Max(rangeStart, at - Math.Min(matchChars, _options.LongMatchWindow)), lineStart, rangeStart);
+                    var endLimit = (int)Math.Min(rangeEnd, (long)keywordEnd + matchChars);
+                    end = endLimit > lineEnd && text[lineEnd] == '\n'
+                        ? lineEnd // the hit's line ends there, inside this limit: the search below would find the same break
+                        : LineEnd(text, keywordEnd, endLimit, ref longLineMemo);
                 }
                 else
                 {
@@ -453,6 +456,22 @@ public sealed class SecretScanner : ITextScanner
         }
 
         return i < limit && text[i] is '"' or '\'' or '`' ? KeywordAssignment.Quoted : KeywordAssignment.Operator;
+    }
+
+    /// <summary>
+    /// <see cref="LineStart"/>(<paramref name="text"/>, <paramref name="at"/>, <paramref name="limit"/>) for a hit whose
+    /// line start was already found as <paramref name="lineStart"/> with a nearer limit: [<paramref name="lineStart"/>,
+    /// <paramref name="at"/>) holds no line break, so the answer is known without a search when the limit lies inside
+    /// that span or when the character before it is the line break. Most long-line rules' hits take one of these.
+    /// </summary>
+    private static int LongLineStart(string text, int at, int limit, int lineStart, int rangeStart)
+    {
+        if (limit >= lineStart)
+        {
+            return limit;
+        }
+
+        return lineStart > rangeStart && text[lineStart - 1] == '\n' ? lineStart : LineStart(text, at, limit);
     }
 
     /// <summary>Start of the line holding <paramref name="at"/>, searching back no further than <paramref name="limit"/>.</summary>
