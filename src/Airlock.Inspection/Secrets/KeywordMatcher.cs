@@ -12,10 +12,13 @@ namespace Airlock.Inspection;
 /// Finds every occurrence of a set of keywords (ASCII, case-insensitive) in one pass. With hundreds of keywords
 /// <see cref="SearchValues{T}"/> falls back to Aho-Corasick (~70 Mchar/s on code for the built-in pack's 400+
 /// keywords), which alone would cap inspection far below the target. This matcher folds ASCII case of each character
-/// ((c | 0x20) &amp; 0x7F) and asks, per position, two hashed bitmaps (8 KB each, L1-resident): "do these three folded
-/// characters start a three-character keyword?" and "do these four start a longer one?". Testing four characters for
-/// the long keywords, not only three, keeps "sec"-tion, "aut"-o, "pas"-t from reaching the exact check. With AVX2 the
-/// test runs eight positions at a time (two gathers); elsewhere one position at a time, same bitmaps. Only positions
+/// ((c | 0x20) &amp; 0x7F) and asks, per position, one hashed bitmap (16 KB, L1-resident): "may these four folded
+/// characters start a keyword?". A keyword of four or more characters sets the bit of its first four; a
+/// three-character keyword sets the bits of its three followed by each of the 64 values a folded character can take,
+/// so one lookup answers for both kinds (session 4 used a second bitmap for the three-character keywords, and a
+/// second gather per eight positions). Testing four characters for the long keywords, not only three, keeps
+/// "sec"-tion, "aut"-o, "pas"-t from reaching the exact check. With AVX2 the test runs eight positions at a time (one
+/// gather); elsewhere one position at a time, same bitmap. Only positions
 /// that pass look their folded four (or three) characters up in exact tables of keyword prefixes and compare whole
 /// keywords. Keywords that are not ASCII or shorter than three characters go through a <see cref="SearchValues{T}"/>
 /// pass instead. Immutable and thread-safe.
@@ -29,11 +32,9 @@ internal sealed class KeywordMatcher
     private const ulong FoldOr = 0x0020_0020_0020_0020UL;
     private const ulong FoldAnd = 0x007F_007F_007F_007FUL;
     private const ulong ThreeLanes = 0x0000_FFFF_FFFF_FFFFUL;
-    private const int HashBits = 16;
-    private const uint Multiplier3 = 0x9E37_79B1u; // 2^32 / golden ratio (Fibonacci hashing)
-    private const uint Multiplier4 = 0x85EB_CA77u; // another odd constant with well-mixed bits (xxHash's PRIME32_2)
+    private const int HashBits = 17; // 16 KB: half of L1d, and 1–2 % of the bits set for the built-in pack
+    private const uint Multiplier4 = 0x85EB_CA77u; // an odd constant with well-mixed bits (xxHash's PRIME32_2)
 
-    private readonly int[] _threeBits = new int[(1 << HashBits) / 32];
     private readonly int[] _fourBits = new int[(1 << HashBits) / 32];
     private readonly bool _useVector;
     private readonly PrefixTable _prefixes;
@@ -74,7 +75,14 @@ internal sealed class KeywordMatcher
             }
             else
             {
-                SetBit(_threeBits, Hash3(key3));
+                // Whatever character follows, its folded value has bit 5 set: (c | 0x20) & 0x7F is one of these 64.
+                for (var fourth = 0x20u; fourth < 0x80u; fourth++)
+                {
+                    if ((fourth & 0x20) != 0)
+                    {
+                        SetBit(_fourBits, Hash4(key3, fourth));
+                    }
+                }
             }
 
             var (key, table) = keyword.Length >= 4 ? (Fold4(keyword[0], keyword[1], keyword[2], keyword[3]), byFour) : (Fold4(keyword[0], keyword[1], keyword[2], '\0') & ThreeLanes, byThree);
@@ -153,7 +161,7 @@ internal sealed class KeywordMatcher
         {
             ref var at = ref Unsafe.Add(ref start, i);
             var key3 = Key3(at, Unsafe.Add(ref at, 1), Unsafe.Add(ref at, 2));
-            if (TestBit(_fourBits, Hash4(key3, Fold(Unsafe.Add(ref at, 3)))) || TestBit(_threeBits, Hash3(key3)))
+            if (TestBit(_fourBits, Hash4(key3, Fold(Unsafe.Add(ref at, 3)))))
             {
                 Verify(text, i, (Read4(ref at) | FoldOr) & FoldAnd, hits);
             }
@@ -162,9 +170,8 @@ internal sealed class KeywordMatcher
 
     /// <summary>
     /// The bitmap test of <see cref="FindCandidatesScalar"/> for eight positions at a time: the characters at
-    /// offsets 0–3 of each position are widened to 32-bit lanes, folded, packed into the three- and four-character
-    /// keys, hashed (one multiplication each) and looked up with one gather per bitmap. Returns the first position
-    /// it did not test.
+    /// offsets 0–3 of each position are widened to 32-bit lanes, folded, packed into the four-character key, hashed
+    /// (one multiplication) and looked up with one gather. Returns the first position it did not test.
     /// </summary>
     private unsafe int FindCandidatesAvx2(ReadOnlySpan<char> text, List<KeywordHit> hits)
     {
@@ -179,12 +186,10 @@ internal sealed class KeywordMatcher
 
         var foldOr = Vector256.Create(0x20);
         var foldAnd = Vector256.Create(0x7F);
-        var multiplier3 = Vector256.Create(Multiplier3);
         var multiplier4 = Vector256.Create(Multiplier4);
         var low5 = Vector256.Create(31u);
         var one = Vector256.Create(1u);
         fixed (char* chars = text)
-        fixed (int* three = _threeBits)
         fixed (int* four = _fourBits)
         {
             for (; i + Reach <= text.Length; i += Block)
@@ -196,11 +201,9 @@ internal sealed class KeywordMatcher
                 var c3 = (Avx2.ConvertToVector256Int32(Sse2.LoadVector128(p + 3)) | foldOr) & foldAnd;
                 var key3 = (c0 | Avx2.ShiftLeftLogical(c1, 7) | Avx2.ShiftLeftLogical(c2, 14)).AsUInt32();
                 var key4 = key3 | Avx2.ShiftLeftLogical(c3, 21).AsUInt32();
-                var h3 = Avx2.ShiftRightLogical(Avx2.MultiplyLow(key3, multiplier3), 32 - HashBits);
                 var h4 = Avx2.ShiftRightLogical(Avx2.MultiplyLow(key4, multiplier4), 32 - HashBits);
-                var word3 = Avx2.GatherVector256(three, Avx2.ShiftRightLogical(h3, 5).AsInt32(), 4).AsUInt32();
                 var word4 = Avx2.GatherVector256(four, Avx2.ShiftRightLogical(h4, 5).AsInt32(), 4).AsUInt32();
-                var bits = (Avx2.ShiftRightLogicalVariable(word3, h3 & low5) | Avx2.ShiftRightLogicalVariable(word4, h4 & low5)) & one;
+                var bits = Avx2.ShiftRightLogicalVariable(word4, h4 & low5) & one;
                 var mask = (uint)Avx.MoveMask(Avx2.CompareEqual(bits, one).AsSingle());
                 while (mask != 0)
                 {
@@ -321,9 +324,6 @@ internal sealed class KeywordMatcher
     /// <summary>Three folded characters as one 21-bit key (the vector path builds the same key per lane).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Key3(char a, char b, char c) => Fold(a) | (Fold(b) << 7) | (Fold(c) << 14);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Hash3(uint key3) => (key3 * Multiplier3) >> (32 - HashBits);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Hash4(uint key3, uint fourth) => ((key3 | (fourth << 21)) * Multiplier4) >> (32 - HashBits);
