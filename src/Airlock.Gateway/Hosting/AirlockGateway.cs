@@ -216,7 +216,7 @@ public sealed class AirlockGateway : IAsyncDisposable
         SiemDelivery? siem;
         try
         {
-            siem = SiemDelivery.Start(config, audit, options.GetEnvironment, app.Services.GetRequiredService<ILoggerFactory>(), options.Time);
+            siem = SiemDelivery.Start(config, audit, options.GetEnvironment, app.Services.GetRequiredService<ILoggerFactory>(), options.Time, options.HostResolver);
         }
         catch
         {
@@ -243,7 +243,9 @@ public sealed class AirlockGateway : IAsyncDisposable
         var report = config.Level >= 2
             ? await EgressEvaluator.EvaluateAsync(config, resolver, cancellationToken, getEnvironment).ConfigureAwait(false)
             : EgressEvaluator.Evaluate(config, getEnvironment);
-        if (EgressEvaluator.Violations(config, report) is { Count: > 0 } violations)
+        // SIEM sinks are outbound connections too: their violations are listed with the upstreams'.
+        var violations = EgressEvaluator.Violations(config, report).Concat(await new SiemEgress(config, resolver).CheckAsync(cancellationToken).ConfigureAwait(false)).ToList();
+        if (violations.Count > 0)
         {
             throw new ConfigurationException(config.Source, violations);
         }

@@ -20,13 +20,13 @@ public sealed class OtlpLogsSink : ISiemSink
     private readonly TimeProvider _time;
     private readonly HttpClient _http;
 
-    /// <summary>Creates the sink.</summary>
-    public OtlpLogsSink(SiemSinkConfig config, TimeProvider time)
+    /// <summary>Creates the sink; <paramref name="connect"/>, when given, opens each connection (the data-egress guard).</summary>
+    public OtlpLogsSink(SiemSinkConfig config, TimeProvider time, Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         _config = config;
         _time = time;
-        _http = SiemHttp.CreateClient(config.Timeout);
+        _http = SiemHttp.CreateClient(config.Timeout, connect);
     }
 
     /// <inheritdoc/>

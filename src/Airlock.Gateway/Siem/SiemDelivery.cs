@@ -1,6 +1,7 @@
 using System.Text;
 using Airlock.Core.Audit;
 using Airlock.Core.Configuration;
+using Airlock.Core.Egress;
 using Airlock.Gateway.Audit;
 using Microsoft.Extensions.Logging;
 
@@ -26,7 +27,8 @@ public sealed class SiemDelivery : IAsyncDisposable
     /// <paramref name="writer"/>. Gap records are written through the same writer.
     /// </summary>
     /// <exception cref="ConfigurationException">A webhook secret is missing or a sink cannot be set up.</exception>
-    public static SiemDelivery? Start(AirlockConfig config, AuditWriter writer, Func<string, string?> getEnvironment, ILoggerFactory loggers, TimeProvider time)
+    public static SiemDelivery? Start(AirlockConfig config, AuditWriter writer, Func<string, string?> getEnvironment, ILoggerFactory loggers, TimeProvider time,
+        IHostResolver? resolver = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(writer);
@@ -39,13 +41,15 @@ public sealed class SiemDelivery : IAsyncDisposable
         var spillDir = siem.SpillDir ?? Path.Combine(config.DataDir, "siem");
         var logger = loggers.CreateLogger<SiemDelivery>();
         var queues = new List<SiemSinkDelivery>();
+        // Every connection a sink opens is checked against the data-egress level when it is opened.
+        var egress = new SiemEgress(config, resolver ?? DnsHostResolver.Instance);
         foreach (var sinkConfig in siem.Sinks)
         {
             ISiemSink sink = sinkConfig.Kind switch
             {
-                SiemSinkKind.Webhook => new WebhookSink(sinkConfig, LoadSecret(config, sinkConfig, getEnvironment), time),
-                SiemSinkKind.Otlp => new OtlpLogsSink(sinkConfig, time),
-                _ => new SyslogSink(sinkConfig),
+                SiemSinkKind.Webhook => new WebhookSink(sinkConfig, LoadSecret(config, sinkConfig, getEnvironment), time, egress.ConnectCallback(sinkConfig)),
+                SiemSinkKind.Otlp => new OtlpLogsSink(sinkConfig, time, egress.ConnectCallback(sinkConfig)),
+                _ => new SyslogSink(sinkConfig, ct => egress.AddressesAsync(sinkConfig, ct)),
             };
             queues.Add(new SiemSinkDelivery(sink, siem, sinkConfig, spillDir, writer.EnqueueAsync, logger, time));
         }

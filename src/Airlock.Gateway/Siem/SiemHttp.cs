@@ -5,9 +5,19 @@ namespace Airlock.Gateway.Siem;
 /// <summary>The HTTP side the webhook and OTLP sinks share: one client per sink, and a POST bounded by the sink's timeout.</summary>
 internal static class SiemHttp
 {
-    /// <summary>A client for one sink: no proxy, connections recycled every two minutes (DNS changes), no client-wide timeout.</summary>
-    public static HttpClient CreateClient(TimeSpan connectTimeout) =>
-        new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2), ConnectTimeout = connectTimeout })
+    /// <summary>
+    /// A client for one sink: no proxy, no redirects, connections recycled every two minutes (DNS changes), no client-wide
+    /// timeout; <paramref name="connect"/>, when given, opens each connection (the data-egress guard).
+    /// </summary>
+    public static HttpClient CreateClient(TimeSpan connectTimeout, Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect = null) =>
+        new(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            ConnectTimeout = connectTimeout,
+            ConnectCallback = connect,
+        })
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
@@ -36,7 +46,7 @@ internal static class SiemHttp
         {
             throw new SiemDeliveryException(ex is OperationCanceledException
                 ? $"{what}: no answer within {timeout.TotalSeconds:0.#}s"
-                : $"{what}: {ex.Message}", ex);
+                : $"{what}: {(ex.InnerException is Upstreams.EgressRefusedException refused ? "connection refused by the data-egress level: " + refused.Reason : ex.Message)}", ex);
         }
     }
 }

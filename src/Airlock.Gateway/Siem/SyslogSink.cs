@@ -14,7 +14,10 @@ namespace Airlock.Gateway.Siem;
 /// kept open and made again after a failure; a write or connect that takes longer than the sink's timeout fails the
 /// delivery, so a collector that stops reading cannot hold the loop.
 /// </summary>
-public sealed class SyslogSink(SiemSinkConfig config) : ISiemSink
+/// <param name="config">The sink.</param>
+/// <param name="addresses">When given, the addresses to dial for each new connection, already checked against the
+/// data-egress level (it throws <see cref="SiemDeliveryException"/> when the level refuses them); else the host is dialed by name.</param>
+public sealed class SyslogSink(SiemSinkConfig config, Func<CancellationToken, Task<System.Net.IPAddress[]>>? addresses = null) : ISiemSink
 {
     // RFC 5426 §3.2: a datagram carries one message; IPv4 UDP payloads end at 65,507 bytes. Longer messages are cut.
     private const int MaxDatagram = 65_507;
@@ -67,7 +70,14 @@ public sealed class SyslogSink(SiemSinkConfig config) : ISiemSink
             var socket = new Socket(SocketType.Dgram, ProtocolType.Udp);
             try
             {
-                await socket.ConnectAsync(config.Host!, config.Port, cancellationToken).ConfigureAwait(false);
+                if (addresses is null)
+                {
+                    await socket.ConnectAsync(config.Host!, config.Port, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await socket.ConnectAsync(await addresses(cancellationToken).ConfigureAwait(false), config.Port, cancellationToken).ConfigureAwait(false);
+                }
             }
             catch
             {
@@ -88,7 +98,14 @@ public sealed class SyslogSink(SiemSinkConfig config) : ISiemSink
         var tcp = new TcpClient { NoDelay = true };
         try
         {
-            await tcp.ConnectAsync(config.Host!, config.Port, cancellationToken).ConfigureAwait(false);
+            if (addresses is null)
+            {
+                await tcp.ConnectAsync(config.Host!, config.Port, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await tcp.ConnectAsync(await addresses(cancellationToken).ConfigureAwait(false), config.Port, cancellationToken).ConfigureAwait(false);
+            }
             Stream stream = tcp.GetStream();
             if (config.Transport == SyslogTransport.Tls)
             {

@@ -27,14 +27,17 @@ public sealed class WebhookSink : ISiemSink
     private readonly TimeProvider _time;
     private readonly HttpClient _http;
 
-    /// <summary>Creates the sink; <paramref name="secret"/> is the HMAC key (never logged).</summary>
-    public WebhookSink(SiemSinkConfig config, byte[] secret, TimeProvider time)
+    /// <summary>
+    /// Creates the sink; <paramref name="secret"/> is the HMAC key (never logged); <paramref name="connect"/>, when given,
+    /// opens each connection (the data-egress guard).
+    /// </summary>
+    public WebhookSink(SiemSinkConfig config, byte[] secret, TimeProvider time, Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         _config = config;
         _secret = secret;
         _time = time;
-        _http = SiemHttp.CreateClient(config.Timeout);
+        _http = SiemHttp.CreateClient(config.Timeout, connect);
     }
 
     /// <inheritdoc/>
