@@ -73,6 +73,9 @@ for project in test/*/*.csproj; do
   fi
 done
 
+# Artifacts tests keep (the posture report's Chromium screenshot) go next to the TRX files, where CI collects them.
+cp test/*/bin/Release/net10.0/artifacts/* "$RESULTS/" 2>/dev/null || true
+
 # Sum the TRX counters of every project (a project that crashed before writing its TRX counts as one failure).
 python3 - "$RESULTS" "$status" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
