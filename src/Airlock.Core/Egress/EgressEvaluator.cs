@@ -37,10 +37,10 @@ public static class EgressEvaluator
             }
             if (TokenSourceToCheck(config, upstream, getEnvironment, checks) is { } tokens)
             {
-                foreach (var endpoint in tokens.Endpoints)
+                foreach (var endpoint in tokens.DialedEndpoints)
                 {
-                    var check = await CheckAddressesAsync(TokenCheckId, TokenCheckTitle, endpoint, rule, resolver, upstream.Name, ct).ConfigureAwait(false);
-                    checks.Add(check with { Evidence = TokenEvidence(tokens, endpoint, check.Evidence) });
+                    var check = await CheckAddressesAsync(TokenCheckId, TokenCheckTitle, endpoint, TokenRule(config, tokens, rule), resolver, upstream.Name, ct).ConfigureAwait(false);
+                    checks.Add(check with { Evidence = TokenEvidence(tokens, endpoint, check) });
                 }
             }
             if (AwsSourceToCheck(config, upstream, getEnvironment, checks) is { } aws)
@@ -76,12 +76,12 @@ public static class EgressEvaluator
             }
             if (TokenSourceToCheck(config, upstream, getEnvironment, checks) is { } tokens)
             {
-                foreach (var endpoint in tokens.Endpoints)
+                foreach (var endpoint in tokens.DialedEndpoints)
                 {
-                    var tokenCheck = LiteralCheck(TokenCheckId, TokenCheckTitle, endpoint, rule, upstream.Name)
+                    var tokenCheck = LiteralCheck(TokenCheckId, TokenCheckTitle, endpoint, TokenRule(config, tokens, rule), upstream.Name)
                         ?? new EgressCheck(TokenCheckId, TokenCheckTitle, CheckStatus.Unknown, $"{endpoint.IdnHost} not resolved (offline); each connection is still checked when it is opened",
                             "run airlock posture without --offline where the gateway runs", upstream.Name);
-                    checks.Add(tokenCheck with { Evidence = TokenEvidence(tokens, endpoint, tokenCheck.Evidence) });
+                    checks.Add(tokenCheck with { Evidence = TokenEvidence(tokens, endpoint, tokenCheck) });
                 }
             }
             if (AwsSourceToCheck(config, upstream, getEnvironment, checks) is { } aws)
@@ -241,15 +241,6 @@ public static class EgressEvaluator
             return null;
         }
         var tokens = GoogleTokenSource.For(upstream, getEnvironment);
-        if (tokens.CredentialFile is null)
-        {
-            checks.Add(Fail(TokenCheckId, TokenCheckTitle,
-                "no Google credential file (credentials_file, GOOGLE_APPLICATION_CREDENTIALS or gcloud's application default credentials): "
-                + $"tokens would come from the metadata server at 169.254.169.254, a link-local address level {config.Level} refuses",
-                "set credentials_file to a service-account or workload-identity file whose token endpoint resolves to a private address (Private Service Connect for Google APIs)",
-                upstream.Name));
-            return null;
-        }
         if (tokens.Problem is { } problem)
         {
             checks.Add(new EgressCheck(TokenCheckId, TokenCheckTitle, CheckStatus.Unknown, problem,
@@ -259,8 +250,17 @@ public static class EgressEvaluator
         return tokens;
     }
 
-    private static string TokenEvidence(GoogleTokenSource tokens, Uri endpoint, string addresses) =>
-        $"token endpoint {endpoint.GetLeftPart(UriPartial.Path)} ({tokens.CredentialType} credential file {tokens.CredentialFile}): {addresses}";
+    /// <summary>
+    /// The metadata server (no credential file) is a host-local credential fetch: checked with
+    /// <see cref="EgressRule.ForMetadataCredentials"/>, like AWS instance metadata.
+    /// </summary>
+    private static EgressRule TokenRule(AirlockConfig config, GoogleTokenSource tokens, EgressRule rule) =>
+        tokens.MetadataTokenUri is not null ? EgressRule.ForMetadataCredentials(config) : rule;
+
+    private static string TokenEvidence(GoogleTokenSource tokens, Uri endpoint, EgressCheck check) => tokens.MetadataTokenUri is not null
+        ? $"token endpoint {endpoint.GetLeftPart(UriPartial.Path)} (the metadata server: no credential file, credentials_file or GOOGLE_APPLICATION_CREDENTIALS): {check.Evidence}"
+            + (check.Status == CheckStatus.Pass ? "; link-local or loopback metadata, never leaves the host" : "")
+        : $"token endpoint {endpoint.GetLeftPart(UriPartial.Path)} ({tokens.CredentialType} credential file {tokens.CredentialFile}): {check.Evidence}";
 
     private const string AwsCheckId = "upstream.aws_credentials";
     private const string AwsCheckTitle = "AWS credential endpoints resolve to allowed addresses";

@@ -43,6 +43,16 @@ public sealed class GoogleTokenSource
     /// <summary>Why the file cannot be used (missing, unreadable, malformed), or null. Never quotes the file's content.</summary>
     public string? Problem { get; }
 
+    /// <summary>
+    /// Without a credential file: the metadata server's token URL the library would use
+    /// (<c>http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token</c>, its host replaced by
+    /// <c>GCE_METADATA_HOST</c> as Google's libraries do); null when a file is used.
+    /// </summary>
+    public Uri? MetadataTokenUri { get; private init; }
+
+    /// <summary>The endpoints a token fetch dials: the file's, or the metadata server's token URL.</summary>
+    public IReadOnlyList<Uri> DialedEndpoints => MetadataTokenUri is { } metadata ? [metadata] : Endpoints;
+
     /// <summary>Finds the credential file of <paramref name="upstream"/> and reads its token endpoints.</summary>
     public static GoogleTokenSource For(UpstreamConfig upstream, Func<string, string?> getEnvironment)
     {
@@ -51,7 +61,10 @@ public sealed class GoogleTokenSource
         var file = FindFile(upstream, getEnvironment);
         if (file is null)
         {
-            return new GoogleTokenSource(null, null, [], null);
+            var host = getEnvironment("GCE_METADATA_HOST") is { Length: > 0 } configured ? configured : "169.254.169.254";
+            return Uri.TryCreate($"http://{host}/computeMetadata/v1/instance/service-accounts/default/token", UriKind.Absolute, out var metadata)
+                ? new GoogleTokenSource(null, null, [], null) { MetadataTokenUri = metadata }
+                : new GoogleTokenSource(null, null, [], $"GCE_METADATA_HOST '{host}' is not a host name or address");
         }
         try
         {

@@ -15,9 +15,10 @@ namespace Airlock.Gateway.Upstreams;
 /// appears in an exception message this class throws.
 /// </summary>
 /// <remarks>
-/// Without a credential file the library would use the metadata server (a link-local address the guard never
-/// allows). At level 2 that is refused; at levels 0 and 1 application default credentials are used as before, and the
-/// metadata server is dialed by the library itself (it is host-local and carries no code).
+/// Without a credential file tokens come from the metadata server. At level 2 Airlock builds that credential itself
+/// and the library fetches through a guard allowing only the metadata host under
+/// <see cref="EgressRule.ForMetadataCredentials"/> (link-local metadata cannot be routed off the host's link); at levels
+/// 0 and 1 application default credentials are used as before, and the metadata server is dialed by the library itself.
 /// </remarks>
 internal sealed class GoogleAccessTokens(AirlockConfig deployment, UpstreamConfig config, Func<string, string?> getEnvironment, IHostResolver resolver)
 {
@@ -85,8 +86,7 @@ internal sealed class GoogleAccessTokens(AirlockConfig deployment, UpstreamConfi
         {
             if (deployment.Level >= 2)
             {
-                throw new UpstreamCredentialException(
-                    $"level {deployment.Level}: no Google credential file (credentials_file or GOOGLE_APPLICATION_CREDENTIALS); the metadata server is a link-local address this level refuses");
+                return MetadataServerCredential(source);
             }
             try
             {
@@ -115,6 +115,26 @@ internal sealed class GoogleAccessTokens(AirlockConfig deployment, UpstreamConfi
         var guard = new EgressConnectGuard(deployment, config.Name, source.Endpoints,
             $"the credential's token endpoint{(source.Endpoints.Count > 1 ? "s" : "")} ({string.Join(", ", source.Endpoints.Select(e => e.IdnHost))})", resolver);
         return credential.CreateScoped(Scope).CreateWithHttpClientFactory(new GuardedGoogleHttpClientFactory(config, guard, deployment.Egress.Proxy));
+    }
+
+    /// <summary>
+    /// Level 2 without a credential file: the metadata server's tokens (the instance's or workload's service account),
+    /// fetched through a guard that allows only the metadata host under <see cref="EgressRule.ForMetadataCredentials"/>
+    /// (169.254.169.254 or loopback; any other link-local or public address is refused), never through the proxy.
+    /// </summary>
+    private GoogleCredential MetadataServerCredential(GoogleTokenSource source)
+    {
+        if (source.Problem is { } problem || source.MetadataTokenUri is not { } tokenUri)
+        {
+            throw new UpstreamCredentialException(source.Problem ?? "no Google credential source");
+        }
+        var guard = new EgressConnectGuard(deployment, config.Name, [tokenUri], $"the metadata server ({tokenUri.IdnHost})", resolver,
+            EgressRule.ForMetadataCredentials(deployment));
+        var compute = new ComputeCredential(new ComputeCredential.Initializer(tokenUri.ToString())
+        {
+            HttpClientFactory = new GuardedGoogleHttpClientFactory(config, guard, null),
+        });
+        return GoogleCredential.FromComputeCredential(compute).CreateScoped(Scope);
     }
 }
 

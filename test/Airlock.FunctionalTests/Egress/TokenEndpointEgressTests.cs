@@ -6,6 +6,7 @@ using Airlock.FunctionalTests.Infrastructure;
 using Airlock.Gateway.Hosting;
 using Airlock.Gateway.Upstreams;
 using Airlock.Testing;
+using Microsoft.AspNetCore.Http;
 
 namespace Airlock.FunctionalTests.Egress;
 
@@ -116,8 +117,24 @@ public sealed class TokenEndpointEgressTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Level_2_without_a_credential_file_never_asks_the_metadata_server()
+    public async Task Level_2_without_a_credential_file_takes_metadata_server_tokens_through_the_guard_and_only_from_the_host()
     {
+        var asked = new List<string>();
+        await using var metadata = await ProbeUpstream.StartAsync(async context =>
+        {
+            lock (asked)
+            {
+                asked.Add($"{context.Request.Method} {context.Request.Path}");
+            }
+            // The metadata server answers only requests that carry Metadata-Flavor: Google.
+            if (context.Request.Path != "/computeMetadata/v1/instance/service-accounts/default/token" || context.Request.Headers["Metadata-Flavor"] != "Google")
+            {
+                context.Response.StatusCode = 403;
+                return;
+            }
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("""{"access_token":"ya29.metadata-EXAMPLE","expires_in":3599,"token_type":"Bearer"}""");
+        });
         var config = new AirlockConfig
         {
             Level = 2,
@@ -125,12 +142,16 @@ public sealed class TokenEndpointEgressTests(ITestOutputHelper output)
             Upstreams = [new UpstreamConfig { Name = "vertex", Kind = UpstreamKind.Vertex, Region = "us-east5", Project = "p", Url = new Uri("https://10.20.0.5") }],
             Routes = [new RouteConfig { Models = ["*"], Upstream = "vertex" }],
         };
-        var resolver = new SwitchableResolver();
-        var tokens = new GoogleAccessTokens(config, config.Upstreams[0], _ => null, resolver);
+        Func<string, string?> environment = name => name == "GCE_METADATA_HOST" ? $"metadata.corp.test:{metadata.BaseUri.Port}" : null;
+        // Loopback is not allowed for upstreams here: the metadata rule allows the host itself for this fetch only.
+        var onHost = new GoogleAccessTokens(config, config.Upstreams[0], environment, new SwitchableResolver().Set("metadata.corp.test", "127.0.0.1"));
+        var offHost = new GoogleAccessTokens(config, config.Upstreams[0], environment, new SwitchableResolver().Set("metadata.corp.test", "169.254.10.10"));
 
-        var ex = await Assert.ThrowsAsync<UpstreamCredentialException>(() => tokens.GetAsync(CancellationToken.None).AsTask());
+        var token = await onHost.GetAsync(CancellationToken.None);
+        var refused = await Assert.ThrowsAsync<EgressRefusedException>(() => offHost.GetAsync(CancellationToken.None).AsTask());
 
-        Assert.Contains("metadata server is a link-local address", ex.Message, StringComparison.Ordinal);
-        Assert.Empty(resolver.Asked);
+        Assert.Equal("ya29.metadata-EXAMPLE", token);
+        Assert.Equal(["GET /computeMetadata/v1/instance/service-accounts/default/token"], asked);
+        Assert.Contains("169.254.10.10 (link-local)", refused.Reason, StringComparison.Ordinal);
     }
 }

@@ -143,16 +143,31 @@ public sealed class GoogleTokenEndpointTests : IDisposable
     }
 
     [Fact]
-    public void Level_2_without_a_credential_file_fails_naming_the_metadata_server()
+    public void Level_2_without_a_credential_file_passes_the_metadata_server_as_host_local()
     {
         var config = Level2(Vertex(null));
 
         var report = EgressEvaluator.Evaluate(config, _ => null);
 
         var check = Assert.Single(report.Checks, c => c.Id == "upstream.token_endpoint");
+        Assert.Equal(CheckStatus.Pass, check.Status);
+        Assert.Contains("token endpoint http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token (the metadata server", check.Evidence, StringComparison.Ordinal);
+        Assert.Contains("169.254.169.254 (cloud metadata service); link-local or loopback metadata, never leaves the host", check.Evidence, StringComparison.Ordinal);
+        Assert.True(report.Passed);
+    }
+
+    [Fact]
+    public async Task Level_2_refuses_a_metadata_host_that_resolves_to_another_link_local_address()
+    {
+        var config = Level2(Vertex(null));
+        var resolver = new StubResolver(new() { ["metadata.corp.test"] = ["169.254.10.10"] });
+
+        var report = await EgressEvaluator.EvaluateAsync(config, resolver, CancellationToken.None, name => name == "GCE_METADATA_HOST" ? "metadata.corp.test" : null);
+
+        var check = Assert.Single(report.Checks, c => c.Id == "upstream.token_endpoint");
         Assert.Equal(CheckStatus.Fail, check.Status);
-        Assert.Contains("metadata server at 169.254.169.254", check.Evidence, StringComparison.Ordinal);
-        Assert.Contains("credentials_file", check.Fix, StringComparison.Ordinal);
+        Assert.Contains("169.254.10.10 (link-local)", check.Evidence, StringComparison.Ordinal);
+        Assert.DoesNotContain("never leaves the host", check.Evidence, StringComparison.Ordinal);
     }
 
     [Fact]
