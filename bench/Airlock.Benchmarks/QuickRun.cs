@@ -152,11 +152,16 @@ internal static class TurnProbe
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"memo: {memo.Checkpoints.Count} checkpoints, last at {memo.Checkpoints[^1].Offset}, {memo.Matched.Count} strings with matches ({memo.Matched.Sum(m => m.RawLength)} raw bytes, {memo.Matched.Sum(m => m.Matches.Length)} matches); findings per turn {inspector.Inspect(turns[^1], null, Airlock.Inspection.Policy.InspectionPolicy.Default).Findings.Count}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"body {turns[0].Length / 1e6:F2} MB: turn (5 KB new) median {Median(times):F3} ms (p90 {P90(times):F3}, {times.Count} turns, after {warmUp.Elapsed.TotalSeconds:F1} s of warm-up); same body again (all cached) {Median(cached):F3} ms; bare Utf8JsonReader {Median(reader):F3} ms; XxHash128 of body {Median(hash):F3} ms"));
+            $"body {turns[0].Length / 1e6:F2} MB: turn (5 KB new) median {Median(times):F3} ms (p90 {P90(times):F3}, {times.Count} turns, after {warmUp.Elapsed.TotalSeconds:F1} s of warm-up); same body again (all cached) {Median(cached):F3} ms; bare Utf8JsonReader {Median(reader):F3} ms; XxHash128 of body {Median(hash):F3} ms; turn thread CPU median {Median(Cpu):F3} ms (p90 {P90(Cpu):F3})"));
     }
+
+    /// <summary>Thread CPU time of each new turn of the last <see cref="MeasureTurns"/> (ms): under load, wall time
+    /// counts other processes' time slices.</summary>
+    private static readonly List<double> Cpu = [];
 
     private static (List<double> Times, List<double> Cached, List<double> Reader, List<double> Hash) MeasureTurns(Airlock.Inspection.Messages.MessagesRequestInspector inspector, byte[][] turns)
     {
+        Cpu.Clear();
         var times = new List<double>();
         var cached = new List<double>();
         var reader = new List<double>();
@@ -164,7 +169,9 @@ internal static class TurnProbe
         foreach (var body in turns)
         {
             var sw = Stopwatch.StartNew();
+            var cpu0 = ThreadCpuClock.Now();
             _ = inspector.Inspect(body, null, Airlock.Inspection.Policy.InspectionPolicy.Default);
+            Cpu.Add((ThreadCpuClock.Now() - cpu0) * 1000);
             times.Add(sw.Elapsed.TotalMilliseconds);
             sw.Restart();
             _ = inspector.Inspect(body, null, Airlock.Inspection.Policy.InspectionPolicy.Default);
