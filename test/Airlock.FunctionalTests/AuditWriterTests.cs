@@ -103,6 +103,81 @@ public sealed class AuditWriterTests
     }
 
     [Fact]
+    public async Task A_durable_write_to_an_idle_writer_is_committed_on_the_callers_thread()
+    {
+        var store = new RecordingStore();
+        await using var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance);
+
+        var caller = Environment.CurrentManagedThreadId;
+        var durable = writer.WriteDurableAsync(Record(1));
+
+        // No hop to the writer loop and back: the store (synchronous here) committed before the call returned.
+        Assert.True(durable.IsCompletedSuccessfully);
+        Assert.Equal([caller], store.Threads);
+        Assert.Equal(["r1"], store.Stored.Select(r => r.RequestId));
+        Assert.Equal(1, writer.Written);
+    }
+
+    [Fact]
+    public async Task Durable_writes_arriving_during_an_inline_commit_share_the_next_commit_in_order()
+    {
+        var store = new RecordingStore { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance);
+
+        var first = writer.WriteDurableAsync(Record(1));
+        await store.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        // The first commit holds the store: these two queue and wait for it.
+        var second = writer.WriteDurableAsync(Record(2));
+        var third = writer.WriteDurableAsync(Record(3));
+        await Task.Delay(50);
+        Assert.False(first.IsCompleted || second.IsCompleted || third.IsCompleted);
+
+        store.Gate.SetResult();
+        await Task.WhenAll(first, second, third).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["r1", "r2", "r3"], store.Stored.Select(r => r.RequestId));
+        Assert.Equal([1, 2], store.Batches);
+    }
+
+    [Fact]
+    public async Task An_inline_commit_that_fails_is_handed_to_the_loop_and_retried()
+    {
+        var store = new RecordingStore { FailuresLeft = 1 };
+        await using var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance);
+
+        await writer.WriteDurableAsync(Record(1)).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(2, store.Threads.Count);
+        Assert.Equal(["r1"], store.Stored.Select(r => r.RequestId));
+        Assert.True(writer.Health.Healthy);
+        Assert.Equal(1, writer.Written);
+    }
+
+    [Fact]
+    public async Task A_durable_write_while_the_spool_holds_records_is_stored_after_them()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-inline-spool-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dataDir);
+        try
+        {
+            var spool = new AuditSpool(Path.Combine(dataDir, AuditSpool.FileName), 1 << 20);
+            Assert.True(spool.TryAppend([Record(1)]));
+            var store = new RecordingStore();
+            await using (var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance, spool: spool, spoolOnFailure: true))
+            {
+                await writer.WriteDurableAsync(Record(2)).WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            // The spooled record, the gap record for it, then the new one.
+            Assert.Equal("r1", store.Stored[0].RequestId);
+            Assert.Equal("r2", store.Stored[^1].RequestId);
+            Assert.True(spool.IsEmpty);
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Health_reports_a_failing_store_and_its_recovery_and_durable_writers_wait_through_it()
     {
         var store = new RecordingStore { FailuresLeft = 3 };
@@ -228,6 +303,9 @@ public sealed class AuditWriterTests
 
         public List<int> Batches { get; } = [];
 
+        /// <summary>The managed thread of every append attempt.</summary>
+        public List<int> Threads { get; } = [];
+
         public int FailuresLeft { get; set; }
 
         public TimeSpan Delay { get; init; }
@@ -238,6 +316,10 @@ public sealed class AuditWriterTests
 
         public async Task AppendAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken = default)
         {
+            lock (_gate)
+            {
+                Threads.Add(Environment.CurrentManagedThreadId);
+            }
             Entered.TrySetResult();
             if (Gate is not null)
             {

@@ -60,6 +60,17 @@ public sealed partial class AuditWriter : IAsyncDisposable
     private Task<bool>? _pendingWait;
     private DateTimeOffset? _spoolingSince;
 
+    // Held by whoever commits: the loop, or a durable write committing inline (see WriteDurableAsync). One at a time
+    // keeps the chain's order and the store's single writer.
+    private readonly SemaphoreSlim _commitGate = new(1, 1);
+
+    // Whether the spool may hold records not yet replayed into the store (kept here: AuditSpool.IsEmpty stats the file).
+    // While it does, every record goes through the loop, which replays the spool first.
+    private volatile bool _spoolHolds;
+
+    // Set when disposal starts: no more inline commits (the loop drains what is queued).
+    private volatile bool _stopRequested;
+
     /// <summary>
     /// Starts the writer loop (and, with a signing key, the checkpoint loop; the writer then owns the key). An owned
     /// store is disposed after the last record and checkpoint are written.
@@ -86,6 +97,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
         _signingKey = signingKey;
         CheckpointInterval = checkpointInterval ?? TimeSpan.FromSeconds(30);
         ShutdownTimeout = shutdownTimeout ?? DefaultShutdownTimeout;
+        _spoolHolds = spool is { IsEmpty: false };
         _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -152,16 +164,146 @@ public sealed partial class AuditWriter : IAsyncDisposable
     /// <paramref name="cancellationToken"/> and consult <see cref="Health"/> to refuse or spool instead.
     /// </summary>
     /// <exception cref="OperationCanceledException">The wait was cancelled; the record stays queued and will still be written.</exception>
-    public async Task WriteDurableAsync(AuditRecord record, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// When no one is committing, the caller commits on its own thread (with whatever is queued, in order, ahead of its
+    /// record), sparing the two thread hops to the writer loop and back: at one request at a time that round trip was
+    /// most of what durability cost. Under concurrency the others find the commit taken and queue, and their records
+    /// share the next commit. A failed inline commit hands its records to the loop, which retries or spools them as
+    /// it does for its own batches.
+    /// </remarks>
+    public Task WriteDurableAsync(AuditRecord record, CancellationToken cancellationToken = default)
     {
-        var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Interlocked.Increment(ref _enqueued);
-        var entry = new Entry(record, durable);
+        if (CanCommitInline() && _commitGate.Wait(0, CancellationToken.None))
+        {
+            // Checked again under the gate: the loop may have started failing or spooling meanwhile.
+            if (CanCommitInline())
+            {
+                // The commit is not cancelled with the wait: a caller that stops waiting leaves its record to be written.
+                var commit = CommitInlineAsync(record);
+                return commit.IsCompleted || !cancellationToken.CanBeCanceled ? commit : commit.WaitAsync(cancellationToken);
+            }
+            _commitGate.Release();
+        }
+        return QueueDurableAsync(new Entry(record, NewWaiter()), cancellationToken);
+    }
+
+    private static TaskCompletionSource NewWaiter() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Inline commits only while the store is healthy and the spool empty: recovery and ordering stay with the loop.</summary>
+    private bool CanCommitInline() => !_stopRequested && !_spoolHolds && _health.Healthy;
+
+    private async Task QueueDurableAsync(Entry entry, CancellationToken cancellationToken)
+    {
         if (!_queue.Writer.TryWrite(entry))
         {
             await _queue.Writer.WriteAsync(entry, cancellationToken).ConfigureAwait(false);
         }
-        await durable.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await entry.Durable!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Commits <paramref name="record"/>, after everything already queued, on the caller's thread. Holds the commit gate.
+    /// </summary>
+    private async Task CommitInlineAsync(AuditRecord record)
+    {
+        // Queued entries keep their waiters (and their order, ahead of this record): whoever commits, commits them all.
+        var entries = new List<Entry>(1);
+        while (entries.Count < MaxBatch - 1 && _queue.Reader.TryRead(out var queued))
+        {
+            entries.Add(queued);
+        }
+        entries.Add(new Entry(record, null));
+        var batch = new List<AuditRecord>(entries.Count);
+        foreach (var entry in entries)
+        {
+            batch.Add(entry.Record);
+        }
+        List<Entry>? queueLater = null;
+        TaskCompletionSource? own = null;
+        try
+        {
+            if (await TryAppendInlineAsync(batch).ConfigureAwait(false))
+            {
+                Committed(batch);
+            }
+            else
+            {
+                own = NewWaiter();
+                entries[^1] = entries[^1] with { Durable = own };
+                queueLater = HandOver(entries);
+            }
+        }
+        finally
+        {
+            _commitGate.Release();
+        }
+        if (own is null)
+        {
+            foreach (var entry in entries)
+            {
+                entry.Durable?.TrySetResult();
+            }
+            return;
+        }
+        if (queueLater is not null)
+        {
+            // The queue was full: the rest waits for room, as any durable write does.
+            foreach (var entry in queueLater)
+            {
+                await _queue.Writer.WriteAsync(entry, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        await own.Task.ConfigureAwait(false);
+    }
+
+    private async Task<bool> TryAppendInlineAsync(List<AuditRecord> batch)
+    {
+        try
+        {
+            await _store.AppendAsync(batch, _abandon.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            MarkFailing(ex, batch.Count);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// An inline commit failed: its records go back to the loop (which retries, or spools with
+    /// <c>on_store_failure: spool</c>), under the commit gate. When shutdown has closed the queue they are spooled or
+    /// reported lost at once, as the shutdown path does with the rest. Returns what a full queue did not take yet.
+    /// </summary>
+    private List<Entry>? HandOver(List<Entry> entries)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (_queue.Writer.TryWrite(entries[i]))
+            {
+                continue;
+            }
+            var left = entries.GetRange(i, entries.Count - i);
+            if (!_queue.Reader.Completion.IsCompleted && !_stopRequested)
+            {
+                return left;
+            }
+            SettleUncommitted([.. left.Select(e => e.Record)], [.. left.Where(e => e.Durable is not null).Select(e => e.Durable!)]);
+            return null;
+        }
+        return null;
+    }
+
+    /// <summary>Counts a committed batch and hands it to the observers (SIEM delivery); under the commit gate, so in order.</summary>
+    private void Committed(List<AuditRecord> batch)
+    {
+        Interlocked.Add(ref _written, batch.Count);
+        _committed?.Invoke([.. batch]);
     }
 
     /// <summary>Waits until every record queued before the call is written (tests, shutdown).</summary>
@@ -183,36 +325,50 @@ public sealed partial class AuditWriter : IAsyncDisposable
         var batch = new List<AuditRecord>(MaxBatch);
         var waiters = new List<TaskCompletionSource>();
         var reader = _queue.Reader;
-        if (_spool is { IsEmpty: false })
+        if (_spoolHolds)
         {
             // Records spooled by an earlier run go first (if the store takes them now; otherwise before the next batch).
             await TryReplaySpoolAsync().ConfigureAwait(false);
         }
         while (await WaitForRecordsAsync(reader).ConfigureAwait(false))
         {
-            Drain(reader, batch, waiters);
-            // Someone waits for durability: commit now (records arriving meanwhile form the next batch).
-            // Otherwise wait a little so a burst shares one commit.
-            if (waiters.Count == 0 && batch.Count < MaxBatch && !reader.Completion.IsCompleted)
-            {
-                await Task.Delay(GroupCommitWindow).ConfigureAwait(false);
-                Drain(reader, batch, waiters);
-            }
-            _inFlight = batch;
-            _inFlightWaiters = waiters;
+            await _commitGate.WaitAsync().ConfigureAwait(false);
             try
             {
-                await CommitAsync(batch, _abandon.Token).ConfigureAwait(false);
+                Drain(reader, batch, waiters);
+                if (batch.Count == 0)
+                {
+                    // An inline commit took them.
+                    continue;
+                }
+                // Someone waits for durability: commit now (records arriving meanwhile form the next batch).
+                // Otherwise wait a little so a burst shares one commit. The gate stays held: a durable write arriving
+                // meanwhile queues behind these records rather than committing ahead of them (the trail keeps the order
+                // in which records were handed over).
+                if (waiters.Count == 0 && batch.Count < MaxBatch && !reader.Completion.IsCompleted)
+                {
+                    await Task.Delay(GroupCommitWindow).ConfigureAwait(false);
+                    Drain(reader, batch, waiters);
+                }
+                _inFlight = batch;
+                _inFlightWaiters = waiters;
+                try
+                {
+                    await CommitAsync(batch, _abandon.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+                {
+                    // Shutdown gave up on the store: StopAsync takes over the batch (in-flight fields stay set).
+                    return;
+                }
+                _inFlight = null;
+                _inFlightWaiters = null;
+                Committed(batch);
             }
-            catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+            finally
             {
-                // Shutdown gave up on the store: StopAsync takes over the batch (in-flight fields stay set).
-                return;
+                _commitGate.Release();
             }
-            _inFlight = null;
-            _inFlightWaiters = null;
-            Interlocked.Add(ref _written, batch.Count);
-            _committed?.Invoke([.. batch]);
             foreach (var waiter in waiters)
             {
                 waiter.TrySetResult();
@@ -228,7 +384,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
     /// </summary>
     private async Task<bool> WaitForRecordsAsync(ChannelReader<Entry> reader)
     {
-        while (_spool is { IsEmpty: false })
+        while (_spoolHolds)
         {
             _pendingWait ??= reader.WaitToReadAsync().AsTask();
             if (await Task.WhenAny(_pendingWait, Task.Delay(SpoolRetryInterval)).ConfigureAwait(false) == _pendingWait)
@@ -253,7 +409,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
         while (true)
         {
             Exception? failure = null;
-            if (_spool is null || _spool.IsEmpty || await TryReplaySpoolAsync().ConfigureAwait(false))
+            if (!_spoolHolds || await TryReplaySpoolAsync().ConfigureAwait(false))
             {
                 abandon.ThrowIfCancellationRequested();
                 try
@@ -278,6 +434,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
             // The store failed (now or in the replay, which marked it): spool, or keep the batch and retry.
             if (_spoolOnFailure && _spool!.TryAppend(batch))
             {
+                _spoolHolds = true;
                 _spoolingSince ??= _health.FailingSince ?? _time.GetUtcNow();
                 Interlocked.Add(ref _spooled, batch.Count);
                 return;
@@ -302,6 +459,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
             if (records.Count == 0)
             {
                 spool.Clear();
+                _spoolHolds = false;
                 return true;
             }
             var already = await _store.QueryAsync(new AuditQuery { RequestId = records[0].RequestId, Limit = 1 }).ConfigureAwait(false);
@@ -314,6 +472,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
                 LogSpoolReplayed(_logger, records.Count, since, until);
             }
             spool.Clear();
+            _spoolHolds = false;
             _spoolingSince = null;
             MarkHealthy();
             return true;
@@ -439,8 +598,17 @@ public sealed partial class AuditWriter : IAsyncDisposable
 
     private async Task StopAsync()
     {
+        _stopRequested = true;
         _queue.Writer.TryComplete();
-        var committedAll = await Task.WhenAny(_loop, Task.Delay(ShutdownTimeout, _time)).ConfigureAwait(false) == _loop;
+        var timeout = Task.Delay(ShutdownTimeout, _time);
+        var committedAll = await Task.WhenAny(_loop, timeout).ConfigureAwait(false) == _loop;
+        if (committedAll)
+        {
+            // An inline commit that started before the queue closed ends within the same bound (or is abandoned below:
+            // its records are then spooled or reported lost by that commit, under the gate).
+            var inline = _commitGate.WaitAsync();
+            committedAll = await Task.WhenAny(inline, timeout).ConfigureAwait(false) == inline;
+        }
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _checkpoints.ConfigureAwait(false);
         if (!committedAll)
@@ -499,6 +667,15 @@ public sealed partial class AuditWriter : IAsyncDisposable
         {
             return;
         }
+        SettleUncommitted(uncommitted, waiters);
+    }
+
+    /// <summary>
+    /// Records that shutdown gave up on: spooled (in order, after what the spool holds) or, when there is no spool or it
+    /// refuses them, logged as lost by count and request id (never content). Their waiters learn which.
+    /// </summary>
+    private void SettleUncommitted(List<AuditRecord> uncommitted, List<TaskCompletionSource> waiters)
+    {
         var spooled = false;
         if (_spool is not null)
         {

@@ -115,7 +115,14 @@ public sealed class AirlockGateway : IAsyncDisposable
             throw;
         }
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Airlock" });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "Airlock",
+            // No appsettings.json reload: its watcher covers the working directory recursively, and the default data_dir
+            // (./.airlock) lies inside it, so every audit commit woke the watcher's thread (inotify events on the
+            // database and its WAL). Airlock's configuration is its YAML file, read once.
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.WebHost.UseUrls(options.Urls ?? config.Urls);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
