@@ -11,7 +11,8 @@ namespace Airlock.FunctionalTests;
 /// <summary>
 /// Issue 4, "any door to any upstream, with identity, inspection and audit identical whichever door was used": the same
 /// conversation (a fake AWS key id in a prompt, a fake Stripe key in a tool result) sent through the Messages, Bedrock and
-/// Vertex doors of one gateway, for each upstream kind. Every upstream receives the same placeholders and never the values;
+/// Vertex doors of one gateway, for each upstream kind (Anthropic, an on-premises Messages server, Bedrock, Vertex, an
+/// OpenAI-compatible server). Every upstream receives the same placeholders and never the values;
 /// the three audit records name the same key, user, team and findings (rule, category, JSON location, action, keyed hash);
 /// only <c>door</c> differs. This also covers the door/upstream pairs no other test takes (Bedrock → Vertex,
 /// Vertex → Bedrock, Vertex → OpenAI-compatible).
@@ -25,6 +26,7 @@ public sealed partial class AnyDoorInspectionTests(ITestOutputHelper output)
     public enum Target
     {
         Anthropic,
+        OnPremMessages,
         Bedrock,
         Vertex,
         OpenAi,
@@ -45,6 +47,7 @@ public sealed partial class AnyDoorInspectionTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData(Target.Anthropic)]
+    [InlineData(Target.OnPremMessages)]
     [InlineData(Target.Bedrock)]
     [InlineData(Target.Vertex)]
     [InlineData(Target.OpenAi)]
@@ -56,8 +59,11 @@ public sealed partial class AnyDoorInspectionTests(ITestOutputHelper output)
             {
                 Target.Bedrock => UpstreamKind.Bedrock,
                 Target.Vertex => UpstreamKind.Vertex,
+                Target.OnPremMessages => UpstreamKind.Messages,
                 _ => UpstreamKind.Anthropic,
             },
+            // An on-premises Messages server (vLLM, Ollama, llama.cpp) takes the gateway's key as a bearer token.
+            upstreamOptions: new ScriptedUpstreamOptions { AcceptBearerToken = target == Target.OnPremMessages },
             configure: c => c with
             {
                 Upstreams = [target switch
@@ -87,7 +93,7 @@ public sealed partial class AnyDoorInspectionTests(ITestOutputHelper output)
         // What the upstream received, in the order the doors were used.
         IReadOnlyList<string> received = target switch
         {
-            Target.Anthropic => [.. harness.Upstream.MessagesRequests.Select(r => r.BodyText)],
+            Target.Anthropic or Target.OnPremMessages => [.. harness.Upstream.MessagesRequests.Select(r => r.BodyText)],
             Target.Bedrock => [.. harness.Upstream.Bedrock.Calls.Select(c => c.Request.BodyText)],
             Target.Vertex => [.. harness.Upstream.VertexRequests.Select(r => r.BodyText)],
             _ => [.. openAi!.Calls.Select(c => c.Request.BodyText)],
