@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -18,21 +19,28 @@ public sealed class LoopbackServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private LoopbackServer(WebApplication app, int port)
+    private LoopbackServer(WebApplication app, int port, string scheme)
     {
         _app = app;
         Port = port;
-        BaseUrl = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
+        BaseUrl = $"{scheme}://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
     }
 
     /// <summary>The port Kestrel bound.</summary>
     public int Port { get; }
 
-    /// <summary><c>http://127.0.0.1:PORT</c>.</summary>
+    /// <summary><c>http://127.0.0.1:PORT</c> (<c>https://</c> when started with a certificate).</summary>
     public string BaseUrl { get; }
 
     /// <summary>Starts the server; <paramref name="maxRequestBodyBytes"/> null keeps Kestrel's default limit.</summary>
-    public static async Task<LoopbackServer> StartAsync(RequestDelegate handler, long? maxRequestBodyBytes = null, CancellationToken cancellationToken = default)
+    public static Task<LoopbackServer> StartAsync(RequestDelegate handler, long? maxRequestBodyBytes = null, CancellationToken cancellationToken = default) =>
+        StartAsync(handler, maxRequestBodyBytes, null, cancellationToken);
+
+    /// <summary>Starts the server over TLS with <paramref name="certificate"/> (which must hold its private key).</summary>
+    public static Task<LoopbackServer> StartTlsAsync(RequestDelegate handler, X509Certificate2 certificate, CancellationToken cancellationToken = default) =>
+        StartAsync(handler, null, certificate ?? throw new ArgumentNullException(nameof(certificate)), cancellationToken);
+
+    private static async Task<LoopbackServer> StartAsync(RequestDelegate handler, long? maxRequestBodyBytes, X509Certificate2? certificate, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -41,10 +49,17 @@ public sealed class LoopbackServer : IAsyncDisposable
             EnvironmentName = "Production",
         });
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (certificate is null)
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            if (certificate is not null)
+            {
+                kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.UseHttps(certificate));
+            }
             if (maxRequestBodyBytes is { } max)
             {
                 kestrel.Limits.MaxRequestBodySize = max;
@@ -54,7 +69,7 @@ public sealed class LoopbackServer : IAsyncDisposable
         app.Run(handler);
         await app.StartAsync(cancellationToken);
         var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
-        return new LoopbackServer(app, bound.Port);
+        return new LoopbackServer(app, bound.Port, certificate is null ? "http" : "https");
     }
 
     /// <summary>

@@ -169,44 +169,7 @@ public sealed class AwsCredentialChainTests(ITestOutputHelper output) : IAsyncLi
         const string WebIdentityToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YWlybG9jazpnYXRld2F5In0.c2lnbmF0dXJl";
         var expires = DateTimeOffset.UtcNow.AddHours(1);
         var asked = new List<string>();
-        await using var sts = await ProbeUpstream.StartAsync(async context =>
-        {
-            var form = await context.Request.ReadFormAsync();
-            lock (asked)
-            {
-                asked.Add($"{context.Request.Method} {context.Request.Path} {form["Action"]} {form["RoleArn"]} {form["RoleSessionName"]}");
-            }
-            // STS checks the action, the role and the token; AssumeRoleWithWebIdentity is not signed.
-            if (form["Action"] != "AssumeRoleWithWebIdentity" || form["RoleArn"] != RoleArn || form["WebIdentityToken"] != WebIdentityToken
-                || string.IsNullOrEmpty(form["RoleSessionName"]))
-            {
-                context.Response.StatusCode = 400;
-                context.Response.ContentType = "text/xml";
-                await context.Response.WriteAsync("""<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>refused by the scripted STS</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>""");
-                return;
-            }
-            context.Response.ContentType = "text/xml";
-            await context.Response.WriteAsync($"""
-                <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-                  <AssumeRoleWithWebIdentityResult>
-                    <SubjectFromWebIdentityToken>system:serviceaccount:airlock:gateway</SubjectFromWebIdentityToken>
-                    <Audience>sts.amazonaws.com</Audience>
-                    <AssumedRoleUser>
-                      <Arn>arn:aws:sts::123456789012:assumed-role/airlock-gateway/{form["RoleSessionName"]}</Arn>
-                      <AssumedRoleId>AROAEXAMPLEROLEID:{form["RoleSessionName"]}</AssumedRoleId>
-                    </AssumedRoleUser>
-                    <Credentials>
-                      <SessionToken>{SessionToken}</SessionToken>
-                      <SecretAccessKey>{SecretAccessKey}</SecretAccessKey>
-                      <Expiration>{expires.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)}</Expiration>
-                      <AccessKeyId>{AccessKeyId}</AccessKeyId>
-                    </Credentials>
-                    <Provider>oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE</Provider>
-                  </AssumeRoleWithWebIdentityResult>
-                  <ResponseMetadata><RequestId>11111111-1111-1111-1111-111111111111</RequestId></ResponseMetadata>
-                </AssumeRoleWithWebIdentityResponse>
-                """);
-        });
+        await using var sts = await ProbeUpstream.StartAsync(context => ScriptedSts.AnswerAsync(context, RoleArn, WebIdentityToken, Issued(expires), asked));
         Directory.CreateDirectory(_work);
         var tokenFile = Path.Combine(_work, "web-identity-token");
         await File.WriteAllTextAsync(tokenFile, WebIdentityToken);

@@ -13,14 +13,7 @@ using Airlock.FunctionalTests.Infrastructure;
 using Airlock.Gateway.Upstreams;
 using Airlock.Protocols.Aws.Signing;
 using Airlock.Testing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Airlock.FunctionalTests.Egress;
 
@@ -73,34 +66,7 @@ public sealed class AwsCredentialEgressTests(ITestOutputHelper output) : IAsyncL
 
     private static AwsCredentials Issued => new(AccessKeyId, SecretAccessKey, SessionToken, Expires);
 
-    /// <summary>STS <c>AssumeRoleWithWebIdentity</c> as AWS answers it: checks the action, role and token (the call is unsigned).</summary>
-    private async Task AnswerAsStsAsync(HttpContext context)
-    {
-        var form = await context.Request.ReadFormAsync();
-        lock (_stsCalls)
-        {
-            _stsCalls.Add($"{context.Request.Method} {form["Action"]} {form["RoleArn"]} {form["RoleSessionName"]}");
-        }
-        context.Response.ContentType = "text/xml";
-        if (form["Action"] != "AssumeRoleWithWebIdentity" || form["Version"] != "2011-06-15" || form["RoleArn"] != RoleArn || form["WebIdentityToken"] != WebIdentityToken)
-        {
-            context.Response.StatusCode = 400;
-            await context.Response.WriteAsync("""<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>refused by the scripted STS</Message></Error></ErrorResponse>""");
-            return;
-        }
-        await context.Response.WriteAsync($"""
-            <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-              <AssumeRoleWithWebIdentityResult>
-                <Credentials>
-                  <SessionToken>{SessionToken}</SessionToken>
-                  <SecretAccessKey>{SecretAccessKey}</SecretAccessKey>
-                  <Expiration>{Expires.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)}</Expiration>
-                  <AccessKeyId>{AccessKeyId}</AccessKeyId>
-                </Credentials>
-              </AssumeRoleWithWebIdentityResult>
-            </AssumeRoleWithWebIdentityResponse>
-            """);
-    }
+    private Task AnswerAsStsAsync(HttpContext context) => ScriptedSts.AnswerAsync(context, RoleArn, WebIdentityToken, Issued, _stsCalls);
 
     /// <summary>The gateway's environment: web identity with STS at <paramref name="sts"/>, and no static keys.</summary>
     private Func<string, string?> WebIdentityEnvironment(Uri sts) => name => name switch
@@ -367,7 +333,7 @@ public sealed class AwsCredentialEgressTests(ITestOutputHelper output) : IAsyncL
         var trust = Path.Combine(_work, "trust.pem");
         await File.WriteAllTextAsync(trust, certificate.ExportCertificatePem());
         var bedrock = new ScriptedBedrock(new BedrockSigV4Verifier(ScriptedUpstream.BedrockRegion, null, Issued));
-        await using var tls = await TlsHost.StartAsync(bedrock.HandleAsync, certificate);
+        await using var tls = await LoopbackServer.StartTlsAsync(bedrock.HandleAsync, certificate);
         await File.WriteAllTextAsync(Path.Combine(_work, "airlock.yaml"), $"""
             level: 2
             egress:
@@ -434,7 +400,7 @@ public sealed class AwsCredentialEgressTests(ITestOutputHelper output) : IAsyncL
         output.WriteLine(body);
 
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Contains(_stsCalls, c => c == $"POST AssumeRoleWithWebIdentity {RoleArn} airlock-guard-test");
+        Assert.Contains($"POST / AssumeRoleWithWebIdentity {RoleArn} airlock-guard-test", _stsCalls);
         Assert.Empty(bedrock.Failures);
         var call = Assert.Single(bedrock.Calls);
         Assert.Equal(SessionToken, call.Request.Header("x-amz-security-token"));
@@ -456,44 +422,5 @@ public sealed class AwsCredentialEgressTests(ITestOutputHelper output) : IAsyncL
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
         using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
         return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null);
-    }
-
-    /// <summary>Kestrel over TLS on 127.0.0.1:0 with one handler.</summary>
-    private sealed class TlsHost : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-
-        private TlsHost(WebApplication app, int port)
-        {
-            _app = app;
-            Port = port;
-        }
-
-        public int Port { get; }
-
-        public static async Task<TlsHost> StartAsync(RequestDelegate handler, X509Certificate2 certificate)
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificate)));
-            var app = builder.Build();
-            app.Run(handler);
-            await app.StartAsync();
-            var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
-            return new TlsHost(app, bound.Port);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            try
-            {
-                await _app.StopAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            await _app.DisposeAsync();
-        }
     }
 }
