@@ -190,8 +190,12 @@ public sealed partial class AuditWriter : IAsyncDisposable
 
     private static TaskCompletionSource NewWaiter() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Inline commits only while the store is healthy and the spool empty: recovery and ordering stay with the loop.</summary>
-    private bool CanCommitInline() => !_stopRequested && !_spoolHolds && _health.Healthy;
+    /// <summary>
+    /// Inline commits only while the store is healthy and the spool empty (recovery and ordering stay with the loop), and
+    /// while the thread pool has no work waiting: under load the loop's batches share one commit among many requests,
+    /// and a commit per request would cost throughput; at rest a request should not wait for two thread wake-ups.
+    /// </summary>
+    private bool CanCommitInline() => !_stopRequested && !_spoolHolds && _health.Healthy && ThreadPool.PendingWorkItemCount == 0;
 
     private async Task QueueDurableAsync(Entry entry, CancellationToken cancellationToken)
     {
