@@ -10,7 +10,7 @@ namespace Airlock.Core.Egress;
 /// can tell (the addresses each host name resolves to now). Startup refuses a configuration with a failing check;
 /// <c>airlock posture</c> shows every check with its evidence.
 /// </summary>
-public static class EgressEvaluator
+public static partial class EgressEvaluator
 {
     /// <summary>
     /// Every check, resolving host names through <paramref name="resolver"/>. <paramref name="getEnvironment"/> finds a
@@ -52,6 +52,7 @@ public static class EgressEvaluator
                 }
             }
         }
+        await AddOutboundChecksAsync(config, rule, resolver, getEnvironment, checks, ct).ConfigureAwait(false);
         return new EgressReport(config.Level, checks);
     }
 
@@ -95,6 +96,7 @@ public static class EgressEvaluator
                 }
             }
         }
+        AddOutboundChecks(config, rule, getEnvironment, checks);
         return new EgressReport(config.Level, checks);
     }
 
@@ -111,7 +113,7 @@ public static class EgressEvaluator
         {
             var where = check.Upstream is { } name
                 ? $"upstreams[{IndexOf(config, name)}] ({name})"
-                : check.Id.StartsWith("egress.proxy", StringComparison.Ordinal) ? "egress.proxy" : "level";
+                : OutboundLocation(config, check) ?? (check.Id.StartsWith("egress.proxy", StringComparison.Ordinal) ? "egress.proxy" : "level");
             errors.Add($"{where}: {check.Evidence}{(check.Fix is { } fix ? " — " + fix : "")}");
         }
         return errors;
@@ -329,9 +331,11 @@ public static class EgressEvaluator
             : Pass(id, title, EgressRule.DescribeAddresses(addresses), upstream);
     }
 
-    private static async Task<EgressCheck> CheckAddressesAsync(string id, string title, Uri url, EgressRule rule, IHostResolver resolver, string? upstream, CancellationToken ct)
+    private static Task<EgressCheck> CheckAddressesAsync(string id, string title, Uri url, EgressRule rule, IHostResolver resolver, string? upstream, CancellationToken ct) =>
+        CheckHostAsync(id, title, url.IdnHost, rule, resolver, upstream, ct);
+
+    private static async Task<EgressCheck> CheckHostAsync(string id, string title, string host, EgressRule rule, IHostResolver resolver, string? upstream, CancellationToken ct)
     {
-        var host = url.IdnHost;
         IPAddress[] addresses;
         if (IPAddress.TryParse(host, out var literal))
         {

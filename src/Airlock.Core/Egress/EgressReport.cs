@@ -26,7 +26,7 @@ public sealed record EgressCheck(string Id, string Title, CheckStatus Status, st
 
 /// <summary>Every egress check of a configuration at its declared level.</summary>
 /// <param name="Level">The declared data-egress level.</param>
-/// <param name="Checks">The checks, deployment-wide first, then per upstream in file order.</param>
+/// <param name="Checks">The checks, deployment-wide first, then per upstream in file order, then SIEM sinks and the audit store.</param>
 public sealed record EgressReport(int Level, IReadOnlyList<EgressCheck> Checks)
 {
     /// <summary>True when no check failed (unknown checks do not fail the report; they are shown for review).</summary>

@@ -250,8 +250,8 @@ public sealed class AirlockGateway : IAsyncDisposable
         var report = config.Level >= 2
             ? await EgressEvaluator.EvaluateAsync(config, resolver, cancellationToken, getEnvironment).ConfigureAwait(false)
             : EgressEvaluator.Evaluate(config, getEnvironment);
-        // SIEM sinks are outbound connections too: their violations are listed with the upstreams'.
-        var violations = EgressEvaluator.Violations(config, report).Concat(await new SiemEgress(config, resolver).CheckAsync(cancellationToken).ConfigureAwait(false)).ToList();
+        // SIEM sinks and the PostgreSQL audit store are checked by the evaluator too: one list, the same one posture shows.
+        var violations = EgressEvaluator.Violations(config, report);
         if (violations.Count > 0)
         {
             throw new ConfigurationException(config.Source, violations);
