@@ -352,41 +352,9 @@ public sealed class SecretScanner : ITextScanner
 
         // A regex part aimed at the match or the line is unknown here: it counts as not hitting.
         var regexKnown = !hasRegex || allowlist.RegexTarget == AllowlistTarget.Secret;
-        var regexHit = false;
-        if (hasRegex && regexKnown)
-        {
-            foreach (var regex in allowlist.Regexes)
-            {
-                if (SafeIsMatch(regex, secret))
-                {
-                    regexHit = true;
-                    break;
-                }
-            }
-        }
-
-        var stopHit = false;
-        foreach (var stopWord in allowlist.StopWords)
-        {
-            if (secret.Contains(stopWord, StringComparison.OrdinalIgnoreCase))
-            {
-                stopHit = true;
-                break;
-            }
-        }
-
-        var pathHit = false;
-        if (hasPath && path is not null)
-        {
-            foreach (var regex in allowlist.Paths)
-            {
-                if (SafeIsMatch(regex, path))
-                {
-                    pathHit = true;
-                    break;
-                }
-            }
-        }
+        var regexHit = hasRegex && regexKnown && AnyMatches(allowlist.Regexes, secret);
+        var stopHit = ContainsStopWord(allowlist.StopWords, secret);
+        var pathHit = hasPath && path is not null && AnyMatches(allowlist.Paths, path);
 
         return allowlist.Condition == AllowlistCondition.Or
             ? regexHit || stopHit || pathHit
@@ -694,41 +662,11 @@ public sealed class SecretScanner : ITextScanner
                     AllowlistTarget.Line => LineAround(text, matchStart, matchStart + matchLength, rangeStart, rangeEnd),
                     _ => secret,
                 };
-                foreach (var regex in allowlist.Regexes)
-                {
-                    if (SafeIsMatch(regex, target))
-                    {
-                        regexHit = true;
-                        break;
-                    }
-                }
+                regexHit = AnyMatches(allowlist.Regexes, target);
             }
 
-            var stopHit = false;
-            if (hasStop)
-            {
-                foreach (var stopWord in allowlist.StopWords)
-                {
-                    if (secret.Contains(stopWord, StringComparison.OrdinalIgnoreCase))
-                    {
-                        stopHit = true;
-                        break;
-                    }
-                }
-            }
-
-            var pathHit = false;
-            if (hasPath && path is not null)
-            {
-                foreach (var regex in allowlist.Paths)
-                {
-                    if (SafeIsMatch(regex, path))
-                    {
-                        pathHit = true;
-                        break;
-                    }
-                }
-            }
+            var stopHit = hasStop && ContainsStopWord(allowlist.StopWords, secret);
+            var pathHit = hasPath && path is not null && AnyMatches(allowlist.Paths, path);
 
             var allowed = allowlist.Condition == AllowlistCondition.Or
                 ? regexHit || stopHit || pathHit
@@ -739,6 +677,30 @@ public sealed class SecretScanner : ITextScanner
             }
         }
 
+        return false;
+    }
+
+    private static bool AnyMatches(IReadOnlyList<Regex> regexes, ReadOnlySpan<char> input)
+    {
+        foreach (var regex in regexes)
+        {
+            if (SafeIsMatch(regex, input))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool ContainsStopWord(IReadOnlyList<string> stopWords, ReadOnlySpan<char> secret)
+    {
+        foreach (var stopWord in stopWords)
+        {
+            if (secret.Contains(stopWord, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
         return false;
     }
 
