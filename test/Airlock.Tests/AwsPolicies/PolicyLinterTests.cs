@@ -43,6 +43,18 @@ public sealed class PolicyLinterTests
     }
 
     [Fact]
+    public void A_wildcard_arn_is_named_by_its_service_and_the_parts_that_hold_the_wildcard()
+    {
+        var bedrock = Assert.Single(Lint($$"""{"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "arn:aws:bedrock:*::foundation-model/*", {{Vpce}}}"""), f => f.Code == "wildcard-resource");
+        Assert.Contains("matches models and inference profiles or regions not reviewed", bedrock.Message, StringComparison.Ordinal);
+
+        var s3 = Assert.Single(Lint("""{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::audit-bucket/*"}"""), f => f.Code == "wildcard-resource");
+        Assert.Contains("matches s3 resources not reviewed", s3.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("model", s3.Message + s3.Fix, StringComparison.Ordinal);
+        Assert.Contains("exact s3 ARNs", s3.Fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Invoke_without_source_vpce_is_flagged_with_statement_index_and_sid()
     {
         var findings = Lint("""

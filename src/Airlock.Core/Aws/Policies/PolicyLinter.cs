@@ -160,8 +160,8 @@ public static class PolicyLinter
             }
             else if (resource.Contains('*', StringComparison.Ordinal) || resource.Contains('?', StringComparison.Ordinal))
             {
-                Add(PolicyFindingSeverity.Medium, "wildcard-resource", $"\"{resource}\" is a wildcard ARN: it matches models, regions or accounts not reviewed",
-                    "replace it with the exact ARNs of the allowed models and profiles in each region");
+                var (what, fix) = WildcardArn(resource);
+                Add(PolicyFindingSeverity.Medium, "wildcard-resource", $"\"{resource}\" is a wildcard ARN: it matches {what} not reviewed", fix);
             }
         }
         var grants = (string concrete) => actions is null || actions.Any(a => ActionMatches(a, concrete));
@@ -226,6 +226,52 @@ public static class PolicyLinter
             }
             return pi == p.Length;
         }
+    }
+
+    /// <summary>
+    /// What a wildcard ARN reaches, named by the parts that hold the wildcard (ARN format
+    /// <c>arn:partition:service:region:account:resource</c>, AWS IAM User Guide, "IAM ARNs"), and the fix. Only Bedrock
+    /// ARNs are about models; any other service's ARN is named as that service's resources.
+    /// </summary>
+    private static (string What, string Fix) WildcardArn(string resource)
+    {
+        var parts = resource.Split(':', 6);
+        static bool Wild(string part) => part.Contains('*', StringComparison.Ordinal) || part.Contains('?', StringComparison.Ordinal);
+        if (parts.Length < 6 || parts[0] != "arn")
+        {
+            return ("resources", "replace it with the exact ARNs the statement needs");
+        }
+        var bedrock = string.Equals(parts[2], "bedrock", StringComparison.OrdinalIgnoreCase);
+        var named = new List<string>();
+        if (Wild(parts[2]))
+        {
+            named.Add("services");
+        }
+        if (Wild(parts[5]))
+        {
+            named.Add(bedrock ? "models and inference profiles" : $"{parts[2]} resources");
+        }
+        if (Wild(parts[3]))
+        {
+            named.Add("regions");
+        }
+        if (Wild(parts[4]))
+        {
+            named.Add("accounts");
+        }
+        if (Wild(parts[1]))
+        {
+            named.Add("partitions");
+        }
+        var what = named.Count switch
+        {
+            0 => "resources",
+            1 => named[0],
+            _ => string.Join(", ", named[..^1]) + " or " + named[^1],
+        };
+        return (what, bedrock
+            ? "replace it with the exact ARNs of the allowed models and profiles in each region"
+            : $"replace it with the exact {parts[2]} ARNs the statement needs");
     }
 
     private static bool RestrictsCredentialService(JsonElement statement)
