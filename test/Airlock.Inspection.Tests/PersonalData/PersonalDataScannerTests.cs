@@ -43,6 +43,31 @@ public class PersonalDataScannerTests
         Assert.Equal(confidence, actual);
     }
 
+    // Context words count as whole words only: "tel" inside "hotel", "phone" inside "payphone" and "ssn" inside
+    // "lessn" raise nothing, where the same words standing alone raise the confidence by one level.
+    [Theory]
+    [InlineData("front desk (415) 555-0132", Confidence.Medium)]
+    [InlineData("tel (415) 555-0132", Confidence.High)]
+    [InlineData("hotel (415) 555-0132", Confidence.Medium)]
+    [InlineData("phone (415) 555-0132", Confidence.High)]
+    [InlineData("payphone (415) 555-0132", Confidence.Medium)]
+    public void Phone_context_words_match_whole_words_only(string text, Confidence confidence)
+    {
+        var (id, _, actual) = Assert.Single(Find(text));
+        Assert.Equal(PersonalDataScanner.PhoneRuleId, id);
+        Assert.Equal(confidence, actual);
+    }
+
+    [Theory]
+    [InlineData("ssn 536-22-8410", Confidence.High)]
+    [InlineData("lessn 536-22-8410", Confidence.Medium)]
+    [InlineData("employee 536-22-8410", Confidence.Medium)]
+    public void Ssn_context_words_match_whole_words_only(string text, Confidence confidence)
+    {
+        var (_, _, actual) = Assert.Single(Find(text));
+        Assert.Equal(confidence, actual);
+    }
+
     [Theory]
     [InlineData("2024-01-15 10:30:45.123 INFO request done")]
     [InlineData("created_at=1700000000 updated=20240115103045")]
