@@ -5,7 +5,6 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
-using Airlock.Core.Audit;
 using Airlock.Core.Configuration;
 using Airlock.Core.Egress;
 using Airlock.FunctionalTests.Audit;
@@ -109,10 +108,7 @@ public sealed class AwsCredentialEgressTests(ITestOutputHelper output) : IAsyncL
         Assert.Empty(_stsCalls);
         Assert.Empty(harness.Upstream.Bedrock.Calls);
         Assert.Contains(StsHost, resolver.Asked);
-        var record = await harness.SingleAuditAsync();
-        Assert.Equal("egress_refused", record.ErrorType);
-        Assert.Equal(AuditOutcome.Rejected, record.Outcome);
-        Assert.Equal(403, record.Status);
+        ErrorAssert.IsEgressRefusal(await harness.SingleAuditAsync());
     }
 
     [Fact]

@@ -57,9 +57,7 @@ public sealed class DeclaredProxyTests(ITestOutputHelper output)
         Assert.Contains("93.184.216.34 (public)", message, StringComparison.Ordinal);
         Assert.Empty(proxy.Targets);
         Assert.Empty(harness.Upstream.MessagesRequests);
-        var record = await harness.SingleAuditAsync();
-        Assert.Equal("egress_refused", record.ErrorType);
-        Assert.Equal(AuditOutcome.Rejected, record.Outcome);
+        ErrorAssert.IsEgressRefusal(await harness.SingleAuditAsync());
     }
 
     /// <summary>

@@ -1,5 +1,4 @@
 using System.Net;
-using Airlock.Core.Audit;
 using Airlock.Core.Configuration;
 using Airlock.FunctionalTests.Infrastructure;
 using Airlock.Gateway.Hosting;
@@ -51,10 +50,7 @@ public sealed class EgressEnforcementTests(ITestOutputHelper output)
         Assert.Contains("93.184.216.34 (public)", message, StringComparison.Ordinal);
         Assert.Contains("data-egress", message, StringComparison.Ordinal);
         Assert.Empty(harness.Upstream.MessagesRequests);
-        var record = await harness.SingleAuditAsync();
-        Assert.Equal("egress_refused", record.ErrorType);
-        Assert.Equal(AuditOutcome.Rejected, record.Outcome);
-        Assert.Equal(403, record.Status);
+        ErrorAssert.IsEgressRefusal(await harness.SingleAuditAsync());
     }
 
     [Fact]

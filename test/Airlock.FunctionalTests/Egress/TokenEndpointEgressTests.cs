@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Airlock.Core.Audit;
 using Airlock.Core.Configuration;
 using Airlock.FunctionalTests.Infrastructure;
 using Airlock.Gateway.Hosting;
@@ -64,10 +63,7 @@ public sealed class TokenEndpointEgressTests(ITestOutputHelper output)
         Assert.Equal(0, harness.Upstream.GoogleAuth.Grants);
         Assert.Empty(harness.Upstream.VertexRequests);
         Assert.Contains(TokenHost, resolver.Asked);
-        var record = await harness.SingleAuditAsync();
-        Assert.Equal("egress_refused", record.ErrorType);
-        Assert.Equal(AuditOutcome.Rejected, record.Outcome);
-        Assert.Equal(403, record.Status);
+        ErrorAssert.IsEgressRefusal(await harness.SingleAuditAsync());
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Airlock.Core.Audit;
 
 namespace Airlock.FunctionalTests.Infrastructure;
 
@@ -26,5 +27,13 @@ internal static class ErrorAssert
         var message = error.GetProperty("message").GetString();
         Assert.False(string.IsNullOrWhiteSpace(message));
         return message!;
+    }
+
+    /// <summary>Asserts the audit record of a request refused by the egress guard: rejected, 403, <c>egress_refused</c>.</summary>
+    public static void IsEgressRefusal(AuditRecord record)
+    {
+        Assert.Equal("egress_refused", record.ErrorType);
+        Assert.Equal(AuditOutcome.Rejected, record.Outcome);
+        Assert.Equal(403, record.Status);
     }
 }
