@@ -8,6 +8,7 @@
 # usage: bench/gateway/probe.sh ROUNDS SECS messages|bedrock LABEL=BIN[:ENV=V,ENV=V] ...
 #   LABEL=nginx       measures nginx directly (the added-latency baseline)
 #   LABEL containing "nodur" runs with audit.durable: false
+#   LABEL containing "bedrock" posts through the Bedrock door whatever the door argument says (both doors in one run)
 # environment: RT=1      the 1-connection run (wrk, nginx, airlock) at SCHED_RR priority 10 (root; the kernel caps RT at
 #                        95 % of a period), so other users' builds stop dominating the p50; the 8-connection run is not RT
 #              NICE=N    nice value for every process; CWD_DATA=1 data dir inside the working directory
@@ -67,7 +68,7 @@ Y
   setsid nice -n "${NICE:-0}" env ${envs//,/ } "$bin" serve --config "$d/airlock.yaml" --urls "http://127.0.0.1:$port" >"$d/serve.log" 2>&1 </dev/null & spid=$!; pids+=($spid)
   for i in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.2; done
   apid="$(ss -Htlnp "sport = :$port" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)"
-  if [[ $door == bedrock ]]; then
+  if [[ $door == bedrock || $label == *bedrock* ]]; then
     { printf 'Content-Type: application/json\nAccept: application/vnd.amazon.eventstream\nUser-Agent: claude-cli/2.1.330 (external, sdk-cli)\nAuthorization: Bearer %s\n' "$key"; } >"$d/h.txt"
     b="$W/bedrock.json"; path="/bedrock/model/$model/invoke-with-response-stream"
   else
