@@ -151,7 +151,7 @@ internal sealed partial class GatewayPipeline(
         var forwardBody = received;
         if (inspection.Runtime is { } runtime)
         {
-            var inspected = await InspectRequestAsync(context, exchange, door, runtime, received).ConfigureAwait(false);
+            var inspected = await InspectRequestAsync(context, exchange, door, runtime, received, info.Layout).ConfigureAwait(false);
             if (inspected is null)
             {
                 return;
@@ -183,12 +183,14 @@ internal sealed partial class GatewayPipeline(
     /// placeholders spliced into the strings that held redacted values), or null when the request was
     /// refused (blocked by policy, or inspection failed under the fail-closed policy).
     /// </summary>
-    private async Task<ReadOnlyMemory<byte>?> InspectRequestAsync(HttpContext context, Exchange exchange, FrontDoor door, InspectionRuntime runtime, ReadOnlyMemory<byte> body)
+    private async Task<ReadOnlyMemory<byte>?> InspectRequestAsync(HttpContext context, Exchange exchange, FrontDoor door, InspectionRuntime runtime, ReadOnlyMemory<byte> body,
+        Airlock.Protocols.Json.JsonObjectLayout? layout)
     {
         Airlock.Inspection.Messages.RequestInspection result;
         try
         {
-            result = runtime.RequestInspector.Inspect(body, exchange.Key?.Team, runtime.Policy);
+            // The validation pass's layout: the inspection reads only the members it inspects, not tools again.
+            result = runtime.RequestInspector.Inspect(body, exchange.Key?.Team, runtime.Policy, InspectionLayout.From(layout, config.Limits.MaxJsonDepth));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -52,9 +52,19 @@ public sealed class MessagesRequestInspector
     /// Inspects <paramref name="body"/> (UTF-8 JSON, already validated by the caller) for
     /// <paramref name="team"/> under <paramref name="policy"/>.
     /// </summary>
-    public RequestInspection Inspect(ReadOnlyMemory<byte> body, string? team, InspectionPolicy policy)
+    /// <param name="body">The request body.</param>
+    /// <param name="team">The caller's team (policy rules can depend on it).</param>
+    /// <param name="policy">What to do with each finding.</param>
+    /// <param name="layout">Where the body's top-level members lie, from the caller's validation pass of these exact
+    /// bytes: only the members inspected are then read. Without it the inspection reads the layout itself.</param>
+    public RequestInspection Inspect(ReadOnlyMemory<byte> body, string? team, InspectionPolicy policy, RequestBodyLayout? layout = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        return new MessagesRequestWalk(this, body, team, policy).Run();
+        if (layout is not null && layout.BodyLength != body.Length)
+        {
+            throw new ArgumentException("the layout was taken from another body", nameof(layout));
+        }
+
+        return new MessagesRequestWalk(this, body, team, policy, layout).Run();
     }
 }

@@ -5,15 +5,17 @@ using Airlock.Inspection.Policy;
 namespace Airlock.Inspection.Messages;
 
 /// <summary>
-/// State of one inspection: a single forward pass of <see cref="Utf8JsonReader"/> with an
+/// State of one inspection: a forward pass of <see cref="Utf8JsonReader"/> over each top-level member it inspects
+/// (<c>messages</c>, <c>system</c>; the others are never read again, see <see cref="RequestBodyLayout"/>), with an
 /// explicit frame stack (no recursion, so depth costs memory, not call stack). Each frame
 /// knows what its values mean in the Messages schema and the accessor of its current child,
-/// which is all a location such as <c>messages[5].content[0].content[1].text</c> needs.
+/// which is all a location such as <c>messages[5].content[0].content[1].text</c> needs. Offsets are body-relative.
 /// </summary>
 internal sealed class MessagesRequestWalk
 {
     private readonly MessagesRequestInspector _owner;
     private readonly ReadOnlyMemory<byte> _body;
+    private readonly RequestBodyLayout? _layout;
     private readonly string? _team;
     private readonly InspectionPolicy _policy;
     private readonly List<Finding> _findings = [];
@@ -25,16 +27,18 @@ internal sealed class MessagesRequestWalk
     private Finding? _blocking;
     private string? _incompleteReason;
 
-    // Resuming after an inspected prefix (see ConversationPrefixMemo): offset of the reader's span in the body,
+    // Offset of the current reader's span in the body (a member's value, or where a resumed walk starts), and for
+    // resuming after an inspected prefix (see ConversationPrefixMemo):
     // the checkpoints of this body so far, and the strings with matches (by position) met so far.
     private int _base;
     private readonly List<ConversationPrefixMemo.Checkpoint> _checkpoints = [];
     private readonly List<ConversationPrefixMemo.MatchedString> _matched = [];
 
-    public MessagesRequestWalk(MessagesRequestInspector owner, ReadOnlyMemory<byte> body, string? team, InspectionPolicy policy)
+    public MessagesRequestWalk(MessagesRequestInspector owner, ReadOnlyMemory<byte> body, string? team, InspectionPolicy policy, RequestBodyLayout? layout)
     {
         _owner = owner;
         _body = body;
+        _layout = layout;
         _team = team;
         _policy = policy;
     }
@@ -64,60 +68,71 @@ internal sealed class MessagesRequestWalk
     public RequestInspection Run()
     {
         var span = _body.Span;
-        var resume = Resume(span);
+        var layout = _layout ?? RequestBodyLayout.Read(span, _owner.Options.MaxDepth);
+        if (layout is null)
+        {
+            // Not an object: nothing of the Messages schema to inspect.
+            return Finish();
+        }
+
+        var resume = Resume(span, layout, out var next);
         if (_incompleteReason is not null)
         {
             return Finish();
         }
 
-        var reader = resume is null
-            ? new Utf8JsonReader(span, new JsonReaderOptions { MaxDepth = _owner.Options.MaxDepth })
-            : new Utf8JsonReader(span[resume.Offset..], isFinalBlock: true, resume.State);
+        // The walk reads each inspected member's value with its own reader, so a member's depth counts from 0 where
+        // the whole body's reader counted from 1: one level less keeps the limit where it was.
+        int memberDepth = _owner.Options.MaxDepth - 1;
+        bool checkSkipped = layout.ValidatedDepth > _owner.Options.MaxDepth;
         try
         {
             if (resume is null)
             {
-                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-                {
-                    return Finish();
-                }
-
                 Push(Node.Root, isArray: false, signed: false);
             }
-
-            while (_incompleteReason is null && reader.Read())
+            else
             {
-                switch (reader.TokenType)
+                var member = layout.Members[next];
+                _base = resume.Offset;
+                var reader = new Utf8JsonReader(span[resume.Offset..member.End], isFinalBlock: true, resume.State);
+                WalkValue(span, ref reader);
+                next++;
+            }
+
+            for (; _incompleteReason is null && next < layout.Members.Count; next++)
+            {
+                var member = layout.Members[next];
+                ref var root = ref _frames[0];
+                root.NameStart = member.Start + 1;
+                root.NameLength = member.NameLength;
+                root.NameEscaped = member.NameEscaped;
+                root.Child = RequestBodyLayout.NameIs(span, member, "messages"u8) ? Node.Messages
+                    : RequestBodyLayout.NameIs(span, member, "system"u8) ? Node.System
+                    : Node.Skip;
+                var value = span[member.ValueStart..member.End];
+                if (root.Child == Node.Skip)
                 {
-                    case JsonTokenType.PropertyName:
-                        OnPropertyName(ref reader);
-                        break;
-                    case JsonTokenType.StartObject:
-                    case JsonTokenType.StartArray:
-                        OnContainerStart(ref reader);
-                        break;
-                    case JsonTokenType.EndObject:
-                    case JsonTokenType.EndArray:
-                        _depth--;
-                        if (_depth == 2 && _frames[1].Node == Node.Messages)
-                        {
-                            Checkpoint(span, ref reader);
-                        }
+                    if (checkSkipped)
+                    {
+                        // The caller validated a deeper nesting than this inspector accepts: a whole-body walk would
+                        // have refused a member nested too deep even though it skips it.
+                        var skipped = MemberReader(value, memberDepth);
+                        skipped.Read();
+                        skipped.Skip();
+                    }
 
-                        break;
-                    case JsonTokenType.String:
-                        // Any string in conversation content is scanned, including ones where the schema
-                        // expects an object (a search_result's "source" URL, a malformed block): scanning more is the safe side.
-                        if (NextValueNode() != Node.Skip)
-                        {
-                            ScanString(ref reader, isKey: false);
-                        }
-
-                        break;
-                    default:
-                        NextValueNode();
-                        break;
+                    continue;
                 }
+
+                _base = member.ValueStart;
+                var reader = MemberReader(value, memberDepth);
+                WalkValue(span, ref reader);
+            }
+
+            if (_incompleteReason is null && layout.Truncated)
+            {
+                throw new JsonException();
             }
         }
         catch (JsonException)
@@ -134,13 +149,70 @@ internal sealed class MessagesRequestWalk
         return Finish();
     }
 
+    /// <summary>A reader over one member's value that refuses what a whole-body reader would have refused.</summary>
+    private static Utf8JsonReader MemberReader(ReadOnlySpan<byte> value, int maxDepth)
+    {
+        if (maxDepth == 0)
+        {
+            // MaxDepth 0 means the default (64) to the reader: with a limit of 1 for the body, no member may nest at all.
+            if (value[0] is (byte)'{' or (byte)'[')
+            {
+                throw new JsonException();
+            }
+
+            maxDepth = 1;
+        }
+
+        return new Utf8JsonReader(value, new JsonReaderOptions { MaxDepth = maxDepth });
+    }
+
+    /// <summary>Walks the rest of one member's value (the reader stands before its next token).</summary>
+    private void WalkValue(ReadOnlySpan<byte> span, ref Utf8JsonReader reader)
+    {
+        while (_incompleteReason is null && reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.PropertyName:
+                    OnPropertyName(ref reader);
+                    break;
+                case JsonTokenType.StartObject:
+                case JsonTokenType.StartArray:
+                    OnContainerStart(ref reader);
+                    break;
+                case JsonTokenType.EndObject:
+                case JsonTokenType.EndArray:
+                    _depth--;
+                    if (_depth == 2 && _frames[1].Node == Node.Messages)
+                    {
+                        Checkpoint(span, ref reader);
+                    }
+
+                    break;
+                case JsonTokenType.String:
+                    // Any string in conversation content is scanned, including ones where the schema
+                    // expects an object (a search_result's "source" URL, a malformed block): scanning more is the safe side.
+                    if (NextValueNode() != Node.Skip)
+                    {
+                        ScanString(ref reader, isKey: false);
+                    }
+
+                    break;
+                default:
+                    NextValueNode();
+                    break;
+            }
+        }
+    }
+
     /// <summary>
     /// Finds the last checkpoint of a remembered conversation that this body reaches with identical bytes, replays
     /// the matches before it under this call's policy and team, and restores the walk's state there. Null: walk the
-    /// whole body.
+    /// whole body. <paramref name="member"/> is the index of the member (<c>messages</c>) the checkpoint lies in.
     /// </summary>
-    private ConversationPrefixMemo.Checkpoint? Resume(ReadOnlySpan<byte> span)
+    private ConversationPrefixMemo.Checkpoint? Resume(ReadOnlySpan<byte> span, RequestBodyLayout layout, out int member)
     {
+        member = 0;
         var memo = _owner.PrefixMemo?.Find(span);
         if (memo is null)
         {
@@ -161,8 +233,13 @@ internal sealed class MessagesRequestWalk
             from = checkpoint.Offset;
         }
 
-        if (best is null)
+        // The prefix is byte for byte one already walked, so its members lie where they lay: a layout that does not
+        // agree was taken from other bytes, and the walk starts over rather than trust either.
+        member = best is null ? -1 : layout.IndexHolding(best.Offset);
+        if (best is null || member < 0)
         {
+            _checkpoints.Clear();
+            member = 0;
             return null;
         }
 
@@ -180,7 +257,6 @@ internal sealed class MessagesRequestWalk
             }
         }
 
-        _base = best.Offset;
         _strings = best.Strings;
         _depth = best.Frames.Length;
         best.Frames.CopyTo(_frames, 0);
@@ -226,10 +302,6 @@ internal sealed class MessagesRequestWalk
     {
         switch (frame.Node)
         {
-            case Node.Root:
-                return reader.ValueTextEquals("messages"u8) ? Node.Messages
-                    : reader.ValueTextEquals("system"u8) ? Node.System
-                    : Node.Skip;
             case Node.Message:
                 return reader.ValueTextEquals("content"u8) ? Node.Content : Node.Skip;
             case Node.Block:
