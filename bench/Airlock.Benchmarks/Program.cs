@@ -33,6 +33,9 @@ public static class Program
             case "regex":
                 RegexProbe.Run();
                 return 0;
+            case "reqpath":
+                RequestPathBenchmarks.Probe();
+                return 0;
             case "turn":
                 TurnProbe.Run(args);
                 return 0;
