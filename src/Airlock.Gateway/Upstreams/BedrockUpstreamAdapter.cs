@@ -69,7 +69,7 @@ internal sealed class BedrockUpstreamAdapter : UpstreamAdapter
                 $"upstream '{Config.Name}' refused the request: {outside}", "region_refused"));
         }
         var (betas, removeFields) = Betas.Apply(Config, BodyConverter.RequestedBetas(call, context.Request.Headers["anthropic-beta"]));
-        ReadOnlyMemory<byte> body = BodyConverter.ToBedrock(call, betas, removeFields);
+        ReadOnlyMemory<byte> body = BodyConverter.ToBedrock(call, betas, removeFields, context.Response);
         Uri uri;
         if (call.Operation == CallOperation.CountTokens)
         {

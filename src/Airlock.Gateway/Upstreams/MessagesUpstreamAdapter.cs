@@ -28,7 +28,7 @@ internal sealed class MessagesUpstreamAdapter(UpstreamClient client) : UpstreamA
         {
             (betas, removeFields) = Betas.Apply(Config, BodyConverter.RequestedBetas(call, context.Request.Headers["anthropic-beta"]));
         }
-        request.Content = new ReadOnlyMemoryContent(BodyConverter.ToMessages(call, model, removeFields));
+        request.Content = new ReadOnlyMemoryContent(BodyConverter.ToMessages(call, model, removeFields, context.Response));
         HeaderPolicy.CopyRequestHeaders(context.Request.Headers, request, dropCloudHeaders: call.Shape != BodyShape.Messages);
         if (request.Content.Headers.ContentType is null)
         {

@@ -60,7 +60,7 @@ internal sealed class VertexUpstreamAdapter : UpstreamAdapter
         var (betas, removeFields) = Betas.Apply(Config, BodyConverter.RequestedBetas(call, context.Request.Headers["anthropic-beta"]));
         var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
-            Content = new ReadOnlyMemoryContent(BodyConverter.ToVertex(call, model, removeFields)),
+            Content = new ReadOnlyMemoryContent(BodyConverter.ToVertex(call, model, removeFields, context.Response)),
         };
         HeaderPolicy.CopyRequestHeaders(context.Request.Headers, request, dropCloudHeaders: true);
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");

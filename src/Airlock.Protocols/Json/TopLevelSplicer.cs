@@ -30,6 +30,33 @@ public static class TopLevelSplicer
     /// </summary>
     public static ReadOnlyMemory<byte> Edit(ReadOnlySpan<byte> body, JsonObjectLayout layout, IReadOnlyCollection<string> remove, IReadOnlyList<Insertion> insert)
     {
+        ArgumentNullException.ThrowIfNull(insert);
+        var output = GC.AllocateUninitializedArray<byte>(EditedLengthBound(body.Length, insert));
+        return output.AsMemory(0, Edit(body, layout, remove, insert, output));
+    }
+
+    /// <summary>
+    /// The most bytes an edit of a <paramref name="bodyLength"/>-byte body inserting <paramref name="insert"/> can
+    /// produce: the body, plus each insertion as <c>"name":value</c> with its comma (names are plain ASCII; a name
+    /// needing escapes takes at most six bytes a char).
+    /// </summary>
+    public static int EditedLengthBound(int bodyLength, IReadOnlyList<Insertion> insert)
+    {
+        ArgumentNullException.ThrowIfNull(insert);
+        var bound = bodyLength;
+        foreach (var (name, value) in insert)
+        {
+            bound += (name.Length * 6) + value.Length + 4;
+        }
+        return bound;
+    }
+
+    /// <summary>
+    /// The edit written into <paramref name="destination"/> (at least <see cref="EditedLengthBound"/> bytes, e.g. a pooled
+    /// buffer, so a converted body costs no allocation); returns the length written.
+    /// </summary>
+    public static int Edit(ReadOnlySpan<byte> body, JsonObjectLayout layout, IReadOnlyCollection<string> remove, IReadOnlyList<Insertion> insert, Span<byte> destination)
+    {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(remove);
         ArgumentNullException.ThrowIfNull(insert);
@@ -37,33 +64,29 @@ public static class TopLevelSplicer
         {
             throw new ArgumentException("the layout was taken from other bytes", nameof(layout));
         }
-        // Upper bound: the body, plus each insertion as "name": value with its comma (names are plain ASCII; a
-        // name needing escapes takes at most six bytes a char).
-        var bound = body.Length;
-        foreach (var (name, value) in insert)
+        if (destination.Length < EditedLengthBound(body.Length, insert))
         {
-            bound += (name.Length * 6) + value.Length + 4;
+            throw new ArgumentException("the destination is shorter than EditedLengthBound", nameof(destination));
         }
-        var output = GC.AllocateUninitializedArray<byte>(bound);
         var length = 0;
-        void Write(ReadOnlySpan<byte> bytes)
+        void Write(ReadOnlySpan<byte> bytes, Span<byte> output)
         {
-            bytes.CopyTo(output.AsSpan(length));
+            bytes.CopyTo(output[length..]);
             length += bytes.Length;
         }
         var members = layout.Members;
         var open = layout.Open;
-        Write(body[..(open + 1)]);
+        Write(body[..(open + 1)], destination);
         var written = 0;
         foreach (var (name, value) in insert)
         {
             if (written++ > 0)
             {
-                Write(","u8);
+                Write(","u8, destination);
             }
-            Write(StringLiteral(name));
-            Write(":"u8);
-            Write(value.Span);
+            Write(StringLiteral(name), destination);
+            Write(":"u8, destination);
+            Write(value.Span, destination);
         }
         var brace = open + 1;
         var previousEnd = brace;
@@ -79,29 +102,29 @@ public static class TopLevelSplicer
                 // Nothing of the original written yet: keep the whitespace the client put after the brace.
                 if (written > 0)
                 {
-                    Write(","u8);
+                    Write(","u8, destination);
                 }
-                Write(body[brace..member.End]);
+                Write(body[brace..member.End], destination);
             }
             else if (previousEnd >= 0)
             {
                 // The member before this one was kept: the original separator (comma and whitespace) stays.
-                Write(body[previousEnd..member.End]);
+                Write(body[previousEnd..member.End], destination);
             }
             else
             {
                 if (written > 0)
                 {
-                    Write(","u8);
+                    Write(","u8, destination);
                 }
-                Write(body[member.Start..member.End]);
+                Write(body[member.Start..member.End], destination);
             }
             written++;
             previousEnd = member.End;
         }
         // Only whitespace lies between the last member and the closing brace: it, the brace and anything after stay.
-        Write(body[(members.Count > 0 ? members[^1].End : brace)..]);
-        return output.AsMemory(0, length);
+        Write(body[(members.Count > 0 ? members[^1].End : brace)..], destination);
+        return length;
     }
 
     private static bool Removed(ReadOnlySpan<byte> body, JsonObjectLayout.Member member, IReadOnlyCollection<string> remove)

@@ -100,4 +100,25 @@ public sealed class TopLevelSplicerTests
         var layout = JsonObjectLayout.Read("{\"a\":1}"u8);
         Assert.Throws<ArgumentException>(() => TopLevelSplicer.Edit("{\"a\":12}"u8, layout, [], []));
     }
+
+    [Fact]
+    public void An_edit_into_a_caller_buffer_writes_the_same_bytes_and_needs_the_bound()
+    {
+        // A Bedrock body as Claude Code sends it (version appended last) turned into a Messages body, as the Bedrock door does.
+        var body = "{\"max_tokens\":32000,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"anthropic_version\":\"bedrock-2023-05-31\"}"u8.ToArray();
+        var layout = JsonObjectLayout.Read(body);
+        string[] remove = ["model", "anthropic_version", "anthropic_beta"];
+        TopLevelSplicer.Insertion[] insert = [new("model", TopLevelSplicer.StringLiteral("claude-opus-5-5")), new("stream", "true"u8.ToArray())];
+        var expected = TopLevelSplicer.Edit(body, layout, remove, insert).ToArray();
+
+        // A pooled buffer holds stale bytes past the bound: they must not matter.
+        var destination = new byte[TopLevelSplicer.EditedLengthBound(body.Length, insert) + 7];
+        destination.AsSpan().Fill((byte)'x');
+        var written = TopLevelSplicer.Edit(body, layout, remove, insert, destination);
+
+        Assert.Equal(expected, destination[..written]);
+        Assert.Equal("{\"model\":\"claude-opus-5-5\",\"stream\":true,\"max_tokens\":32000,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+            Encoding.UTF8.GetString(destination, 0, written));
+        Assert.Throws<ArgumentException>(() => TopLevelSplicer.Edit(body, layout, remove, insert, new byte[TopLevelSplicer.EditedLengthBound(body.Length, insert) - 1]));
+    }
 }
