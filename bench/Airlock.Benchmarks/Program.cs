@@ -33,6 +33,9 @@ public static class Program
             case "regex":
                 RegexProbe.Run();
                 return 0;
+            case "keyauth":
+                KeyAuthenticationProbe.Run();
+                return 0;
             case "reqpath":
                 RequestPathBenchmarks.Probe();
                 return 0;

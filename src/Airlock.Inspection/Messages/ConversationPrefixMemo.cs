@@ -30,6 +30,7 @@ internal sealed class ConversationPrefixMemo
     private readonly Dictionary<(int Offset, UInt128 Hash), LinkedListNode<Memo>> _byHead = [];
     private readonly LinkedList<Memo> _lru = new();
     private readonly Dictionary<int, int> _headOffsets = [];
+    private readonly Dictionary<UInt128, MemberMemo> _members = [];
     private readonly int _maxMemos;
 
     public ConversationPrefixMemo(int maxMemos)
@@ -107,6 +108,32 @@ internal sealed class ConversationPrefixMemo
         }
     }
 
+    /// <summary>
+    /// The remembered walk of a member other than <c>messages</c> (the <c>system</c> prompt, identical on every turn
+    /// of every conversation of one client version), keyed by the seeded hash of its name and value bytes.
+    /// </summary>
+    public MemberMemo? FindMember(UInt128 key, int length)
+    {
+        lock (_lock)
+        {
+            return _members.TryGetValue(key, out var memo) && memo.Length == length ? memo : null;
+        }
+    }
+
+    /// <summary>Stores the walk of a member (a bounded set: when full, it starts over).</summary>
+    public void StoreMember(UInt128 key, MemberMemo memo)
+    {
+        lock (_lock)
+        {
+            if (_members.Count >= _maxMemos)
+            {
+                _members.Clear();
+            }
+
+            _members[key] = memo;
+        }
+    }
+
     private void ReleaseOffset(int offset)
     {
         if (_headOffsets.TryGetValue(offset, out var count) && count > 1)
@@ -132,6 +159,12 @@ internal sealed class ConversationPrefixMemo
     /// <see cref="SegmentHash"/> covers the bytes from the previous checkpoint (or the body start) to here.
     /// </summary>
     internal sealed record Checkpoint(int Offset, UInt128 SegmentHash, JsonReaderState State, MessagesRequestWalk.Frame[] Frames, int Strings, int MatchedCount);
+
+    /// <summary>
+    /// One member's walk: its byte length, the strings it counted, and its strings with matches, their
+    /// <see cref="MatchedString.RawStart"/> relative to the member's name.
+    /// </summary>
+    internal sealed record MemberMemo(int Length, int Strings, MatchedString[] Matched);
 
     /// <summary>A string of the prefix that had matches: replayed (decoded again from the identical bytes) on resume.</summary>
     internal sealed record MatchedString(int RawStart, int RawLength, TextMatch[] Matches, string Location, bool Signed);

@@ -125,6 +125,12 @@ internal sealed class MessagesRequestWalk
                     continue;
                 }
 
+                if (root.Child == Node.System && _owner.PrefixMemo is { } memo)
+                {
+                    WalkRemembered(span, member, memo, memberDepth);
+                    continue;
+                }
+
                 _base = member.ValueStart;
                 var reader = MemberReader(value, memberDepth);
                 WalkValue(span, ref reader);
@@ -147,6 +153,55 @@ internal sealed class MessagesRequestWalk
         }
 
         return Finish();
+    }
+
+    /// <summary>
+    /// Walks a <c>system</c> member, or replays the walk of identical bytes seen before: Claude Code sends the same
+    /// system prompt on every turn, and its strings below the verdict cache's size floor would be scanned again each
+    /// time. As for the conversation prefix, the matches are replayed under this call's policy and team, so findings,
+    /// placeholders and blocks are exactly those of a walk; a replay that would cross the strings limit walks instead,
+    /// to stop at the very string a walk stops at.
+    /// </summary>
+    private void WalkRemembered(ReadOnlySpan<byte> span, RequestBodyLayout.Member member, ConversationPrefixMemo memo, int memberDepth)
+    {
+        var bytes = span[member.Start..member.End];
+        var key = ConversationPrefixMemo.SegmentHash(bytes);
+        if (memo.FindMember(key, bytes.Length) is { } remembered && _strings + remembered.Strings <= _owner.Options.MaxStrings)
+        {
+            _strings += remembered.Strings;
+            foreach (var relative in remembered.Matched)
+            {
+                var matched = relative with { RawStart = member.Start + relative.RawStart };
+                _matched.Add(matched);
+                var raw = span.Slice(matched.RawStart, matched.RawLength);
+                var quoted = new Utf8JsonReader(span.Slice(matched.RawStart - 1, matched.RawLength + 2));
+                quoted.Read();
+                OnMatches(quoted.GetString()!, raw, matched.RawStart, matched.Matches, matched.Signed, matched.Location);
+                if (_incompleteReason is not null)
+                {
+                    return;
+                }
+            }
+
+            return;
+        }
+
+        int strings = _strings;
+        int matchedFrom = _matched.Count;
+        _base = member.ValueStart;
+        var reader = MemberReader(span[member.ValueStart..member.End], memberDepth);
+        WalkValue(span, ref reader);
+        if (_incompleteReason is null)
+        {
+            var matchedHere = new ConversationPrefixMemo.MatchedString[_matched.Count - matchedFrom];
+            for (int i = 0; i < matchedHere.Length; i++)
+            {
+                var matched = _matched[matchedFrom + i];
+                matchedHere[i] = matched with { RawStart = matched.RawStart - member.Start };
+            }
+
+            memo.StoreMember(key, new ConversationPrefixMemo.MemberMemo(bytes.Length, _strings - strings, matchedHere));
+        }
     }
 
     /// <summary>A reader over one member's value that refuses what a whole-body reader would have refused.</summary>

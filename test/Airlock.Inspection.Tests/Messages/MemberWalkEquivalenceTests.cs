@@ -217,6 +217,55 @@ public class MemberWalkEquivalenceTests
     }
 
     [Fact]
+    public void A_remembered_system_prompt_replays_exactly_what_its_walk_finds()
+    {
+        var random = new Random(91);
+        var token = FakeSecrets.Create(random);
+        // Strings below the verdict cache's 64-byte floor are scanned on every walk: the replay is what saves them.
+        var system = $$"""[{"type":"text","text":"short {{token}}"},{"type":"text","text":"bob@example.test"},{"type":"text","text":{{Quote(ClaudeCodeBodyBuilder.Text(random, 300) + " password=" + FakeSecrets.Create(random)[8..])}}}]""";
+        var scanner = new SystemScanCounter(RegexTextScanner.CreateDefault());
+        var memo = new MessagesRequestInspector(scanner, Hasher, new MessagesInspectorOptions { MaxStrings = 9 });
+        var reference = RegexTextScanner.CreateDefault();
+        for (var turn = 0; turn < 12; turn++)
+        {
+            var messages = string.Join(',', Enumerable.Range(0, 1 + (turn % 4)).Select(i => $$"""{"role":"user","content":"m{{i}} {{(i == 2 ? token : "x")}}"}"""));
+            var body = Encoding.UTF8.GetBytes((turn % 3) switch
+            {
+                0 => $$"""{"system":{{system}},"messages":[{{messages}}]}""",
+                1 => $$"""{"messages":[{{messages}}],"tools":[],"system":{{system}}}""",
+                // The same prompt under an escaped name, and twice: the strings limit (9) is crossed in the second copy.
+                _ => $$"""{"syst\u0065m":{{system}},"messages":[{{messages}}],"system":{{system}}}""",
+            });
+            foreach (var (team, policy) in Judgements)
+            {
+                Assert.Equal(
+                    Describe(Legacy(body, reference, new MessagesInspectorOptions { MaxStrings = 9 }, team, policy)),
+                    Describe(memo.Inspect(body, team, policy, CallerLayout(body, 128))));
+            }
+        }
+
+        // Walked once per distinct member bytes (plain and escaped name), and the copy that crosses the strings limit
+        // (turn 11: 3 + 4 strings before it) once per judgement, to stop where a walk stops; 36 inspections in all.
+        Assert.Equal(2 + Judgements.Length, scanner.SystemScans);
+    }
+
+    /// <summary>Counts how often the short system string is scanned (a walk scans it, a replay does not).</summary>
+    private sealed class SystemScanCounter(ITextScanner inner) : ITextScanner
+    {
+        public int SystemScans { get; private set; }
+
+        public void Scan(string text, List<TextMatch> results)
+        {
+            if (text.StartsWith("short ", StringComparison.Ordinal))
+            {
+                SystemScans++;
+            }
+
+            inner.Scan(text, results);
+        }
+    }
+
+    [Fact]
     public void A_layout_of_other_bytes_is_refused()
     {
         var inspector = new MessagesRequestInspector(RegexTextScanner.CreateDefault(), Hasher);
