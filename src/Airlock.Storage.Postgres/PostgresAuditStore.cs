@@ -397,6 +397,27 @@ public sealed partial class PostgresAuditStore : IAuditStore, IDisposable, IAsyn
     private static AuditRecord ReadRecord(NpgsqlDataReader reader) => AuditRowLayout.Read(reader);
 
     /// <inheritdoc/>
+    public async Task<IReadOnlySet<string>> FindRequestIdsAsync(IReadOnlyCollection<string> requestIds, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requestIds);
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        if (requestIds.Count == 0)
+        {
+            return found;
+        }
+        // The time bound lets the time index find the few recent rows.
+        await using var command = _dataSource.CreateCommand("SELECT request_id FROM audit_records WHERE time >= @since AND request_id = ANY(@ids)");
+        command.Parameters.AddWithValue("since", since.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("ids", requestIds.ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            found.Add(reader.GetString(0));
+        }
+        return found;
+    }
+
+    /// <inheritdoc/>
     public async Task<AuditChainHead> GetChainHeadAsync(CancellationToken cancellationToken = default)
     {
         await using var command = _dataSource.CreateCommand("SELECT seq, hash FROM audit_chain_head WHERE id = 1");

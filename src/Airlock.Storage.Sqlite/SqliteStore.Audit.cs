@@ -360,7 +360,33 @@ public sealed partial class SqliteStore
         }
     }
 
+    /// <inheritdoc/>
+    public async Task<IReadOnlySet<string>> FindRequestIdsAsync(IReadOnlyCollection<string> requestIds, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requestIds);
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        if (requestIds.Count == 0)
+        {
+            return found;
+        }
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        // The time bound lets the time index find the few recent rows; the ids travel as one JSON array parameter.
+        command.CommandText = "SELECT request_id FROM audit_records WHERE time >= $since AND request_id IN (SELECT value FROM json_each($ids))";
+        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(requestIds.ToArray(), AuditIdsJson.Default.StringArray));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            found.Add(reader.GetString(0));
+        }
+        return found;
+    }
+
     private static object Db(string? value) => (object?)value ?? DBNull.Value;
 
 
 }
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(string[]))]
+internal sealed partial class AuditIdsJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -15,7 +15,7 @@ internal sealed class AuditFilterOptions
     private readonly Option<string> _model = new("--model") { Description = "Only this requested model" };
     private readonly Option<string> _upstream = new("--upstream") { Description = "Only requests routed to this upstream" };
     private readonly Option<string> _rule = new("--rule") { Description = "Only records with a finding of this rule id" };
-    private readonly Option<string> _outcome = new("--outcome") { Description = "Only this outcome: ok, upstream_error, client_abort, rejected, blocked" };
+    private readonly Option<string> _outcome = new("--outcome") { Description = "Only this outcome: ok, upstream_error, client_abort, rejected, blocked, interrupted" };
     private readonly Option<string> _kind = new("--kind") { Description = "Only records of this kind: request, tool_event, admin or purge" };
     private readonly Option<string> _since = new("--since") { Description = "Only records since a time (ISO 8601, e.g. 2026-11-24T08:00Z) or a duration ago (e.g. 2h)" };
     private readonly Option<string> _until = new("--until") { Description = "Only records before a time (ISO 8601) or a duration ago" };
@@ -55,7 +55,7 @@ internal sealed class AuditFilterOptions
             }
             catch (FormatException)
             {
-                error = $"--outcome: '{outcomeText}' is not one of ok, upstream_error, client_abort, rejected, blocked";
+                error = $"--outcome: '{outcomeText}' is not one of ok, upstream_error, client_abort, rejected, blocked, interrupted";
                 return false;
             }
         }

@@ -25,6 +25,14 @@ public enum AuditOutcome
     /// <summary>Inspection refused the request (a finding whose action is block).</summary>
     [JsonStringEnumMemberName("blocked")]
     Blocked,
+
+    /// <summary>
+    /// The gateway stopped (crash, kill, power loss) while the request was with the upstream, and only the record written
+    /// before forwarding it survived (the audit journal's begin entry): who, when, model, upstream, body hash and request
+    /// findings are known; how it ended is not.
+    /// </summary>
+    [JsonStringEnumMemberName("interrupted")]
+    Interrupted,
 }
 
 /// <summary>Text forms of <see cref="AuditOutcome"/> as stored and shown (<c>ok</c>, <c>upstream_error</c>, …).</summary>
@@ -38,6 +46,7 @@ public static class AuditOutcomes
         AuditOutcome.ClientAbort => "client_abort",
         AuditOutcome.Rejected => "rejected",
         AuditOutcome.Blocked => "blocked",
+        AuditOutcome.Interrupted => "interrupted",
         _ => throw new ArgumentOutOfRangeException(nameof(outcome)),
     };
 
@@ -49,6 +58,7 @@ public static class AuditOutcomes
         "client_abort" => AuditOutcome.ClientAbort,
         "rejected" => AuditOutcome.Rejected,
         "blocked" => AuditOutcome.Blocked,
+        "interrupted" => AuditOutcome.Interrupted,
         _ => throw new FormatException($"unknown audit outcome '{text}'"),
     };
 }
@@ -245,4 +255,24 @@ public interface IAuditStore
 
     /// <summary>Streams the checkpoints up to <paramref name="toSequence"/>, in sequence order.</summary>
     IAsyncEnumerable<AuditCheckpoint> ReadCheckpointsAsync(long toSequence = long.MaxValue, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Which of <paramref name="requestIds"/> already have a record timed at or after <paramref name="since"/> (audit
+    /// journal recovery: what a crash left half-done). The stores answer from their time index; this default reads the
+    /// records since then.
+    /// </summary>
+    async Task<IReadOnlySet<string>> FindRequestIdsAsync(IReadOnlyCollection<string> requestIds, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requestIds);
+        var wanted = new HashSet<string>(requestIds, StringComparer.Ordinal);
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var record in ReadAsync(new AuditQuery { Since = since, Limit = int.MaxValue }, cancellationToken).ConfigureAwait(false))
+        {
+            if (wanted.Contains(record.RequestId))
+            {
+                found.Add(record.RequestId);
+            }
+        }
+        return found;
+    }
 }

@@ -35,7 +35,13 @@ public static partial class ConfigLoader
             OnStoreFailure = (r.OneOf(S + "on_store_failure", ["refuse", "spool"]) ?? "refuse") == "spool" ? AuditFailureMode.Spool : AuditFailureMode.Refuse,
             CheckpointInterval = interval,
             ShutdownTimeout = shutdownTimeout,
-            Durable = r.Bool(S + "durable") ?? defaults.Durable,
+            Durability = r.OneOf(S + "durable", ["true", "journal", "commit", "false"]) switch
+            {
+                "commit" => AuditDurability.Commit,
+                "false" => AuditDurability.Off,
+                "true" or "journal" => AuditDurability.Journal,
+                _ => defaults.Durability,
+            },
             SpoolMaxBytes = r.Long(S + "spool:max_bytes", 4096, 1L << 40) ?? defaults.SpoolMaxBytes,
         };
     }

@@ -70,7 +70,7 @@ public static class AdminAuditQuery
             }
             catch (FormatException)
             {
-                error = $"outcome: '{Shorten(outcomeText)}' is not one of ok, upstream_error, client_abort, rejected, blocked";
+                error = $"outcome: '{Shorten(outcomeText)}' is not one of ok, upstream_error, client_abort, rejected, blocked, interrupted";
                 return false;
             }
         }

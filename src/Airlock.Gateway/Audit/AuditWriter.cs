@@ -82,8 +82,9 @@ public sealed partial class AuditWriter : IAsyncDisposable
     /// </remarks>
     public AuditWriter(IAuditStore store, ILogger<AuditWriter> logger, int capacity = 50_000, AuditSigningKey? signingKey = null,
         TimeSpan? checkpointInterval = null, IAsyncDisposable? ownedStore = null, AuditSpool? spool = null, bool spoolOnFailure = false,
-        TimeProvider? time = null, TimeSpan? shutdownTimeout = null)
+        TimeProvider? time = null, TimeSpan? shutdownTimeout = null, AuditJournal? journal = null)
     {
+        Journal = journal;
         if (spoolOnFailure && spool is null)
         {
             throw new ArgumentException("spooling on store failure needs a spool", nameof(spool));
@@ -148,11 +149,21 @@ public sealed partial class AuditWriter : IAsyncDisposable
     /// <summary>Records written to the spool so far (while the store failed).</summary>
     public long Spooled => Interlocked.Read(ref _spooled);
 
+    /// <summary>The audit journal (<c>audit.durable: true</c>), owned by the writer: disposed after the last commit.</summary>
+    public AuditJournal? Journal { get; }
+
     /// <summary>Queues a record. Waits (never drops) when the queue is full.</summary>
-    public ValueTask EnqueueAsync(AuditRecord record)
+    public ValueTask EnqueueAsync(AuditRecord record) => EnqueueAsync(record, null);
+
+    /// <summary>
+    /// Queues a record whose request has entries in the audit journal: <paramref name="journal"/> is settled once the record
+    /// is committed to the store or fsync'd to the spool (not when shutdown gives up on it: recovery then finds it).
+    /// Shares the group commit's window like any queued record.
+    /// </summary>
+    public ValueTask EnqueueAsync(AuditRecord record, JournalTicket? journal)
     {
         Interlocked.Increment(ref _enqueued);
-        var entry = new Entry(record, null);
+        var entry = new Entry(record, null, journal);
         return _queue.Writer.TryWrite(entry) ? ValueTask.CompletedTask : _queue.Writer.WriteAsync(entry);
     }
 
@@ -247,6 +258,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
             foreach (var entry in entries)
             {
                 entry.Durable?.TrySetResult();
+                entry.Journal?.Settle();
             }
             return;
         }
@@ -328,6 +340,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
     {
         var batch = new List<AuditRecord>(MaxBatch);
         var waiters = new List<TaskCompletionSource>();
+        var settles = new List<JournalTicket>();
         var reader = _queue.Reader;
         if (_spoolHolds)
         {
@@ -339,7 +352,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
             await _commitGate.WaitAsync().ConfigureAwait(false);
             try
             {
-                Drain(reader, batch, waiters);
+                Drain(reader, batch, waiters, settles);
                 if (batch.Count == 0)
                 {
                     // An inline commit took them.
@@ -352,7 +365,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
                 if (waiters.Count == 0 && batch.Count < MaxBatch && !reader.Completion.IsCompleted)
                 {
                     await Task.Delay(GroupCommitWindow).ConfigureAwait(false);
-                    Drain(reader, batch, waiters);
+                    Drain(reader, batch, waiters, settles);
                 }
                 _inFlight = batch;
                 _inFlightWaiters = waiters;
@@ -377,8 +390,13 @@ public sealed partial class AuditWriter : IAsyncDisposable
             {
                 waiter.TrySetResult();
             }
+            foreach (var settled in settles)
+            {
+                settled.Settle();
+            }
             batch.Clear();
             waiters.Clear();
+            settles.Clear();
         }
     }
 
@@ -510,7 +528,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
         LogWriteFailed(_logger, count, ex.GetType().Name, ex.Message);
     }
 
-    private static void Drain(ChannelReader<Entry> reader, List<AuditRecord> batch, List<TaskCompletionSource> waiters, int max = MaxBatch)
+    private static void Drain(ChannelReader<Entry> reader, List<AuditRecord> batch, List<TaskCompletionSource> waiters, List<JournalTicket>? settles = null, int max = MaxBatch)
     {
         while (batch.Count < max && reader.TryRead(out var entry))
         {
@@ -519,10 +537,15 @@ public sealed partial class AuditWriter : IAsyncDisposable
             {
                 waiters.Add(entry.Durable);
             }
+            if (entry.Journal is not null)
+            {
+                settles?.Add(entry.Journal);
+            }
         }
     }
 
-    private readonly record struct Entry(AuditRecord Record, TaskCompletionSource? Durable);
+    /// <summary>A queued record, with whoever waits for its commit and the journal entries it settles.</summary>
+    private readonly record struct Entry(AuditRecord Record, TaskCompletionSource? Durable, JournalTicket? Journal = null);
 
     /// <summary>
     /// Signs the current chain head and stores the checkpoint, unless nothing was written through this writer since
@@ -633,6 +656,8 @@ public sealed partial class AuditWriter : IAsyncDisposable
             }
         }
         _signingKey?.Dispose();
+        // After the last commit: settled segments are gone, the rest wait for the next start's recovery.
+        Journal?.Dispose();
         if (_ownedStore is not null)
         {
             await _ownedStore.DisposeAsync().ConfigureAwait(false);
@@ -666,7 +691,8 @@ public sealed partial class AuditWriter : IAsyncDisposable
             uncommitted.AddRange(inFlight);
             waiters.AddRange(_inFlightWaiters ?? []);
         }
-        Drain(_queue.Reader, uncommitted, waiters, int.MaxValue);
+        // Journal entries of these records are not settled: the next start's recovery finds what the spool or store lacks.
+        Drain(_queue.Reader, uncommitted, waiters, max: int.MaxValue);
         if (uncommitted.Count == 0)
         {
             return;

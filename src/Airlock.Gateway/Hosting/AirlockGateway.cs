@@ -43,6 +43,12 @@ public sealed record GatewayStartOptions
 
     /// <summary>Wraps the audit store the writer uses (tests inject store failures such as a full disk).</summary>
     public Func<Core.Audit.IAuditStore, Core.Audit.IAuditStore>? WrapAuditStore { get; init; }
+
+    /// <summary>Tests: size at which audit journal segments rotate (default <see cref="AuditJournal.DefaultSegmentBytes"/>).</summary>
+    public long? JournalSegmentBytes { get; init; }
+
+    /// <summary>Tests: how the audit journal syncs a segment (to hold the fsync); default <c>RandomAccess.FlushToDisk</c>.</summary>
+    public Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? JournalFlushToDisk { get; init; }
 }
 
 /// <summary>
@@ -156,9 +162,13 @@ public sealed class AirlockGateway : IAsyncDisposable
         var auditStore = await AuditStores.OpenForGatewayAsync(config, store, options.GetEnvironment, cancellationToken).ConfigureAwait(false);
         var writerStore = options.WrapAuditStore is { } wrap ? wrap(auditStore.Store) : auditStore.Store;
         var spool = new AuditSpool(Path.Combine(config.DataDir, AuditSpool.FileName), config.Audit.SpoolMaxBytes);
+        var journalDirectory = Path.Combine(config.DataDir, AuditJournal.DirectoryName);
         services.AddSingleton(sp => new AuditWriter(writerStore, sp.GetRequiredService<ILogger<AuditWriter>>(), signingKey: signingKey,
             checkpointInterval: config.Audit.CheckpointInterval, ownedStore: auditStore, spool: spool,
-            spoolOnFailure: config.Audit.OnStoreFailure == AuditFailureMode.Spool, time: options.Time, shutdownTimeout: config.Audit.ShutdownTimeout));
+            spoolOnFailure: config.Audit.OnStoreFailure == AuditFailureMode.Spool, time: options.Time, shutdownTimeout: config.Audit.ShutdownTimeout,
+            journal: config.Audit.Durability == AuditDurability.Journal
+                ? new AuditJournal(journalDirectory, sp.GetRequiredService<ILogger<AuditJournal>>(), options.JournalSegmentBytes ?? AuditJournal.DefaultSegmentBytes, options.JournalFlushToDisk)
+                : null));
         services.AddSingleton(auditStore);
         services.AddSingleton(new GatewayInspection(inspection));
         services.AddSingleton(new OpenedAuditStoreAccessor(auditStore.Store));
@@ -207,6 +217,9 @@ public sealed class AirlockGateway : IAsyncDisposable
                 Protocols.Messages.AnthropicErrors.NotFound, $"no such endpoint: {context.Request.Method} {context.Request.Path}")).ConfigureAwait(false);
         });
 
+        // What an earlier run left in the audit journal goes into the trail before anything is served.
+        await AuditJournal.RecoverAsync(journalDirectory, writerStore, spool, config.Audit.OnStoreFailure == AuditFailureMode.Spool,
+            app.Services.GetRequiredService<ILogger<AuditJournal>>(), cancellationToken).ConfigureAwait(false);
         var audit = app.Services.GetRequiredService<AuditWriter>();
         try
         {

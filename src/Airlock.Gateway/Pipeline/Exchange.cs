@@ -38,7 +38,29 @@ internal sealed class Exchange(HttpContext context, string door, string operatio
 
     public long ResponseBytes { get; set; }
 
-    public string? BodySha256 { get; set; }
+    public string? BodySha256 { get; private set; }
+
+    private ReadOnlyMemory<byte> _unhashedBody;
+
+    /// <summary>
+    /// The request body whose SHA-256 is still to be computed. The hash is taken off the critical path: once the upstream
+    /// request is on its way (<see cref="HashBody"/> from the forwarding code), or when handling ends without forwarding.
+    /// The memory must stay valid until <see cref="HashBody"/> ran.
+    /// </summary>
+    public void DeferBodyHash(ReadOnlyMemory<byte> body) => _unhashedBody = body;
+
+    /// <summary>Computes <see cref="BodySha256"/> from the deferred body, once (before any record of this exchange is built).</summary>
+    public void HashBody()
+    {
+        if (BodySha256 is null && !_unhashedBody.IsEmpty)
+        {
+            BodySha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(_unhashedBody.Span));
+        }
+        _unhashedBody = default;
+    }
+
+    /// <summary>This request's entries in the audit journal (set when it was forwarded upstream with the journal on).</summary>
+    public Audit.JournalTicket? Journal { get; set; }
 
     public string? UpstreamRequestId { get; set; }
 

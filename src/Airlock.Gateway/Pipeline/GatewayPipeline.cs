@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Airlock.Core.Audit;
 using Airlock.Core.Configuration;
 using Airlock.Core.Identity;
@@ -114,8 +113,22 @@ internal sealed partial class GatewayPipeline(
             return;
         }
         exchange.RequestBytes = body.Length;
-        exchange.BodySha256 = Convert.ToHexStringLower(SHA256.HashData(body.Span));
-        var received = body.Memory;
+        // The body's hash is computed once the upstream request is on its way (it then overlaps the upstream's work), or
+        // here when handling ends without forwarding: before the body is returned and before any record is built.
+        exchange.DeferBodyHash(body.Memory);
+        try
+        {
+            await ServeBodyAsync(context, exchange, door, request, body.Memory).ConfigureAwait(false);
+        }
+        finally
+        {
+            exchange.HashBody();
+        }
+    }
+
+    private async Task ServeBodyAsync(HttpContext context, Exchange exchange, FrontDoor door, DoorRequest request, ReadOnlyMemory<byte> body)
+    {
+        var received = body;
         if (request.WrapsInvokeBody)
         {
             if (!BedrockCountTokens.TryUnwrapInvokeBody(body.Span, out var invokeBody, out var unwrapError))
@@ -298,7 +311,7 @@ internal sealed partial class GatewayPipeline(
                     break;
                 }
                 var last = i == candidates.Count - 1 && attempt == upstream.Retries;
-                var (response, attemptFailure) = await SendAsync(context, adapter, call, model).ConfigureAwait(false);
+                var (response, attemptFailure) = await SendAsync(context, exchange, adapter, call, model).ConfigureAwait(false);
                 adapter.Client.Breaker.Record(CircuitBreakers.Classify(response is null ? null : (int)response.StatusCode, attemptFailure?.ErrorType), attemptFailure?.ErrorType);
                 if (response is null)
                 {
@@ -328,6 +341,20 @@ internal sealed partial class GatewayPipeline(
         await RejectAsync(context, exchange, door, failure!.Value).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Hashes the body and, with <c>audit.durable: true</c>, hands the record as it stands (outcome <c>interrupted</c>) to
+    /// the audit journal: if the gateway dies from here on, that is what the trail keeps. Once per request (retries and
+    /// failover keep the first entry; the final record says where the request went).
+    /// </summary>
+    private void BeginJournal(Exchange exchange)
+    {
+        exchange.HashBody();
+        if (exchange.Journal is null && config.Audit.Durability == AuditDurability.Journal && audit.Journal is { } journal)
+        {
+            exchange.Journal = journal.Begin(exchange.ToRecord() with { Outcome = AuditOutcome.Interrupted, ErrorType = AuditJournal.GatewayStopped, Status = 0 });
+        }
+    }
+
     private static Refusal CircuitOpen(CircuitBreaker breaker) => new(new GatewayError(503, AnthropicErrors.Overloaded,
         $"upstream '{breaker.Upstream}' is out of rotation after repeated failures (circuit open until {breaker.RetryAt:HH:mm:ss} UTC)"),
         "circuit_open", AuditOutcome.UpstreamError);
@@ -343,7 +370,7 @@ internal sealed partial class GatewayPipeline(
     }
 
     /// <summary>One attempt: builds the upstream request and waits for the response headers (bounded by the first-byte timeout).</summary>
-    private static async Task<(HttpResponseMessage? Response, Refusal? Failure)> SendAsync(HttpContext context, UpstreamAdapter adapter, MessagesCall call, string model)
+    private async Task<(HttpResponseMessage? Response, Refusal? Failure)> SendAsync(HttpContext context, Exchange exchange, UpstreamAdapter adapter, MessagesCall call, string model)
     {
         var upstream = adapter.Config;
         using var firstByte = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
@@ -372,7 +399,10 @@ internal sealed partial class GatewayPipeline(
         {
             try
             {
-                var response = await adapter.Client.Invoker.SendAsync(request, firstByte.Token).ConfigureAwait(false);
+                var sending = adapter.Client.Invoker.SendAsync(request, firstByte.Token);
+                // While the upstream works: the body's hash, then the journal's begin entry (fsync'd in the background).
+                BeginJournal(exchange);
+                var response = await sending.ConfigureAwait(false);
                 return (response, null);
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -769,8 +799,11 @@ internal sealed partial class GatewayPipeline(
 
     /// <summary>
     /// The one place an exchange becomes an audit record, and where the response is completed: the bytes held back
-    /// (<see cref="Exchange.Held"/>) are written only once the record is durable (committed, or fsync'd to the spool),
-    /// so a client never holds a complete answer whose record a crash could lose. Concurrent requests share one
+    /// (<see cref="Exchange.Held"/>) are written only once the record is durable, so a client never holds a complete
+    /// answer whose record a crash could lose. A request that was forwarded with the audit journal on
+    /// (<c>audit.durable: true</c>) needs its begin entry fsync'd (done while the upstream worked) and its final record
+    /// written to the journal (<see cref="RecordJournaledAsync"/>); any other (<c>audit.durable: commit</c>, refusals
+    /// before forwarding) needs the record committed to the store or fsync'd to the spool. Concurrent requests share one
     /// commit (group commit in <see cref="AuditWriter"/>). Not awaited for durability: a client that left (it gets
     /// nothing more), a refusal because the store is down (its record waits in the queue), and <c>audit.durable:
     /// false</c> (measuring what durability costs).
@@ -785,7 +818,15 @@ internal sealed partial class GatewayPipeline(
             LogRequest(logger, record.RequestId, record.Door, record.Operation, record.KeyId ?? "-", record.Model ?? "-", record.Upstream ?? "-",
                 record.Status, outcome, record.LatencyMs);
         }
-        if (!config.Audit.Durable || record.Outcome == AuditOutcome.ClientAbort || record.ErrorType == StoreUnavailable)
+        if (exchange.Journal is { } ticket)
+        {
+            if (await RecordJournaledAsync(context, ticket, record).ConfigureAwait(false))
+            {
+                await ReleaseHeldAsync(context, exchange, record).ConfigureAwait(false);
+            }
+            return;
+        }
+        if (config.Audit.Durability == AuditDurability.Off || record.Outcome == AuditOutcome.ClientAbort || record.ErrorType == StoreUnavailable)
         {
             await audit.EnqueueAsync(record).ConfigureAwait(false);
         }
@@ -801,6 +842,66 @@ internal sealed partial class GatewayPipeline(
                 return;
             }
         }
+        await ReleaseHeldAsync(context, exchange, record).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A journaled request ends: waits until its begin entry is durable (normally long done: it was fsync'd while the
+    /// upstream worked), appends the final record to the journal (a plain write: a process crash no longer loses it) and
+    /// queues it to the store's group commit, which settles the journal entries. Returns whether the held bytes may go.
+    /// Should the journal fail, the record is committed to the store before they go, as with <c>audit.durable: commit</c>.
+    /// </summary>
+    private async Task<bool> RecordJournaledAsync(HttpContext context, JournalTicket ticket, AuditRecord record)
+    {
+        var journal = audit.Journal!;
+        if (record.Outcome == AuditOutcome.ClientAbort)
+        {
+            // Nothing more goes to the client: no wait. The final entry still spares a crash's recovery the begin-only record.
+            journal.TryWriteFinal(ticket, record);
+            await audit.EnqueueAsync(record, ticket).ConfigureAwait(false);
+            return false;
+        }
+        bool journaled;
+        try
+        {
+            await ticket.Durable.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+            journaled = journal.TryWriteFinal(ticket, record);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client left while the begin entry was being synced: it gets nothing more; the record is still written.
+            journal.TryWriteFinal(ticket, record);
+            await audit.EnqueueAsync(record, ticket).ConfigureAwait(false);
+            return false;
+        }
+        catch (IOException)
+        {
+            journaled = false; // the journal failed (logged there)
+        }
+        if (journaled)
+        {
+            await audit.EnqueueAsync(record, ticket).ConfigureAwait(false);
+            return true;
+        }
+        try
+        {
+            await audit.WriteDurableAsync(record, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return false;
+        }
+        finally
+        {
+            // Whatever the begin entry's fate, the record is the store's now (committed, or queued and still written).
+            ticket.Settle();
+        }
+        return true;
+    }
+
+    /// <summary>Writes the bytes that complete the response (held until the record was durable).</summary>
+    private static async Task ReleaseHeldAsync(HttpContext context, Exchange exchange, AuditRecord record)
+    {
         var held = exchange.Held;
         if (held.IsEmpty || record.Outcome == AuditOutcome.ClientAbort)
         {

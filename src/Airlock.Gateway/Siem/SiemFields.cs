@@ -84,7 +84,8 @@ public static class SiemFields
         return record.Outcome switch
         {
             AuditOutcome.UpstreamError => 3,
-            AuditOutcome.Rejected or AuditOutcome.Blocked => 4,
+            // Interrupted: the gateway stopped mid-request; how the request ended is unknown.
+            AuditOutcome.Rejected or AuditOutcome.Blocked or AuditOutcome.Interrupted => 4,
             AuditOutcome.ClientAbort => 5,
             _ => record.Kind is AuditKind.Admin or AuditKind.Purge ? 5 : 6,
         };

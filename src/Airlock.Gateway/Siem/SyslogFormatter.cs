@@ -132,7 +132,7 @@ public static class CefFormatter
     {
         AuditOutcome.Ok => 1,
         AuditOutcome.ClientAbort => 3,
-        AuditOutcome.UpstreamError => 5,
+        AuditOutcome.UpstreamError or AuditOutcome.Interrupted => 5,
         AuditOutcome.Rejected => 6,
         AuditOutcome.Blocked => 8,
         _ => 5,
