@@ -66,7 +66,8 @@ public sealed class GatewayHarness : IAsyncDisposable
         UpstreamKind upstreamKind = UpstreamKind.Anthropic,
         Func<string, string?>? environment = null,
         Func<IAuditStore, IAuditStore>? wrapAuditStore = null,
-        Airlock.Core.Egress.IHostResolver? hostResolver = null)
+        Airlock.Core.Egress.IHostResolver? hostResolver = null,
+        Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? journalFlushToDisk = null)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-ft-" + Guid.NewGuid().ToString("N"));
         var upstream = await ScriptedUpstream.StartAsync(upstreamOptions);
@@ -86,6 +87,7 @@ public sealed class GatewayHarness : IAsyncDisposable
             {
                 Urls = "http://127.0.0.1:0",
                 WrapAuditStore = wrapAuditStore,
+                JournalFlushToDisk = journalFlushToDisk,
                 HostResolver = hostResolver ?? Airlock.Core.Egress.DnsHostResolver.Instance,
                 GetEnvironment = name => environment?.Invoke(name) ?? name switch
                 {

@@ -256,7 +256,7 @@ public sealed partial class AuditJournal : IDisposable
             }
             finally
             {
-                segment.Handle.Dispose();
+                segment.Stream.Dispose();
                 segment.Closed = true;
             }
         }
@@ -303,9 +303,10 @@ public sealed partial class AuditJournal : IDisposable
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
-        // The stream only creates the file with the right mode; writes go through its handle at explicit offsets.
+        // The stream creates the file with the right mode and owns the handle (kept alive with the segment: a collected
+        // stream would close it); writes go through the handle at explicit offsets.
         var stream = new FileStream(path, options);
-        return new Segment(path, stream.SafeFileHandle);
+        return new Segment(path, stream);
     }
 
     private void Fail(Exception ex)
@@ -492,11 +493,13 @@ public sealed partial class AuditJournal : IDisposable
     }
 
     /// <summary>One journal file.</summary>
-    internal sealed class Segment(string path, SafeFileHandle handle)
+    internal sealed class Segment(string path, FileStream stream)
     {
         public string Path { get; } = path;
 
-        public SafeFileHandle Handle { get; } = handle;
+        public FileStream Stream { get; } = stream;
+
+        public SafeFileHandle Handle { get; } = stream.SafeFileHandle;
 
         /// <summary>Bytes written (the next entry's offset); changed under the journal's gate.</summary>
         public long Length;

@@ -181,6 +181,10 @@ public sealed class AirlockGateway : IAsyncDisposable
         services.AddSingleton<BedrockDoor>();
 
         var app = builder.Build();
+        // What an earlier run left in the audit journal goes into the trail before anything is served, and before the
+        // writer (resolved with the doors below) opens the new journal.
+        await AuditJournal.RecoverAsync(journalDirectory, writerStore, spool, config.Audit.OnStoreFailure == AuditFailureMode.Spool,
+            app.Services.GetRequiredService<ILogger<AuditJournal>>(), cancellationToken).ConfigureAwait(false);
         // Kestrel resolves dot segments before routing, so a model id of ".." can climb out of a door's prefix
         // (/bedrock/model/../../v1/messages/invoke reaches /v1/messages/invoke). The raw target still names the door:
         // send it there, and the door's parser, which reads the raw target, refuses it in its shape with an audit record.
@@ -217,9 +221,6 @@ public sealed class AirlockGateway : IAsyncDisposable
                 Protocols.Messages.AnthropicErrors.NotFound, $"no such endpoint: {context.Request.Method} {context.Request.Path}")).ConfigureAwait(false);
         });
 
-        // What an earlier run left in the audit journal goes into the trail before anything is served.
-        await AuditJournal.RecoverAsync(journalDirectory, writerStore, spool, config.Audit.OnStoreFailure == AuditFailureMode.Spool,
-            app.Services.GetRequiredService<ILogger<AuditJournal>>(), cancellationToken).ConfigureAwait(false);
         var audit = app.Services.GetRequiredService<AuditWriter>();
         try
         {

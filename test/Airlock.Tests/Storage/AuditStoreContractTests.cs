@@ -54,6 +54,19 @@ public abstract class AuditStoreContractTests : IAsyncLifetime
     private Task<AuditVerification> VerifyAsync(AuditPublicKey? key = null) => AuditChainVerifier.VerifyStoreAsync(Store, key);
 
     [Fact]
+    public async Task Find_request_ids_answers_which_ids_are_stored_since_a_time()
+    {
+        await Store.AppendAsync([Request("old", T0), Request("a", T0.AddMinutes(5)), Request("b", T0.AddMinutes(6)) with { Outcome = AuditOutcome.Interrupted }]);
+
+        var found = await Store.FindRequestIdsAsync(["a", "b", "missing", "old"], T0.AddMinutes(1));
+        var none = await Store.FindRequestIdsAsync([], T0);
+
+        Assert.Equal(["a", "b"], found.Order(StringComparer.Ordinal));
+        Assert.Empty(none);
+        Assert.Equal(AuditOutcome.Interrupted, Assert.Single(await AllAsync(new AuditQuery { Outcome = AuditOutcome.Interrupted })).Outcome);
+    }
+
+    [Fact]
     public async Task Request_record_round_trips_with_findings()
     {
         var record = Request("r1", T0) with
