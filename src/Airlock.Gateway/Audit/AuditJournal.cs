@@ -39,10 +39,16 @@ public sealed partial class AuditJournal : IDisposable
     private const string SegmentPrefix = "journal-";
     private const string SegmentSuffix = ".jsonl";
 
+    // Segments are filled with zeros ahead of the entries (and that synced) so that an entry's fdatasync writes data
+    // blocks only: a write that grows a file also needs the file system's journal to commit the new size, which on a
+    // virtual disk costs a second flush and several context switches per sync. Recovery skips the zeros.
+    private const long ExtendBytes = 1024 * 1024;
+
     private readonly object _gate = new();
     private readonly object _queueGate = new();
     private readonly ManualResetEventSlim _signal = new(false, 0);
     private readonly Action<SafeFileHandle> _flushToDisk;
+    private readonly long _extendBytes;
     private readonly ILogger _logger;
     private readonly Thread _thread;
     private List<JournalTicket> _queue = new(64);
@@ -66,7 +72,8 @@ public sealed partial class AuditJournal : IDisposable
         Directory = directory;
         SegmentBytes = segmentBytes;
         _logger = logger;
-        _flushToDisk = flushToDisk ?? RandomAccess.FlushToDisk;
+        _flushToDisk = flushToDisk ?? DataSync;
+        _extendBytes = Math.Min(ExtendBytes, segmentBytes);
         CreateDirectory(directory);
         _nextSegment = SegmentFiles(directory).Select(f => f.Number).DefaultIfEmpty(0).Max() + 1;
         _current = OpenSegment();
@@ -217,6 +224,11 @@ public sealed partial class AuditJournal : IDisposable
                 {
                     ticket.MarkDurable();
                 }
+                if (segment.Allocated - Volatile.Read(ref segment.Length) < _extendBytes / 4)
+                {
+                    // After the batch was acknowledged: the zeros' sync delays only entries arriving meanwhile.
+                    Extend(segment);
+                }
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -230,14 +242,33 @@ public sealed partial class AuditJournal : IDisposable
         }
     }
 
+    /// <summary>Writes (and syncs) the next stretch of zeros after what <paramref name="segment"/> holds.</summary>
+    private void Extend(Segment segment)
+    {
+        var zeros = new byte[_extendBytes];
+        lock (_gate)
+        {
+            if (segment.Handle.IsClosed)
+            {
+                return;
+            }
+            // Under the gate: finals write at Length, which may have passed Allocated; the zeros go after them.
+            var start = Math.Max(segment.Allocated, segment.Length);
+            RandomAccess.Write(segment.Handle, zeros, start);
+            segment.Allocated = start + zeros.Length;
+        }
+        _flushToDisk(segment.Handle);
+    }
+
     /// <summary>Closes the current segment (fsync'd, so its final entries are durable too) and starts the next one.</summary>
     private void Rotate()
     {
+        var next = OpenSegment(); // zero-filled and synced before it takes entries
         Segment old;
         lock (_gate)
         {
             old = _current;
-            _current = OpenSegment();
+            _current = next;
         }
         Close(old);
     }
@@ -306,8 +337,41 @@ public sealed partial class AuditJournal : IDisposable
         // The stream creates the file with the right mode and owns the handle (kept alive with the segment: a collected
         // stream would close it); writes go through the handle at explicit offsets.
         var stream = new FileStream(path, options);
-        return new Segment(path, stream);
+        var segment = new Segment(path, stream);
+        Extend(segment);
+        return segment;
     }
+
+    /// <summary>fdatasync(2): the segment's data (and its size only if it changed); other platforms flush the whole file.</summary>
+    private static void DataSync(SafeFileHandle handle)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            var added = false;
+            handle.DangerousAddRef(ref added);
+            try
+            {
+                if (FDataSync((int)handle.DangerousGetHandle()) != 0)
+                {
+                    throw new IOException($"fdatasync failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+                }
+            }
+            finally
+            {
+                if (added)
+                {
+                    handle.DangerousRelease();
+                }
+            }
+        }
+        else
+        {
+            RandomAccess.FlushToDisk(handle);
+        }
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
+    private static partial int FDataSync(int fd);
 
     private void Fail(Exception ex)
     {
@@ -503,6 +567,9 @@ public sealed partial class AuditJournal : IDisposable
 
         /// <summary>Bytes written (the next entry's offset); changed under the journal's gate.</summary>
         public long Length;
+
+        /// <summary>Bytes filled with zeros (and synced) ahead of the entries; changed under the journal's gate.</summary>
+        public long Allocated;
 
         /// <summary>Entries of requests not settled yet.</summary>
         public int Pending;

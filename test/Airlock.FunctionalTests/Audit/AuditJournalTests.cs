@@ -111,7 +111,8 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
                 await writer.FlushAsync().WaitAsync(Generous);
                 // 400 requests wrote ~600 KB of entries: most segments are gone; what is left is about the open segment.
                 Assert.True(journal.SegmentsDeleted >= 10, $"{journal.SegmentsDeleted} segments deleted");
-                Assert.True(largest <= 3 * SegmentBytes, $"journal held {largest} bytes");
+                // Each segment is zero-filled a stretch ahead of its entries: a file is at most about twice SegmentBytes.
+                Assert.True(largest <= 6 * SegmentBytes, $"journal held {largest} bytes");
             }
             // The writer disposed the journal after its last commit: everything settled, nothing left to recover.
             Assert.Empty(Directory.GetFiles(Path.Combine(dataDir, AuditJournal.DirectoryName)));
@@ -129,14 +130,20 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     {
         using var fsync = new ManualResetEventSlim(false);
         var syncs = 0;
+        var armed = false;
         await using var harness = await GatewayHarness.StartAsync(output, journalFlushToDisk: handle =>
         {
-            Interlocked.Increment(ref syncs);
-            fsync.Wait(Generous);
+            if (Volatile.Read(ref armed))
+            {
+                Interlocked.Increment(ref syncs);
+                fsync.Wait(Generous);
+            }
             RandomAccess.FlushToDisk(handle);
         });
         try
         {
+            // From here on the journal's syncs (the request's begin entry is the first) wait for the test.
+            Volatile.Write(ref armed, true);
             harness.Upstream.Enqueue(UpstreamReply.Text("held until the journal is synced"));
             using var response = await harness.SendStreamingAsync(harness.Messages(
                 """{"model":"claude-opus-5-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}"""));

@@ -50,6 +50,19 @@ public sealed class AuditConfigTests
         Assert.Equal(TimeSpan.FromSeconds(30), new AuditConfig().ShutdownTimeout);
     }
 
+    [Theory]
+    [InlineData("", AuditDurability.Journal)]
+    [InlineData("audit:\n  durable: true\n", AuditDurability.Journal)]
+    [InlineData("audit:\n  durable: journal\n", AuditDurability.Journal)]
+    [InlineData("audit:\n  durable: commit\n", AuditDurability.Commit)]
+    [InlineData("audit:\n  durable: false\n", AuditDurability.Off)]
+    public void Durable_is_the_journal_by_default_or_commit_or_off(string yaml, AuditDurability expected)
+    {
+        Assert.Equal(expected, Parse(yaml).Audit.Durability);
+        var errors = Assert.Throws<ConfigurationException>(() => Parse("audit:\n  durable: sometimes\n")).Errors;
+        Assert.Contains(errors, e => e.Contains("audit.durable", StringComparison.Ordinal) && e.Contains("commit", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Every_audit_error_is_listed_with_its_path()
     {
