@@ -1,3 +1,4 @@
+using Airlock.Core.Configuration;
 using System.Buffers;
 using System.Net;
 using System.Text;
@@ -18,13 +19,17 @@ namespace Airlock.FunctionalTests;
 /// </summary>
 public sealed class HeldAnswerTests(ITestOutputHelper output)
 {
+    // The answer's last bytes wait for the store's commit (audit.durable: commit), which these tests hold with a failing
+    // store; the default journal mode waits for the journal instead (AuditJournalTests).
+    private static AirlockConfig CommitMode(AirlockConfig config) => config with { Audit = config.Audit with { Durability = AuditDurability.Commit } };
+
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
     [Fact]
     public async Task A_stream_sent_in_one_chunk_reaches_the_client_up_to_message_stop_before_its_record_is_durable()
     {
         FailingAuditStore? failing = null;
-        await using var harness = await GatewayHarness.StartAsync(output, wrapAuditStore: s => failing = new FailingAuditStore(s));
+        await using var harness = await GatewayHarness.StartAsync(output, CommitMode, wrapAuditStore: s => failing = new FailingAuditStore(s));
         failing!.Failing = true;
         try
         {
@@ -62,7 +67,7 @@ public sealed class HeldAnswerTests(ITestOutputHelper output)
     public async Task A_bedrock_door_stream_sends_every_frame_but_the_last_before_its_record_is_durable()
     {
         FailingAuditStore? failing = null;
-        await using var harness = await GatewayHarness.StartAsync(output, wrapAuditStore: s => failing = new FailingAuditStore(s));
+        await using var harness = await GatewayHarness.StartAsync(output, CommitMode, wrapAuditStore: s => failing = new FailingAuditStore(s));
         failing!.Failing = true;
         try
         {
@@ -112,7 +117,7 @@ public sealed class HeldAnswerTests(ITestOutputHelper output)
     public async Task A_json_answer_sends_its_status_and_headers_before_its_record_is_durable()
     {
         FailingAuditStore? failing = null;
-        await using var harness = await GatewayHarness.StartAsync(output, wrapAuditStore: s => failing = new FailingAuditStore(s));
+        await using var harness = await GatewayHarness.StartAsync(output, CommitMode, wrapAuditStore: s => failing = new FailingAuditStore(s));
         failing!.Failing = true;
         try
         {

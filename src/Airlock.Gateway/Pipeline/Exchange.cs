@@ -47,16 +47,24 @@ internal sealed class Exchange(HttpContext context, string door, string operatio
     /// request is on its way (<see cref="HashBody"/> from the forwarding code), or when handling ends without forwarding.
     /// The memory must stay valid until <see cref="HashBody"/> ran.
     /// </summary>
-    public void DeferBodyHash(ReadOnlyMemory<byte> body) => _unhashedBody = body;
+    public void DeferBodyHash(ReadOnlyMemory<byte> body)
+    {
+        _unhashedBody = body;
+        _hashPending = true;
+    }
+
+    private bool _hashPending;
 
     /// <summary>Computes <see cref="BodySha256"/> from the deferred body, once (before any record of this exchange is built).</summary>
     public void HashBody()
     {
-        if (BodySha256 is null && !_unhashedBody.IsEmpty)
+        if (_hashPending)
         {
+            // An empty body has a hash too (e3b0c442…).
             BodySha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(_unhashedBody.Span));
+            _hashPending = false;
+            _unhashedBody = default;
         }
-        _unhashedBody = default;
     }
 
     /// <summary>This request's entries in the audit journal (set when it was forwarded upstream with the journal on).</summary>

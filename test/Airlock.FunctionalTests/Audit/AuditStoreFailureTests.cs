@@ -18,13 +18,17 @@ namespace Airlock.FunctionalTests.Audit;
 /// </summary>
 public sealed class AuditStoreFailureTests(ITestOutputHelper output)
 {
+    // The answer's last bytes wait for the store's commit (audit.durable: commit), which these tests hold with a failing
+    // store; the default journal mode waits for the journal instead (AuditJournalTests).
+    private static AirlockConfig CommitMode(AirlockConfig config) => config with { Audit = config.Audit with { Durability = AuditDurability.Commit } };
+
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task A_streamed_answer_is_completed_only_once_its_record_is_durable()
     {
         FailingAuditStore? failing = null;
-        await using var harness = await GatewayHarness.StartAsync(output, wrapAuditStore: s => failing = new FailingAuditStore(s));
+        await using var harness = await GatewayHarness.StartAsync(output, CommitMode, wrapAuditStore: s => failing = new FailingAuditStore(s));
         failing!.Failing = true;
         try
         {
@@ -74,7 +78,7 @@ public sealed class AuditStoreFailureTests(ITestOutputHelper output)
     public async Task While_the_store_fails_every_door_refuses_with_its_own_503_and_calls_no_upstream()
     {
         FailingAuditStore? failing = null;
-        await using var harness = await GatewayHarness.StartAsync(output, wrapAuditStore: s => failing = new FailingAuditStore(s));
+        await using var harness = await GatewayHarness.StartAsync(output, CommitMode, wrapAuditStore: s => failing = new FailingAuditStore(s));
         failing!.Failing = true;
         await MakeUnhealthyAsync(harness);
 
@@ -125,7 +129,7 @@ public sealed class AuditStoreFailureTests(ITestOutputHelper output)
     {
         FailingAuditStore? failing = null;
         await using var harness = await GatewayHarness.StartAsync(output,
-            c => c with { Audit = c.Audit with { OnStoreFailure = AuditFailureMode.Spool } },
+            c => c with { Audit = c.Audit with { OnStoreFailure = AuditFailureMode.Spool, Durability = AuditDurability.Commit } },
             wrapAuditStore: s => failing = new FailingAuditStore(s));
         failing!.Failing = true;
 
@@ -170,7 +174,7 @@ public sealed class AuditStoreFailureTests(ITestOutputHelper output)
     {
         FailingAuditStore? failing = null;
         await using var harness = await GatewayHarness.StartAsync(output,
-            c => c with { Audit = c.Audit with { OnStoreFailure = AuditFailureMode.Spool, SpoolMaxBytes = 4096 } },
+            c => c with { Audit = c.Audit with { OnStoreFailure = AuditFailureMode.Spool, SpoolMaxBytes = 4096, Durability = AuditDurability.Commit } },
             wrapAuditStore: s => failing = new FailingAuditStore(s));
         failing!.Failing = true;
 
