@@ -95,6 +95,12 @@ public class RequestPathBenchmarks
         }
     }
 
+    /// <summary>The layout the gateway's validation pass hands the inspector.</summary>
+    internal static RequestBodyLayout GatewayLayout(byte[] body) =>
+        MessagesRequestReader.TryRead(body, 128, out var info, out var error)
+            ? ToInspection(info.Layout!, 128)
+            : throw new InvalidOperationException("body does not validate: " + error);
+
     private static RequestBodyLayout ToInspection(JsonObjectLayout layout, int depth)
     {
         var result = new RequestBodyLayout(layout.BodyLength, depth, layout.Members.Count);
