@@ -24,14 +24,14 @@ public enum AuditFailureMode
 public enum AuditDurability
 {
     /// <summary>
-    /// <c>true</c> / <c>journal</c> (default): before a request is forwarded, its record as it stands is fsync'd to the
+    /// <c>journal</c>: before a request is forwarded, its record as it stands is fsync'd to the
     /// audit journal in the background (outcome <c>interrupted</c>); the answer's last bytes wait for that (normally long
     /// done) and for the final record's plain write to the journal. A process crash loses nothing; a power loss can at
     /// worst leave the <c>interrupted</c> record of an answered request.
     /// </summary>
     Journal,
 
-    /// <summary><c>commit</c>: the last bytes wait until the full record is committed to the store (or spooled).</summary>
+    /// <summary><c>true</c> / <c>commit</c> (default): the last bytes wait until the full record is committed to the store (or spooled).</summary>
     Commit,
 
     /// <summary><c>false</c>: nothing waits (measuring what durability costs); a crash can lose answered requests' records.</summary>
@@ -54,10 +54,10 @@ public sealed record AuditConfig
     public AuditFailureMode OnStoreFailure { get; init; } = AuditFailureMode.Refuse;
 
     /// <summary>
-    /// <c>audit.durable</c> (default true, which means <see cref="AuditDurability.Journal"/>): what a response's last
-    /// bytes wait for. <c>commit</c> waits for the store's commit; false only measures what durability costs.
+    /// <c>audit.durable</c> (default true, which means <see cref="AuditDurability.Commit"/>): what a response's last
+    /// bytes wait for. <c>journal</c> waits for the audit journal instead; false only measures what durability costs.
     /// </summary>
-    public AuditDurability Durability { get; init; } = AuditDurability.Journal;
+    public AuditDurability Durability { get; init; } = AuditDurability.Commit;
 
     /// <summary><c>audit.spool.max_bytes</c>: largest size of the spool file (default 256 MiB); when full, requests are refused.</summary>
     public long SpoolMaxBytes { get; init; } = 256L * 1024 * 1024;

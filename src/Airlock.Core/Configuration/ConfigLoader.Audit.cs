@@ -37,9 +37,9 @@ public static partial class ConfigLoader
             ShutdownTimeout = shutdownTimeout,
             Durability = r.OneOf(S + "durable", ["true", "journal", "commit", "false"]) switch
             {
-                "commit" => AuditDurability.Commit,
+                "true" or "commit" => AuditDurability.Commit,
                 "false" => AuditDurability.Off,
-                "true" or "journal" => AuditDurability.Journal,
+                "journal" => AuditDurability.Journal,
                 _ => defaults.Durability,
             },
             SpoolMaxBytes = r.Long(S + "spool:max_bytes", 4096, 1L << 40) ?? defaults.SpoolMaxBytes,

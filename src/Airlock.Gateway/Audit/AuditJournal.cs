@@ -7,7 +7,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Airlock.Gateway.Audit;
 
 /// <summary>
-/// The audit journal (<c>audit.durable: true</c>): a write-ahead log of intent that takes the store's commit off the
+/// The audit journal (<c>audit.durable: journal</c>): a write-ahead log of intent that takes the store's commit off the
 /// answer's critical path without weakening what "durable" promises. Before a request is forwarded, the pipeline hands
 /// its record as it stands (outcome <c>interrupted</c>) to <see cref="Begin"/>; a dedicated thread writes and fsyncs such
 /// begin entries in groups (one <c>write</c> and one fsync a batch) while the upstream works. When the exchange ends,

@@ -149,7 +149,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
     /// <summary>Records written to the spool so far (while the store failed).</summary>
     public long Spooled => Interlocked.Read(ref _spooled);
 
-    /// <summary>The audit journal (<c>audit.durable: true</c>), owned by the writer: disposed after the last commit.</summary>
+    /// <summary>The audit journal (<c>audit.durable: journal</c>), owned by the writer: disposed after the last commit.</summary>
     public AuditJournal? Journal { get; }
 
     /// <summary>Queues a record. Waits (never drops) when the queue is full.</summary>

@@ -342,7 +342,7 @@ internal sealed partial class GatewayPipeline(
     }
 
     /// <summary>
-    /// Hashes the body and, with <c>audit.durable: true</c>, hands the record as it stands (outcome <c>interrupted</c>) to
+    /// Hashes the body and, with <c>audit.durable: journal</c>, hands the record as it stands (outcome <c>interrupted</c>) to
     /// the audit journal: if the gateway dies from here on, that is what the trail keeps. Once per request (retries and
     /// failover keep the first entry; the final record says where the request went).
     /// </summary>
@@ -801,8 +801,8 @@ internal sealed partial class GatewayPipeline(
     /// The one place an exchange becomes an audit record, and where the response is completed: the bytes held back
     /// (<see cref="Exchange.Held"/>) are written only once the record is durable, so a client never holds a complete
     /// answer whose record a crash could lose. A request that was forwarded with the audit journal on
-    /// (<c>audit.durable: true</c>) needs its begin entry fsync'd (done while the upstream worked) and its final record
-    /// written to the journal (<see cref="RecordJournaledAsync"/>); any other (<c>audit.durable: commit</c>, refusals
+    /// (<c>audit.durable: journal</c>) needs its begin entry fsync'd (done while the upstream worked) and its final record
+    /// written to the journal (<see cref="RecordJournaledAsync"/>); any other (<c>audit.durable: true</c>, refusals
     /// before forwarding) needs the record committed to the store or fsync'd to the spool. Concurrent requests share one
     /// commit (group commit in <see cref="AuditWriter"/>). Not awaited for durability: a client that left (it gets
     /// nothing more), a refusal because the store is down (its record waits in the queue), and <c>audit.durable:

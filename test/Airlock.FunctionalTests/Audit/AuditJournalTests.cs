@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Airlock.FunctionalTests.Audit;
 
 /// <summary>
-/// The audit journal (<c>audit.durable: true</c>): a forwarded request's begin entry is fsync'd while the upstream works
+/// The audit journal (<c>audit.durable: journal</c>): a forwarded request's begin entry is fsync'd while the upstream works
 /// and the answer's last bytes wait for it; recovery at startup puts what a crash left into the trail; segments rotate
 /// and go once settled. Real SQLite, real Kestrel, and a real <c>airlock serve</c> killed with SIGKILL.
 /// </summary>
@@ -131,7 +131,8 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
         using var fsync = new ManualResetEventSlim(false);
         var syncs = 0;
         var armed = false;
-        await using var harness = await GatewayHarness.StartAsync(output, journalFlushToDisk: handle =>
+        await using var harness = await GatewayHarness.StartAsync(output,
+            c => c with { Audit = c.Audit with { Durability = Airlock.Core.Configuration.AuditDurability.Journal } }, journalFlushToDisk: handle =>
         {
             if (Volatile.Read(ref armed))
             {
@@ -192,6 +193,8 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
                 routes:
                   - models: "*"
                     upstream: main
+                audit:
+                  durable: journal
                 """);
             var key = JsonDocument.Parse(await BuiltCli.RunAsync(work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
 

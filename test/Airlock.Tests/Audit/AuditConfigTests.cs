@@ -51,12 +51,12 @@ public sealed class AuditConfigTests
     }
 
     [Theory]
-    [InlineData("", AuditDurability.Journal)]
-    [InlineData("audit:\n  durable: true\n", AuditDurability.Journal)]
+    [InlineData("", AuditDurability.Commit)]
+    [InlineData("audit:\n  durable: true\n", AuditDurability.Commit)]
     [InlineData("audit:\n  durable: journal\n", AuditDurability.Journal)]
     [InlineData("audit:\n  durable: commit\n", AuditDurability.Commit)]
     [InlineData("audit:\n  durable: false\n", AuditDurability.Off)]
-    public void Durable_is_the_journal_by_default_or_commit_or_off(string yaml, AuditDurability expected)
+    public void Durable_is_commit_by_default_or_the_journal_or_off(string yaml, AuditDurability expected)
     {
         Assert.Equal(expected, Parse(yaml).Audit.Durability);
         var errors = Assert.Throws<ConfigurationException>(() => Parse("audit:\n  durable: sometimes\n")).Errors;
