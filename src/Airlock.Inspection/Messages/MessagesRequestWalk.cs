@@ -171,13 +171,7 @@ internal sealed class MessagesRequestWalk
             _strings += remembered.Strings;
             foreach (var relative in remembered.Matched)
             {
-                var matched = relative with { RawStart = member.Start + relative.RawStart };
-                _matched.Add(matched);
-                var raw = span.Slice(matched.RawStart, matched.RawLength);
-                var quoted = new Utf8JsonReader(span.Slice(matched.RawStart - 1, matched.RawLength + 2));
-                quoted.Read();
-                OnMatches(quoted.GetString()!, raw, matched.RawStart, matched.Matches, matched.Signed, matched.Location);
-                if (_incompleteReason is not null)
+                if (!Replay(span, relative with { RawStart = member.Start + relative.RawStart }))
                 {
                     return;
                 }
@@ -300,13 +294,7 @@ internal sealed class MessagesRequestWalk
 
         for (int i = 0; i < best.MatchedCount; i++)
         {
-            var matched = memo.Matched[i];
-            _matched.Add(matched);
-            var raw = span.Slice(matched.RawStart, matched.RawLength);
-            var quoted = new Utf8JsonReader(span.Slice(matched.RawStart - 1, matched.RawLength + 2));
-            quoted.Read();
-            OnMatches(quoted.GetString()!, raw, matched.RawStart, matched.Matches, matched.Signed, matched.Location);
-            if (_incompleteReason is not null)
+            if (!Replay(span, memo.Matched[i]))
             {
                 return null;
             }
@@ -316,6 +304,20 @@ internal sealed class MessagesRequestWalk
         _depth = best.Frames.Length;
         best.Frames.CopyTo(_frames, 0);
         return best;
+    }
+
+    /// <summary>
+    /// Acts on a remembered string with matches (at its position in this body) under this call's policy and team, as a
+    /// walk meeting it would. False when that ended the inspection (a block, or a limit).
+    /// </summary>
+    private bool Replay(ReadOnlySpan<byte> span, ConversationPrefixMemo.MatchedString matched)
+    {
+        _matched.Add(matched);
+        var raw = span.Slice(matched.RawStart, matched.RawLength);
+        var quoted = new Utf8JsonReader(span.Slice(matched.RawStart - 1, matched.RawLength + 2));
+        quoted.Read();
+        OnMatches(quoted.GetString()!, raw, matched.RawStart, matched.Matches, matched.Signed, matched.Location);
+        return _incompleteReason is null;
     }
 
     /// <summary>Records the walk's state between two elements of <c>messages</c> (at most one per
