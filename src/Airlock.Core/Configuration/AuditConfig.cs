@@ -24,7 +24,7 @@ public enum AuditFailureMode
 public enum AuditDurability
 {
     /// <summary>
-    /// <c>journal</c>: before a request is forwarded, its record as it stands is fsync'd to the
+    /// <c>journal</c>: once a request's upstream send has started, its record as it stands is fsync'd to the
     /// audit journal in the background (outcome <c>interrupted</c>); the answer's last bytes wait for that (normally long
     /// done) and for the final record's plain write to the journal. A process crash loses nothing; a power loss can at
     /// worst leave the <c>interrupted</c> record of an answered request.

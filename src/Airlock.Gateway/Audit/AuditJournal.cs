@@ -8,7 +8,7 @@ namespace Airlock.Gateway.Audit;
 
 /// <summary>
 /// The audit journal (<c>audit.durable: journal</c>): a write-ahead log of intent that takes the store's commit off the
-/// answer's critical path without weakening what "durable" promises. Before a request is forwarded, the pipeline hands
+/// answer's critical path without weakening what "durable" promises. Once a request's upstream send has started, the pipeline hands
 /// its record as it stands (outcome <c>interrupted</c>) to <see cref="Begin"/>; a dedicated thread writes and fsyncs such
 /// begin entries in groups (one <c>write</c> and one fsync a batch) while the upstream works. When the exchange ends,
 /// the final record is appended with a plain write (<see cref="TryWriteFinal"/>: in the page cache, so it survives a
@@ -116,8 +116,9 @@ public sealed partial class AuditJournal : IDisposable
                 return null;
             }
             _queue.Add(ticket);
+            // Under the gate: Dispose marks stopping under it before it disposes the signal.
+            _signal.Set();
         }
-        _signal.Set();
         return ticket;
     }
 
@@ -378,7 +379,7 @@ public sealed partial class AuditJournal : IDisposable
         if (!_failed)
         {
             _failed = true;
-            LogJournalFailed(_logger, ex.GetType().Name, ex.Message);
+            LogJournalFailed(_logger, ex.GetType().Name);
         }
     }
 
@@ -468,9 +469,12 @@ public sealed partial class AuditJournal : IDisposable
             {
                 present.UnionWith(spool.ReadAll().Select(r => r.RequestId));
             }
-            catch (InvalidDataException)
+            catch (InvalidDataException ex)
             {
-                // A damaged spool is reported by the writer; its ids are then unknown here, so nothing is skipped for them.
+                // The spool's ids are unknown, so any record recovered now could be added a second time once the spool is
+                // repaired and replayed: the segments wait for a start with a readable spool.
+                LogRecoveryFailed(logger, order.Count, ex.GetType().Name, directory);
+                return new JournalRecovery(segments.Count, byId.Count, 0, 0, unreadable);
             }
         }
         var candidates = order.Where(id => !present.Contains(id)).ToList();
@@ -485,7 +489,18 @@ public sealed partial class AuditJournal : IDisposable
             }
             if (recovered.Count > 0)
             {
-                await store.AppendAsync(recovered, cancellationToken).ConfigureAwait(false);
+                // Records an earlier run spooled are older: they are replayed first, so the recovered ones queue behind them.
+                if (spool is { IsEmpty: false })
+                {
+                    if (!spool.TryAppend(recovered))
+                    {
+                        throw new IOException("audit spool refused the recovered records");
+                    }
+                }
+                else
+                {
+                    await store.AppendAsync(recovered, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
@@ -500,7 +515,15 @@ public sealed partial class AuditJournal : IDisposable
         var interrupted = recovered.Count(r => r.Outcome == AuditOutcome.Interrupted);
         foreach (var (path, _) in segments)
         {
-            File.Delete(path);
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // What it held is stored now: the next start finds those ids in the store and skips them.
+                LogDeleteFailed(logger, path, ex.GetType().Name);
+            }
         }
         var result = new JournalRecovery(segments.Count, byId.Count, recovered.Count, interrupted, unreadable);
         LogRecovered(logger, result.Segments, result.Requests, result.Recovered - result.Interrupted, result.Interrupted, result.Requests - result.Recovered, result.UnreadableLines);
@@ -579,8 +602,8 @@ public sealed partial class AuditJournal : IDisposable
         public bool Deleted;
     }
 
-    [LoggerMessage(EventId = 3010, Level = LogLevel.Error, Message = "Audit journal failed ({ErrorType}: {Reason}); answers now wait for the store's commit")]
-    private static partial void LogJournalFailed(ILogger logger, string errorType, string reason);
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Error, Message = "Audit journal failed ({ErrorType}); answers now wait for the store's commit")]
+    private static partial void LogJournalFailed(ILogger logger, string errorType);
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "Audit journal segment {Path} could not be deleted ({ErrorType}); the next start's recovery handles it")]
     private static partial void LogDeleteFailed(ILogger logger, string path, string errorType);

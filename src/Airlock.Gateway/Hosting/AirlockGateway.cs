@@ -44,10 +44,7 @@ public sealed record GatewayStartOptions
     /// <summary>Wraps the audit store the writer uses (tests inject store failures such as a full disk).</summary>
     public Func<Core.Audit.IAuditStore, Core.Audit.IAuditStore>? WrapAuditStore { get; init; }
 
-    /// <summary>Tests: size at which audit journal segments rotate (default <see cref="AuditJournal.DefaultSegmentBytes"/>).</summary>
-    public long? JournalSegmentBytes { get; init; }
-
-    /// <summary>Tests: how the audit journal syncs a segment (to hold the fsync); default <c>RandomAccess.FlushToDisk</c>.</summary>
+    /// <summary>Tests: how the audit journal syncs a segment (to hold the fsync); default <c>fdatasync</c>.</summary>
     public Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? JournalFlushToDisk { get; init; }
 }
 
@@ -167,7 +164,7 @@ public sealed class AirlockGateway : IAsyncDisposable
             checkpointInterval: config.Audit.CheckpointInterval, ownedStore: auditStore, spool: spool,
             spoolOnFailure: config.Audit.OnStoreFailure == AuditFailureMode.Spool, time: options.Time, shutdownTimeout: config.Audit.ShutdownTimeout,
             journal: config.Audit.Durability == AuditDurability.Journal
-                ? new AuditJournal(journalDirectory, sp.GetRequiredService<ILogger<AuditJournal>>(), options.JournalSegmentBytes ?? AuditJournal.DefaultSegmentBytes, options.JournalFlushToDisk)
+                ? new AuditJournal(journalDirectory, sp.GetRequiredService<ILogger<AuditJournal>>(), AuditJournal.DefaultSegmentBytes, options.JournalFlushToDisk)
                 : null));
         services.AddSingleton(auditStore);
         services.AddSingleton(new GatewayInspection(inspection));

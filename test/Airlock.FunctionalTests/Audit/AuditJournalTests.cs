@@ -84,6 +84,43 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Recovery_queues_behind_an_earlier_runs_spool_and_keeps_the_segments_while_the_spool_is_unreadable()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
+        var directory = Path.Combine(dataDir, AuditJournal.DirectoryName);
+        try
+        {
+            using var store = await SqliteStore.OpenAsync(dataDir);
+            var journal = new AuditJournal(directory, NullLogger.Instance);
+            var cut = journal.Begin(Begin("cut"))!;
+            await cut.Durable.WaitAsync(Generous);
+            journal.Dispose();
+            var spool = new AuditSpool(Path.Combine(dataDir, AuditSpool.FileName), 1 << 20);
+
+            // Unreadable spool: its ids are unknown, so nothing is recovered and the segment waits.
+            await File.WriteAllTextAsync(spool.Path, "{not a record\n");
+            var refused = await AuditJournal.RecoverAsync(directory, store, spool, spoolOnFailure: true, NullLogger.Instance);
+            Assert.Equal(0, refused.Recovered);
+            Assert.Single(Directory.GetFiles(directory));
+            Assert.Empty(await store.QueryAsync(new AuditQuery { Limit = 10 }));
+
+            // A readable spool holding an older record: the recovered one goes behind it, into the spool, not the store.
+            File.Delete(spool.Path);
+            Assert.True(spool.TryAppend([Record("older")]));
+            var result = await AuditJournal.RecoverAsync(directory, store, spool, spoolOnFailure: false, NullLogger.Instance);
+            Assert.Equal(new JournalRecovery(1, 1, 1, 1, 0), result);
+            Assert.Equal(["older", "cut"], spool.ReadAll().Select(r => r.RequestId));
+            Assert.Empty(await store.QueryAsync(new AuditQuery { Limit = 10 }));
+            Assert.Empty(Directory.GetFiles(directory));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Segments_rotate_and_are_deleted_once_their_requests_are_committed_so_the_journal_stays_bounded()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
