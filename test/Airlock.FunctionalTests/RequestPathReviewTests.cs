@@ -193,6 +193,40 @@ public sealed class RequestPathReviewTests(ITestOutputHelper output)
         Assert.Equal(expected.Select(e => e.Hash).Order(StringComparer.Ordinal), records.Select(r => r.BodySha256!).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task A_repeated_anthropic_beta_member_is_judged_whole_by_the_beta_policy()
+    {
+        // A deployment refuses a beta on Bedrock; the shipped rules drop claude-code-* there.
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: c => c with
+        {
+            Betas = [new BetaRuleConfig { Kind = UpstreamKind.Bedrock, Beta = "web-fetch-*", Action = "refuse" }],
+        });
+        const string Allowed = "interleaved-thinking-2025-05-14";
+
+        // Which of two members a JSON parser keeps differs (the scripted Bedrock, like JsonDocument, keeps the last): the
+        // refused flag in either copy refuses the request.
+        foreach (var members in new[]
+        {
+            Q("'anthropic_beta':['" + Allowed + "'],'messages':[{'role':'user','content':'hi'}],'anthropic_beta':['web-fetch-2025-09-10']"),
+            Q("'anthropic_beta':['web-fetch-2025-09-10'],'messages':[{'role':'user','content':'hi'}],'anthropic_beta':['" + Allowed + "']"),
+        })
+        {
+            using var refused = await harness.Client.SendAsync(Request(harness, "bedrock", Encoding.UTF8.GetBytes(Body("bedrock", members))));
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("web-fetch-2025-09-10", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Empty(harness.Upstream.Bedrock.Calls);
+
+        // A dropped flag in a second copy is dropped too: the upstream gets one member with what the policy kept.
+        var body = Body("bedrock", Q("'anthropic_beta':['" + Allowed + "'],'messages':[{'role':'user','content':'hi'}],'anthropic_beta':['claude-code-20250219','" + Allowed + "']"));
+        using var passed = await harness.Client.SendAsync(Request(harness, "bedrock", Encoding.UTF8.GetBytes(body)));
+        Assert.Equal(HttpStatusCode.OK, passed.StatusCode);
+        var call = Assert.Single(harness.Upstream.Bedrock.Calls);
+        Assert.Equal([Allowed], call.Betas);
+        Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(call.Request.BodyText, "\"anthropic_beta\""));
+    }
+
     /// <summary>JSON written with single quotes (none of these bodies holds an apostrophe).</summary>
     private static string Q(string json) => json.Replace('\'', '"');
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Json;
 using Airlock.Gateway.Pipeline;
 using Airlock.Protocols.Json;
 using Microsoft.AspNetCore.Http;
@@ -33,9 +34,59 @@ internal static class BodyConverter
     {
         if (call.Shape == BodyShape.Bedrock)
         {
-            return TopLevelSplicer.StringArray(call.Body.Span, call.Layout, "anthropic_beta");
+            return BodyBetas(call.Body.Span, call.Layout);
         }
         return SplitBetaHeader(betaHeader);
+    }
+
+    /// <summary>
+    /// The strings of every <c>anthropic_beta</c> member of a Bedrock body. A body may repeat the member, and JSON parsers
+    /// disagree on which copy counts (first, last, or an error): the beta policy judges them all, and a converted body
+    /// carries one member with what it kept (<see cref="ToBedrock"/> never forwards a repeated member as it is).
+    /// </summary>
+    private static List<string> BodyBetas(ReadOnlySpan<byte> body, JsonObjectLayout layout)
+    {
+        var betas = new List<string>();
+        var members = 0;
+        foreach (var member in layout.Members)
+        {
+            if (!JsonObjectLayout.NameEquals(body, member, "anthropic_beta"))
+            {
+                continue;
+            }
+            members++;
+            var reader = new Utf8JsonReader(body[member.ValueStart..member.End]);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+            {
+                continue;
+            }
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    betas.Add(reader.GetString()!);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+        }
+        return members > 1 ? [.. betas.Distinct(StringComparer.Ordinal)] : betas;
+    }
+
+    /// <summary>How many top-level members of <paramref name="body"/> are called <paramref name="name"/>.</summary>
+    private static int Occurrences(ReadOnlySpan<byte> body, JsonObjectLayout layout, string name)
+    {
+        var count = 0;
+        foreach (var member in layout.Members)
+        {
+            if (JsonObjectLayout.NameEquals(body, member, name))
+            {
+                count++;
+            }
+        }
+        return count;
     }
 
     /// <summary>Splits an <c>anthropic-beta</c> header value (comma-separated, any spacing).</summary>
@@ -72,7 +123,8 @@ internal static class BodyConverter
         var span = call.Body.Span;
         if (call.Shape == BodyShape.Bedrock && removeFields.Count == 0
             && call.Layout.RawValue(span, "anthropic_version").SequenceEqual(TopLevelSplicer.StringLiteral(BedrockVersion))
-            && TopLevelSplicer.StringArray(span, call.Layout, "anthropic_beta").SequenceEqual(betas))
+            && TopLevelSplicer.StringArray(span, call.Layout, "anthropic_beta").SequenceEqual(betas)
+            && Occurrences(span, call.Layout, "anthropic_beta") <= 1 && Occurrences(span, call.Layout, "anthropic_version") == 1)
         {
             return call.Body;
         }
