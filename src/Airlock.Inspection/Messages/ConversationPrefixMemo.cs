@@ -24,6 +24,15 @@ internal sealed class ConversationPrefixMemo
     /// <summary>Smallest distance between two checkpoints of one memo (bounds their number on long bodies).</summary>
     internal const int MinCheckpointGap = 8 * 1024;
 
+    /// <summary>
+    /// Fewest bytes a memo is keyed on (a conversation's first segment, a remembered member). XXH3's seeded hash of inputs
+    /// of at most 240 bytes has published collision families whose probability over the secret seed is far above 2^-128
+    /// (Cyan4973/xxHash#1127: pairs of 32–240 bytes colliding for about 2^-27 of seeds, 64- and 128-bit): a client sending
+    /// many such pairs could make an uninspected body hash like an inspected one. Longer inputs take XXH3's long-input path; short ones cost next to
+    /// nothing to walk anyway.
+    /// </summary>
+    internal const int MinKeyedBytes = 241;
+
     private static readonly long s_seed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(sizeof(long)));
 
     private readonly Lock _lock = new();

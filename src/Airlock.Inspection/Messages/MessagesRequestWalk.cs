@@ -125,7 +125,7 @@ internal sealed class MessagesRequestWalk
                     continue;
                 }
 
-                if (root.Child == Node.System && _owner.PrefixMemo is { } memo)
+                if (root.Child == Node.System && _owner.PrefixMemo is { } memo && member.End - member.Start >= ConversationPrefixMemo.MinKeyedBytes)
                 {
                     WalkRemembered(span, member, memo, memberDepth);
                     continue;
@@ -321,7 +321,8 @@ internal sealed class MessagesRequestWalk
     }
 
     /// <summary>Records the walk's state between two elements of <c>messages</c> (at most one per
-    /// <see cref="ConversationPrefixMemo.MinCheckpointGap"/> bytes, and always after the first element).</summary>
+    /// <see cref="ConversationPrefixMemo.MinCheckpointGap"/> bytes, and after the first element that ends
+    /// <see cref="ConversationPrefixMemo.MinKeyedBytes"/> bytes or more into the body).</summary>
     private void Checkpoint(ReadOnlySpan<byte> span, ref Utf8JsonReader reader)
     {
         if (_owner.PrefixMemo is null || _incompleteReason is not null)
@@ -330,6 +331,12 @@ internal sealed class MessagesRequestWalk
         }
 
         int offset = checked(_base + (int)reader.BytesConsumed);
+        if (offset < ConversationPrefixMemo.MinKeyedBytes)
+        {
+            // The first segment is keyed on its hash: too short a segment would be a weak key (see MinKeyedBytes).
+            return;
+        }
+
         int previous = _checkpoints.Count == 0 ? 0 : _checkpoints[^1].Offset;
         if (_checkpoints.Count > 0 && offset - previous < ConversationPrefixMemo.MinCheckpointGap)
         {
