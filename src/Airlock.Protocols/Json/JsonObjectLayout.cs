@@ -135,6 +135,9 @@ public sealed class JsonObjectLayout
         public readonly void End(ref Utf8JsonReader reader) =>
             _members.Add(new Member(_start, _nameLength, _nameEscaped, _valueStart, (int)reader.BytesConsumed));
 
+        /// <summary>Adds a member found without a reader (the checker of <see cref="JsonSyntax"/>).</summary>
+        public readonly void Add(Member member) => _members.Add(member);
+
         /// <summary>The layout collected.</summary>
         public readonly JsonObjectLayout Build() => new(bodyLength, open, _members);
     }

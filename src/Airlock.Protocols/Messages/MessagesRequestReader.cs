@@ -14,8 +14,9 @@ public readonly record struct MessagesRequestInfo(string? Model, bool Stream)
 }
 
 /// <summary>
-/// Validates a request body (UTF-8, JSON syntax, nesting depth) in one forward pass with
-/// <see cref="Utf8JsonReader"/> and picks out the top-level <c>model</c> and <c>stream</c>.
+/// Validates a request body (UTF-8, JSON syntax, nesting depth) in one forward pass and picks out the top-level
+/// <c>model</c> and <c>stream</c>. The pass is <see cref="TryReadFast"/> (<see cref="Json.JsonSyntax"/>); whatever it
+/// does not accept is read again by <see cref="Utf8JsonReader"/>, whose verdict and error text then stand.
 /// The body itself is never re-serialized: it is forwarded byte for byte. The same pass notes where each top-level
 /// member lies (<see cref="MessagesRequestInfo.Layout"/>), so doors that move members between body shapes need not
 /// read the body again.
@@ -35,6 +36,11 @@ public static class MessagesRequestReader
         {
             error = $"request body is not valid UTF-8 (first invalid byte at offset {FirstInvalidUtf8(body)})";
             return false;
+        }
+        if (TryReadFast(body, maxDepth, out info))
+        {
+            error = null;
+            return true;
         }
         var reader = new Utf8JsonReader(body, new JsonReaderOptions
         {
@@ -117,6 +123,115 @@ public static class MessagesRequestReader
             return false;
         }
         error = null;
+        return true;
+    }
+
+    /// <summary>
+    /// The fast path of <see cref="TryRead"/> for a non-empty body already known to be valid UTF-8: true only when the
+    /// body is valid and <see cref="TryRead"/>'s <see cref="Utf8JsonReader"/> pass would accept it with exactly this
+    /// <paramref name="info"/>. False means "ask the reader": the body may be invalid, or valid but in a shape this
+    /// path leaves to the reader (an escaped top-level member name or <c>model</c>, a leading byte order mark,
+    /// <paramref name="maxDepth"/> outside 1..<see cref="Json.JsonSyntax.MaxSupportedDepth"/>).
+    /// </summary>
+    public static bool TryReadFast(ReadOnlySpan<byte> body, int maxDepth, out MessagesRequestInfo info)
+    {
+        info = default;
+        if (maxDepth is < 1 or > Json.JsonSyntax.MaxSupportedDepth)
+        {
+            return false;
+        }
+        var i = Json.JsonSyntax.SkipWhitespace(body, 0);
+        if ((uint)i >= (uint)body.Length || body[i] != '{')
+        {
+            return false;
+        }
+        var layout = new Json.JsonObjectLayout.Builder(body.Length, i);
+        int modelStart = -1, modelEnd = -1;
+        var stream = false;
+        var seenStream = false;
+        i = Json.JsonSyntax.SkipWhitespace(body, i + 1);
+        if ((uint)i < (uint)body.Length && body[i] == '}')
+        {
+            i++;
+        }
+        else
+        {
+            while (true)
+            {
+                var start = i;
+                if ((uint)i >= (uint)body.Length || body[i] != '"' || !Json.JsonSyntax.TrySkipString(body, ref i, out var nameEscaped) || nameEscaped)
+                {
+                    // An escaped name may still spell model or stream: the reader decodes it.
+                    return false;
+                }
+                var name = body[(start + 1)..(i - 1)];
+                i = Json.JsonSyntax.SkipWhitespace(body, i);
+                if ((uint)i >= (uint)body.Length || body[i] != ':')
+                {
+                    return false;
+                }
+                i = Json.JsonSyntax.SkipWhitespace(body, i + 1);
+                var valueStart = i;
+                if (name.SequenceEqual("model"u8))
+                {
+                    // Not a string, a repeat, or escaped (decoded by the reader): the reader decides and words the error.
+                    if (modelStart >= 0 || (uint)i >= (uint)body.Length || body[i] != '"'
+                        || !Json.JsonSyntax.TrySkipString(body, ref i, out var modelEscaped) || modelEscaped)
+                    {
+                        return false;
+                    }
+                    modelStart = valueStart + 1;
+                    modelEnd = i - 1;
+                }
+                else if (name.SequenceEqual("stream"u8))
+                {
+                    if (seenStream)
+                    {
+                        return false;
+                    }
+                    seenStream = true;
+                    if (body[i..].StartsWith("true"u8))
+                    {
+                        stream = true;
+                        i += 4;
+                    }
+                    else if (body[i..].StartsWith("false"u8))
+                    {
+                        i += 5;
+                    }
+                    else
+                    {
+                        return false;
+                    }
+                }
+                else if (!Json.JsonSyntax.TrySkipValue(body, ref i, 1, maxDepth))
+                {
+                    return false;
+                }
+                layout.Add(new Json.JsonObjectLayout.Member(start, name.Length, false, valueStart, i));
+                i = Json.JsonSyntax.SkipWhitespace(body, i);
+                if ((uint)i >= (uint)body.Length)
+                {
+                    return false;
+                }
+                if (body[i] == '}')
+                {
+                    i++;
+                    break;
+                }
+                if (body[i] != ',')
+                {
+                    return false;
+                }
+                i = Json.JsonSyntax.SkipWhitespace(body, i + 1);
+            }
+        }
+        if (Json.JsonSyntax.SkipWhitespace(body, i) != body.Length)
+        {
+            return false;
+        }
+        var model = modelStart < 0 ? null : Encoding.UTF8.GetString(body[modelStart..modelEnd]);
+        info = new MessagesRequestInfo(model, stream) { Layout = layout.Build() };
         return true;
     }
 
