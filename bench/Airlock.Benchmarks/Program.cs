@@ -39,6 +39,9 @@ public static class Program
             case "reqpath":
                 RequestPathBenchmarks.Probe();
                 return 0;
+            case "validate":
+                RequestValidationBenchmarks.Probe();
+                return 0;
             case "turn":
                 TurnProbe.Run(args);
                 return 0;

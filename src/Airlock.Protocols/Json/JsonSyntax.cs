@@ -24,6 +24,19 @@ public static class JsonSyntax
     private static readonly SearchValues<byte> StringStops = SearchValues.Create(
         [(byte)'"', (byte)'\\', 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31]);
 
+    // The same stops as a table, for the byte-at-a-time probe of a string's first bytes.
+    private static ReadOnlySpan<byte> StopTable =>
+    [
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+
     /// <summary>
     /// Checks the value starting at <paramref name="position"/> (its first byte, after any whitespace), where
     /// <paramref name="depth"/> containers are already open; on success <paramref name="position"/> is just after it.
@@ -159,16 +172,26 @@ public static class JsonSyntax
         var i = position + 1;
         while (true)
         {
-            if ((uint)i > (uint)json.Length)
+            // Most strings (names, short values) end within a few bytes: look at those one by one before paying
+            // for a vectorized search, which then takes the long runs (code, prose) 16 or 32 bytes at a time.
+            var probeEnd = Math.Min(i + 16, json.Length);
+            while (i < probeEnd && StopTable[json[i]] == 0)
             {
-                return false;
+                i++;
             }
-            var run = json[i..].IndexOfAny(StringStops);
-            if (run < 0)
+            if (i == probeEnd)
             {
-                return false;
+                if ((uint)i >= (uint)json.Length)
+                {
+                    return false;
+                }
+                var run = json[i..].IndexOfAny(StringStops);
+                if (run < 0)
+                {
+                    return false;
+                }
+                i += run;
             }
-            i += run;
             var stop = json[i];
             if (stop == '"')
             {

@@ -42,6 +42,17 @@ public static class MessagesRequestReader
             error = null;
             return true;
         }
+        return TryReadWithReader(body, maxDepth, out info, out error);
+    }
+
+    /// <summary>
+    /// <see cref="TryRead"/>'s reference pass, on its own: <see cref="Utf8JsonReader"/> reads the whole body (already
+    /// known to be non-empty, valid UTF-8). <see cref="TryRead"/> runs it for every body the fast path does not accept,
+    /// so its verdict and error text are the ones clients see; benchmarks call it to compare the two.
+    /// </summary>
+    public static bool TryReadWithReader(ReadOnlySpan<byte> body, int maxDepth, out MessagesRequestInfo info, out string? error)
+    {
+        info = default;
         var reader = new Utf8JsonReader(body, new JsonReaderOptions
         {
             MaxDepth = maxDepth,
