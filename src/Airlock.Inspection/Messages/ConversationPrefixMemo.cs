@@ -26,10 +26,11 @@ internal sealed class ConversationPrefixMemo
 
     /// <summary>
     /// Fewest bytes a memo is keyed on (a conversation's first segment, a remembered member). XXH3's seeded hash of inputs
-    /// of at most 240 bytes has published collision families whose probability over the secret seed is far above 2^-128
-    /// (Cyan4973/xxHash#1127: pairs of 32–240 bytes colliding for about 2^-27 of seeds, 64- and 128-bit): a client sending
-    /// many such pairs could make an uninspected body hash like an inspected one. Longer inputs take XXH3's long-input path; short ones cost next to
-    /// nothing to walk anyway.
+    /// of at most 240 bytes is the weak one: Cyan4973/xxHash#1127 publishes pairs of 32–240 bytes that collide for about
+    /// 2^-27 of seeds (64- and 128-bit), where a sound 128-bit key would give 2^-128. That family needs the first two
+    /// 8-byte words complemented, which a key starting with <c>{"</c> or <c>"system"</c> cannot be, but other short-input
+    /// families would let a client make an uninspected body look inspected. Longer inputs take XXH3's long-input path;
+    /// short ones cost next to nothing to walk anyway.
     /// </summary>
     internal const int MinKeyedBytes = 241;
 
