@@ -24,14 +24,20 @@ public enum AuditFailureMode
 public enum AuditDurability
 {
     /// <summary>
-    /// <c>journal</c>: once a request's upstream send has started, its record as it stands is fsync'd to the
-    /// audit journal in the background (outcome <c>interrupted</c>); the answer's last bytes wait for that (normally long
-    /// done) and for the final record's plain write to the journal. A process crash loses nothing; a power loss can at
-    /// worst leave the <c>interrupted</c> record of an answered request.
+    /// <c>journal</c>, and what <c>true</c> (the default) means with the SQLite store: once a request's upstream send has
+    /// started, its record as it stands (outcome <c>interrupted</c>) is written to the audit journal in the data
+    /// directory; the answer's last bytes wait for the final record's write to the journal, and the store commits it
+    /// afterwards. The writes go to the page cache, so a process crash loses nothing (the same guarantee as the SQLite
+    /// commit, which never fsyncs either) and a crash mid-stream leaves an <c>interrupted</c> record.
+    /// With <c>audit.journal.fsync: true</c> begin entries are fsync'd too (a power loss keeps the begin record).
     /// </summary>
     Journal,
 
-    /// <summary><c>true</c> / <c>commit</c> (default): the last bytes wait until the full record is committed to the store (or spooled).</summary>
+    /// <summary>
+    /// <c>commit</c>, and what <c>true</c> means with the PostgreSQL store (the record must leave the box: a stateless
+    /// gateway container may have no persistent data directory): the last bytes wait until the full record is committed
+    /// to the store (or spooled).
+    /// </summary>
     Commit,
 
     /// <summary><c>false</c>: nothing waits (measuring what durability costs); a crash can lose answered requests' records.</summary>
@@ -54,10 +60,23 @@ public sealed record AuditConfig
     public AuditFailureMode OnStoreFailure { get; init; } = AuditFailureMode.Refuse;
 
     /// <summary>
-    /// <c>audit.durable</c> (default true, which means <see cref="AuditDurability.Commit"/>): what a response's last
-    /// bytes wait for. <c>journal</c> waits for the audit journal instead; false only measures what durability costs.
+    /// <c>audit.durable</c>: what a response's last bytes wait for. Unset (or <c>true</c>) it follows the store:
+    /// <see cref="AuditDurability.Journal"/> with SQLite (the journal lives on the store's disk: same guarantee, without
+    /// the commit on the critical path), <see cref="AuditDurability.Commit"/> with PostgreSQL.
     /// </summary>
-    public AuditDurability Durability { get; init; } = AuditDurability.Commit;
+    public AuditDurability Durability
+    {
+        get => _durability ?? (Store == AuditStoreKind.Postgres ? AuditDurability.Commit : AuditDurability.Journal);
+        init => _durability = value;
+    }
+
+    private readonly AuditDurability? _durability;
+
+    /// <summary>
+    /// <c>audit.journal.fsync</c> (default false): the journal fsyncs begin entries and the answer waits for that too
+    /// (session 6's journal), so the begin record of a forwarded request survives a power loss, not only a process crash.
+    /// </summary>
+    public bool JournalFsync { get; init; }
 
     /// <summary><c>audit.spool.max_bytes</c>: largest size of the spool file (default 256 MiB); when full, requests are refused.</summary>
     public long SpoolMaxBytes { get; init; } = 256L * 1024 * 1024;

@@ -26,7 +26,24 @@ public static partial class ConfigLoader
         }
         var capture = ReadCapture(r);
         var retention = ReadRetention(r);
-        return new AuditConfig
+        AuditDurability? durability = r.OneOf(S + "durable", ["true", "journal", "commit", "false"]) switch
+        {
+            "journal" => AuditDurability.Journal,
+            "commit" => AuditDurability.Commit,
+            "false" => AuditDurability.Off,
+            _ => null, // true or unset: follows the store (AuditConfig.Durability)
+        };
+        var journalFsync = r.Bool(S + "journal:fsync") ?? false;
+        var effective = durability ?? (store == AuditStoreKind.Postgres ? AuditDurability.Commit : AuditDurability.Journal);
+        if (journalFsync && effective != AuditDurability.Journal)
+        {
+            r.Error(S + "journal:fsync", effective == AuditDurability.Off
+                ? "applies only to the audit journal, and audit.durable is false (use audit.durable: journal)"
+                : durability is null
+                    ? "applies only to the audit journal, and audit.durable: true means commit with audit.store postgres (set audit.durable: journal to use the journal)"
+                    : "applies only to the audit journal, and audit.durable is commit (use audit.durable: journal)");
+        }
+        var config = new AuditConfig
         {
             Capture = capture,
             Retention = retention,
@@ -35,15 +52,10 @@ public static partial class ConfigLoader
             OnStoreFailure = (r.OneOf(S + "on_store_failure", ["refuse", "spool"]) ?? "refuse") == "spool" ? AuditFailureMode.Spool : AuditFailureMode.Refuse,
             CheckpointInterval = interval,
             ShutdownTimeout = shutdownTimeout,
-            Durability = r.OneOf(S + "durable", ["true", "journal", "commit", "false"]) switch
-            {
-                "true" or "commit" => AuditDurability.Commit,
-                "false" => AuditDurability.Off,
-                "journal" => AuditDurability.Journal,
-                _ => defaults.Durability,
-            },
+            JournalFsync = journalFsync,
             SpoolMaxBytes = r.Long(S + "spool:max_bytes", 4096, 1L << 40) ?? defaults.SpoolMaxBytes,
         };
+        return durability is { } explicitly ? config with { Durability = explicitly } : config;
     }
 
     private static CaptureConfig ReadCapture(ConfigReader r)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -55,16 +56,18 @@ public sealed class AuditSpool
     public bool TryAppend(IReadOnlyList<AuditRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
-        var buffer = new MemoryStream();
-        foreach (var record in records)
+        var buffer = new ArrayBufferWriter<byte>(1024 * records.Count + 1);
+        using (var json = new Utf8JsonWriter(buffer))
         {
-            JsonSerializer.Serialize(buffer, record with { Chain = null }, SpoolJsonContext.Default.AuditRecord);
-            buffer.WriteByte((byte)'\n');
+            foreach (var record in records)
+            {
+                AuditRecordLines.Write(buffer, json, record);
+            }
         }
         lock (_gate)
         {
             var length = Length;
-            if (length + buffer.Length > MaxBytes)
+            if (length + buffer.WrittenCount > MaxBytes)
             {
                 Full = true;
                 return false;
@@ -72,7 +75,7 @@ public sealed class AuditSpool
             try
             {
                 using var file = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
-                file.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
+                file.Write(buffer.WrittenSpan);
                 file.Flush(flushToDisk: true);
                 return true;
             }
@@ -104,28 +107,15 @@ public sealed class AuditSpool
             {
                 return [];
             }
-            var bytes = File.ReadAllBytes(Path);
             var records = new List<AuditRecord>();
-            var start = 0;
-            var line = 0;
-            while (start < bytes.Length)
+            foreach (var line in AuditRecordLines.Split(File.ReadAllBytes(Path)))
             {
-                line++;
-                var end = Array.IndexOf(bytes, (byte)'\n', start);
-                if (end < 0)
+                if (line.Torn)
                 {
-                    break; // torn tail
+                    break;
                 }
-                try
-                {
-                    records.Add(JsonSerializer.Deserialize(bytes.AsSpan(start, end - start), SpoolJsonContext.Default.AuditRecord)
-                        ?? throw new JsonException("null record"));
-                }
-                catch (JsonException ex)
-                {
-                    throw new InvalidDataException($"audit spool {Path}, line {line}: not an audit record ({ex.Message})", ex);
-                }
-                start = end + 1;
+                records.Add(AuditRecordLines.Parse(line.Text.Span, out var error)
+                    ?? throw new InvalidDataException($"audit spool {Path}, line {line.Number}: not an audit record ({error!.Message})", error));
             }
             return records;
         }

@@ -57,6 +57,8 @@ public sealed partial class AuditWriter : IAsyncDisposable
     // The batch (and its waiters) the loop is committing: what the shutdown path takes over when it gives up on the store.
     private List<AuditRecord>? _inFlight;
     private List<TaskCompletionSource>? _inFlightWaiters;
+    private List<JournalTicket>? _inFlightSettles;
+    private long _journaledOnShutdown;
     private Task<bool>? _pendingWait;
     private DateTimeOffset? _spoolingSince;
 
@@ -127,6 +129,9 @@ public sealed partial class AuditWriter : IAsyncDisposable
 
     /// <summary>Records neither committed nor spooled when the shutdown timeout passed (logged by count and request id).</summary>
     public long LostOnShutdown => Interlocked.Read(ref _lostOnShutdown);
+
+    /// <summary>Records shutdown gave up on whose final entry is in the audit journal (recovered at the next start, not lost).</summary>
+    public long JournaledOnShutdown => Interlocked.Read(ref _journaledOnShutdown);
 
     /// <summary>Records written to the spool at shutdown because the store did not take them in time.</summary>
     public long SpooledOnShutdown => Interlocked.Read(ref _spooledOnShutdown);
@@ -309,7 +314,8 @@ public sealed partial class AuditWriter : IAsyncDisposable
             {
                 return left;
             }
-            SettleUncommitted([.. left.Select(e => e.Record)], [.. left.Where(e => e.Durable is not null).Select(e => e.Durable!)]);
+            SettleUncommitted([.. left.Select(e => e.Record)], [.. left.Where(e => e.Durable is not null).Select(e => e.Durable!)],
+                [.. left.Where(e => e.Journal is not null).Select(e => e.Journal!)]);
             return null;
         }
         return null;
@@ -369,6 +375,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
                 }
                 _inFlight = batch;
                 _inFlightWaiters = waiters;
+                _inFlightSettles = settles;
                 try
                 {
                     await CommitAsync(batch, _abandon.Token).ConfigureAwait(false);
@@ -380,6 +387,7 @@ public sealed partial class AuditWriter : IAsyncDisposable
                 }
                 _inFlight = null;
                 _inFlightWaiters = null;
+                _inFlightSettles = null;
                 Committed(batch);
             }
             finally
@@ -686,25 +694,29 @@ public sealed partial class AuditWriter : IAsyncDisposable
         await Task.WhenAny(_loop, Task.Delay(AbandonGrace, _time)).ConfigureAwait(false);
         var uncommitted = new List<AuditRecord>();
         var waiters = new List<TaskCompletionSource>();
+        var tickets = new List<JournalTicket>();
         if (_inFlight is { } inFlight)
         {
             uncommitted.AddRange(inFlight);
             waiters.AddRange(_inFlightWaiters ?? []);
+            tickets.AddRange(_inFlightSettles ?? []);
         }
         // Journal entries of these records are not settled: the next start's recovery finds what the spool or store lacks.
-        Drain(_queue.Reader, uncommitted, waiters, max: int.MaxValue);
+        Drain(_queue.Reader, uncommitted, waiters, tickets, max: int.MaxValue);
         if (uncommitted.Count == 0)
         {
             return;
         }
-        SettleUncommitted(uncommitted, waiters);
+        SettleUncommitted(uncommitted, waiters, tickets);
     }
 
     /// <summary>
     /// Records that shutdown gave up on: spooled (in order, after what the spool holds) or, when there is no spool or it
-    /// refuses them, logged as lost by count and request id (never content). Their waiters learn which.
+    /// refuses them, logged by count and request id (never content): as kept in the audit journal when their final entry
+    /// is there (<paramref name="tickets"/>: the next start's recovery adds them; not a loss), else as lost. Their waiters
+    /// learn which.
     /// </summary>
-    private void SettleUncommitted(List<AuditRecord> uncommitted, List<TaskCompletionSource> waiters)
+    private void SettleUncommitted(List<AuditRecord> uncommitted, List<TaskCompletionSource> waiters, List<JournalTicket> tickets)
     {
         var spooled = false;
         if (_spool is not null)
@@ -725,10 +737,22 @@ public sealed partial class AuditWriter : IAsyncDisposable
         }
         else
         {
-            Interlocked.Add(ref _lostOnShutdown, uncommitted.Count);
-            // Request ids only: they let an operator match the loss to access logs; no record content is logged.
-            var requestIds = string.Join(' ', uncommitted.Select(r => r.RequestId));
-            LogLostOnShutdown(_logger, uncommitted.Count, ShutdownTimeout, requestIds);
+            var journaled = tickets.Where(t => t.FinalWritten).Select(t => t.RequestId).ToHashSet(StringComparer.Ordinal);
+            var kept = uncommitted.Where(r => journaled.Contains(r.RequestId)).ToList();
+            var lost = uncommitted.Where(r => !journaled.Contains(r.RequestId)).ToList();
+            if (kept.Count > 0)
+            {
+                Interlocked.Add(ref _journaledOnShutdown, kept.Count);
+                var keptIds = string.Join(' ', kept.Select(r => r.RequestId));
+                LogJournaledOnShutdown(_logger, kept.Count, ShutdownTimeout, Journal?.Directory ?? "-", keptIds);
+            }
+            if (lost.Count > 0)
+            {
+                Interlocked.Add(ref _lostOnShutdown, lost.Count);
+                // Request ids only: they let an operator match the loss to access logs; no record content is logged.
+                var lostIds = string.Join(' ', lost.Select(r => r.RequestId));
+                LogLostOnShutdown(_logger, lost.Count, ShutdownTimeout, lostIds);
+            }
         }
         foreach (var waiter in waiters)
         {
@@ -748,6 +772,9 @@ public sealed partial class AuditWriter : IAsyncDisposable
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Critical, Message = "Audit records LOST: {Count} record(s) were not committed within the shutdown timeout ({Timeout}) and no spool took them; request ids: {RequestIds}")]
     private static partial void LogLostOnShutdown(ILogger logger, int count, TimeSpan timeout, string requestIds);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Audit store did not take {Count} record(s) within the shutdown timeout ({Timeout}); their final entries are in the audit journal {Directory} and the next start recovers them into the trail; request ids: {RequestIds}")]
+    private static partial void LogJournaledOnShutdown(ILogger logger, int count, TimeSpan timeout, string directory, string requestIds);
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Error, Message = "Audit spool could not be written at shutdown ({ErrorType})")]
     private static partial void LogShutdownSpoolFailed(ILogger logger, string errorType);

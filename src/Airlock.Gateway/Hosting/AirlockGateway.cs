@@ -46,6 +46,9 @@ public sealed record GatewayStartOptions
 
     /// <summary>Tests: how the audit journal syncs a segment (to hold the fsync); default <c>fdatasync</c>.</summary>
     public Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? JournalFlushToDisk { get; init; }
+
+    /// <summary>Tests: sees every audit journal write before it is made (to hold it, or fail it with an <see cref="IOException"/>).</summary>
+    public JournalWriteHook? JournalBeforeWrite { get; init; }
 }
 
 /// <summary>
@@ -164,7 +167,13 @@ public sealed class AirlockGateway : IAsyncDisposable
             checkpointInterval: config.Audit.CheckpointInterval, ownedStore: auditStore, spool: spool,
             spoolOnFailure: config.Audit.OnStoreFailure == AuditFailureMode.Spool, time: options.Time, shutdownTimeout: config.Audit.ShutdownTimeout,
             journal: config.Audit.Durability == AuditDurability.Journal
-                ? new AuditJournal(journalDirectory, sp.GetRequiredService<ILogger<AuditJournal>>(), AuditJournal.DefaultSegmentBytes, options.JournalFlushToDisk)
+                ? AuditJournal.OpenInstance(journalDirectory, sp.GetRequiredService<ILogger<AuditJournal>>(), new AuditJournalOptions
+                {
+                    Fsync = config.Audit.JournalFsync,
+                    BeginOnThread = Environment.GetEnvironmentVariable("AIRLOCK_JOURNAL_BEGIN_ON_THREAD") == "1", // MEASURE ONLY
+                    FlushToDisk = options.JournalFlushToDisk,
+                    BeforeWrite = options.JournalBeforeWrite,
+                })
                 : null));
         services.AddSingleton(auditStore);
         services.AddSingleton(new GatewayInspection(inspection));
@@ -178,8 +187,9 @@ public sealed class AirlockGateway : IAsyncDisposable
         services.AddSingleton<BedrockDoor>();
 
         var app = builder.Build();
-        // What an earlier run left in the audit journal goes into the trail before anything is served, and before the
-        // writer (resolved with the doors below) opens the new journal.
+        // What stopped gateways left in the audit journal goes into the trail before anything is served, and before the
+        // writer (resolved with the doors below) opens this gateway's own journal directory. Directories of gateways still
+        // running on this data directory (a blue/green restart) are left alone: their lock is held.
         await AuditJournal.RecoverAsync(journalDirectory, writerStore, spool, config.Audit.OnStoreFailure == AuditFailureMode.Spool,
             app.Services.GetRequiredService<ILogger<AuditJournal>>(), cancellationToken).ConfigureAwait(false);
         // Kestrel resolves dot segments before routing, so a model id of ".." can climb out of a door's prefix
