@@ -67,7 +67,8 @@ public sealed class GatewayHarness : IAsyncDisposable
         Func<string, string?>? environment = null,
         Func<IAuditStore, IAuditStore>? wrapAuditStore = null,
         Airlock.Core.Egress.IHostResolver? hostResolver = null,
-        Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? journalFlushToDisk = null)
+        Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? journalFlushToDisk = null,
+        Airlock.Gateway.Audit.JournalWriteHook? journalBeforeWrite = null)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-ft-" + Guid.NewGuid().ToString("N"));
         var upstream = await ScriptedUpstream.StartAsync(upstreamOptions);
@@ -88,6 +89,7 @@ public sealed class GatewayHarness : IAsyncDisposable
                 Urls = "http://127.0.0.1:0",
                 WrapAuditStore = wrapAuditStore,
                 JournalFlushToDisk = journalFlushToDisk,
+                JournalBeforeWrite = journalBeforeWrite,
                 HostResolver = hostResolver ?? Airlock.Core.Egress.DnsHostResolver.Instance,
                 GetEnvironment = name => environment?.Invoke(name) ?? name switch
                 {

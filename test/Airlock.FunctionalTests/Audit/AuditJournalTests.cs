@@ -10,9 +10,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Airlock.FunctionalTests.Audit;
 
 /// <summary>
-/// The audit journal (<c>audit.durable: journal</c>): a forwarded request's begin entry is fsync'd while the upstream works
-/// and the answer's last bytes wait for it; recovery at startup puts what a crash left into the trail; segments rotate
-/// and go once settled. Real SQLite, real Kestrel, and a real <c>airlock serve</c> killed with SIGKILL.
+/// The audit journal (the default with SQLite; <c>audit.journal.fsync: true</c> adds fsync'd begin entries): the
+/// answer's last bytes wait for the final record's journal write; recovery at startup puts what a crash left into the
+/// trail, taking over only the journals of gateways that are gone; segments rotate and go once settled. Real SQLite, real
+/// Kestrel, and a real <c>airlock serve</c> killed with SIGKILL.
 /// </summary>
 public sealed class AuditJournalTests(ITestOutputHelper output)
 {
@@ -40,12 +41,13 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     public async Task Recovery_adds_final_records_and_interrupted_begins_skips_stored_ones_and_deletes_the_segments()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
-        var directory = Path.Combine(dataDir, AuditJournal.DirectoryName);
+        var root = Path.Combine(dataDir, AuditJournal.DirectoryName);
         try
         {
             using var store = await SqliteStore.OpenAsync(dataDir);
             // A run that died: "done" answered (final entry), "cut" was with the upstream (begin only), "stored" was committed.
-            var journal = new AuditJournal(directory, NullLogger.Instance);
+            var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
+            var directory = journal.Directory;
             var done = journal.Begin(Begin("done"))!;
             var cut = journal.Begin(Begin("cut"))!;
             var stored = journal.Begin(Begin("stored"))!;
@@ -54,26 +56,32 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
             Assert.True(journal.TryWriteFinal(stored, Record("stored")));
             await store.AppendAsync([Record("stored")]);
             journal.Dispose(); // nothing settled: the segment stays, as after a crash
-            var segments = Directory.GetFiles(directory);
+            var segments = Directory.GetFiles(directory, "journal-*");
             Assert.Single(segments);
+            Assert.True(File.Exists(Path.Combine(directory, AuditJournal.LockFileName)));
             if (!OperatingSystem.IsWindows())
             {
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(segments[0]));
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory));
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(root));
             }
+            // What an audit row holds, and no chain link.
+            var text = await File.ReadAllTextAsync(segments[0]);
+            Assert.DoesNotContain("\"chain\"", text, StringComparison.Ordinal);
 
-            var result = await AuditJournal.RecoverAsync(directory, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
-            var again = await AuditJournal.RecoverAsync(directory, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
+            var result = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
+            var again = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
 
             var trail = (await store.QueryAsync(new AuditQuery { Limit = 100, OldestFirst = true })).ToDictionary(r => r.RequestId);
-            Assert.Equal(new JournalRecovery(1, 3, 2, 1, 0), result);
-            Assert.Equal(new JournalRecovery(0, 0, 0, 0, 0), again);
+            Assert.Equal(new JournalRecovery(1, 3, 2, 1, 0) { Directories = 1 }, result);
+            Assert.Equal(JournalRecovery.None, again);
             Assert.Equal(3, trail.Count);
             Assert.Equal(AuditOutcome.Ok, trail["done"].Outcome);
             Assert.Equal(200, trail["done"].Status);
             Assert.Equal(AuditOutcome.Interrupted, trail["cut"].Outcome);
             Assert.Equal(AuditJournal.GatewayStopped, trail["cut"].ErrorType);
             Assert.Equal(new string('a', 64), trail["cut"].BodySha256);
-            Assert.Empty(Directory.GetFiles(directory));
+            Assert.False(Directory.Exists(directory), "the stopped gateway's journal directory was taken over and removed");
             Assert.True((await AuditChainVerifier.VerifyStoreAsync(store, trustedKey: null)).Intact);
         }
         finally
@@ -87,11 +95,12 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     public async Task Recovery_queues_behind_an_earlier_runs_spool_and_keeps_the_segments_while_the_spool_is_unreadable()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
-        var directory = Path.Combine(dataDir, AuditJournal.DirectoryName);
+        var root = Path.Combine(dataDir, AuditJournal.DirectoryName);
         try
         {
             using var store = await SqliteStore.OpenAsync(dataDir);
-            var journal = new AuditJournal(directory, NullLogger.Instance);
+            var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
+            var directory = journal.Directory;
             var cut = journal.Begin(Begin("cut"))!;
             await cut.Durable.WaitAsync(Generous);
             journal.Dispose();
@@ -99,19 +108,20 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
 
             // Unreadable spool: its ids are unknown, so nothing is recovered and the segment waits.
             await File.WriteAllTextAsync(spool.Path, "{not a record\n");
-            var refused = await AuditJournal.RecoverAsync(directory, store, spool, spoolOnFailure: true, NullLogger.Instance);
+            var refused = await AuditJournal.RecoverAsync(root, store, spool, spoolOnFailure: true, NullLogger.Instance);
             Assert.Equal(0, refused.Recovered);
-            Assert.Single(Directory.GetFiles(directory));
+            Assert.True(refused.Kept);
+            Assert.Single(Directory.GetFiles(directory, "journal-*"));
             Assert.Empty(await store.QueryAsync(new AuditQuery { Limit = 10 }));
 
             // A readable spool holding an older record: the recovered one goes behind it, into the spool, not the store.
             File.Delete(spool.Path);
             Assert.True(spool.TryAppend([Record("older")]));
-            var result = await AuditJournal.RecoverAsync(directory, store, spool, spoolOnFailure: false, NullLogger.Instance);
-            Assert.Equal(new JournalRecovery(1, 1, 1, 1, 0), result);
+            var result = await AuditJournal.RecoverAsync(root, store, spool, spoolOnFailure: false, NullLogger.Instance);
+            Assert.Equal(new JournalRecovery(1, 1, 1, 1, 0) { Directories = 1 }, result);
             Assert.Equal(["older", "cut"], spool.ReadAll().Select(r => r.RequestId));
             Assert.Empty(await store.QueryAsync(new AuditQuery { Limit = 10 }));
-            Assert.Empty(Directory.GetFiles(directory));
+            Assert.False(Directory.Exists(directory));
         }
         finally
         {
@@ -120,15 +130,18 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task Segments_rotate_and_are_deleted_once_their_requests_are_committed_so_the_journal_stays_bounded()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Segments_rotate_and_are_deleted_once_their_requests_are_committed_so_the_journal_stays_bounded(bool fsync)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
         try
         {
             using var store = await SqliteStore.OpenAsync(dataDir);
             const long SegmentBytes = 16 * 1024;
-            var journal = new AuditJournal(Path.Combine(dataDir, AuditJournal.DirectoryName), NullLogger.Instance, SegmentBytes);
+            var journal = AuditJournal.OpenInstance(Path.Combine(dataDir, AuditJournal.DirectoryName), NullLogger.Instance,
+                new AuditJournalOptions { SegmentBytes = SegmentBytes, Fsync = fsync });
             long largest = 0;
             await using (var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance, journal: journal))
             {
@@ -148,11 +161,18 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
                 await writer.FlushAsync().WaitAsync(Generous);
                 // 400 requests wrote ~600 KB of entries: most segments are gone; what is left is about the open segment.
                 Assert.True(journal.SegmentsDeleted >= 10, $"{journal.SegmentsDeleted} segments deleted");
-                // Each segment is zero-filled a stretch ahead of its entries: a file is at most about twice SegmentBytes.
-                Assert.True(largest <= 6 * SegmentBytes, $"journal held {largest} bytes");
+                // With fsync each segment is zero-filled a stretch ahead of its entries: a file is at most about twice
+                // SegmentBytes. Without fsync there are no zeros.
+                Assert.True(largest <= (fsync ? 6 : 3) * SegmentBytes, $"journal held {largest} bytes");
+                if (!fsync)
+                {
+                    // No preallocation: every segment ends with its last entry's newline.
+                    Assert.All(Directory.GetFiles(journal.Directory, "journal-*"), f => Assert.Equal((byte)'\n', File.ReadAllBytes(f)[^1]));
+                }
             }
-            // The writer disposed the journal after its last commit: everything settled, nothing left to recover.
-            Assert.Empty(Directory.GetFiles(Path.Combine(dataDir, AuditJournal.DirectoryName)));
+            // The writer disposed the journal after its last commit: everything settled, nothing left to recover, and
+            // the empty journal removed its directory.
+            Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(dataDir, AuditJournal.DirectoryName)));
             Assert.Equal(400, (await store.QueryAsync(new AuditQuery { Limit = 1000 })).Count);
         }
         finally
@@ -163,13 +183,13 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task The_last_bytes_wait_until_the_begin_entry_is_on_disk()
+    public async Task With_fsync_the_last_bytes_wait_until_the_begin_entry_is_on_disk()
     {
         using var fsync = new ManualResetEventSlim(false);
         var syncs = 0;
         var armed = false;
         await using var harness = await GatewayHarness.StartAsync(output,
-            c => c with { Audit = c.Audit with { Durability = Airlock.Core.Configuration.AuditDurability.Journal } }, journalFlushToDisk: handle =>
+            c => c with { Audit = c.Audit with { JournalFsync = true } }, journalFlushToDisk: handle =>
         {
             if (Volatile.Read(ref armed))
             {
@@ -230,9 +250,7 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
                 routes:
                   - models: "*"
                     upstream: main
-                audit:
-                  durable: journal
-                """);
+                """); // the default audit.durable: true, which is the journal with the SQLite store
             var key = JsonDocument.Parse(await BuiltCli.RunAsync(work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
 
             // 1. A slow stream, killed once its first bytes arrived: the begin entry is all the trail can have.
@@ -258,6 +276,7 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
             });
 
             // 2. After a restart (recovery), a completed answer followed at once by SIGKILL.
+            string? secondLog = null;
             var doneId = await WithServeAsync(work, upstream, async (http, serve) =>
             {
                 upstream.Enqueue(UpstreamReply.Text("complete answer"));
@@ -267,14 +286,22 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
                 await serve.WaitForExitAsync();
                 Assert.Contains("message_stop", text, StringComparison.Ordinal);
                 return response.Headers.GetValues("x-airlock-request-id").Single();
-            });
+            }, log => secondLog = log);
+            // The second start recovered the first run's journal (one request, from its begin entry alone), and the killed
+            // second run left the answered request's final entry in its own journal directory.
+            Assert.Matches("Audit journal recovered: 1 segment\\(s\\), 1 request\\(s\\); 0 final record\\(s\\) and 1 interrupted", secondLog);
+            Assert.True(JournalHolds(work, "f", doneId), "the completed answer's final entry is not in the journal");
 
             // 3. One more start recovers the second run's journal; then the trail is read as an operator would.
+            string? thirdLog = null;
             await WithServeAsync(work, upstream, (_, serve) =>
             {
                 serve.Kill(entireProcessTree: true);
                 return serve.WaitForExitAsync().ContinueWith(_ => "", TaskScheduler.Default);
-            });
+            }, log => thirdLog = log);
+            // Recovery ran over the answered request: the store either had committed it already or got it from the journal.
+            Assert.Matches("Audit journal recovered: 1 segment\\(s\\), 1 request\\(s\\); [01] final record\\(s\\) and 0 interrupted record\\(s\\) added to the trail, [01] already recorded", thirdLog);
+            Assert.False(JournalHolds(work, "f", doneId), "recovery left the second run's journal in place");
             var trail = JsonDocument.Parse(await BuiltCli.RunAsync(work, "audit", "list", "--json")).RootElement.EnumerateArray().ToList();
             var slow = Assert.Single(trail, r => r.GetProperty("request_id").GetString() == slowId);
             var done = Assert.Single(trail, r => r.GetProperty("request_id").GetString() == doneId);
@@ -294,14 +321,346 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
         }
     }
 
-    private static bool JournalMentions(string work, string requestId)
+    [Fact]
+    public async Task A_journal_directory_is_locked_with_flock_against_other_processes_and_a_second_open_in_this_one()
     {
-        var directory = Path.Combine(work, ".airlock", AuditJournal.DirectoryName);
-        return Directory.Exists(directory) && Directory.EnumerateFiles(directory).Any(file =>
+        var root = Path.Combine(Path.GetTempPath(), "airlock-journal-lock-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
+            var lockFile = Path.Combine(journal.Directory, AuditJournal.LockFileName);
+            // A second journal on the same directory in this process is refused (its own open file description).
+            Assert.Throws<IOException>(() => new AuditJournal(journal.Directory, NullLogger.Instance));
+            // Another process sees an exclusive flock(2): util-linux flock -n fails (exit 1) while the journal is open.
+            Assert.Equal(1, await FlockAsync(lockFile));
+            journal.Begin(Begin("pending")); // never settled: the directory and its lock file stay after disposal
+            journal.Dispose();
+            Assert.Equal(0, await FlockAsync(lockFile));
+            using var reopened = new AuditJournal(journal.Directory, NullLogger.Instance); // the owner is gone: free again
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static async Task<int> FlockAsync(string path)
+    {
+        var info = new ProcessStartInfo("flock") { RedirectStandardError = true };
+        foreach (var arg in (string[])["-n", path, "true"])
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(info)!;
+        await process.WaitForExitAsync().WaitAsync(Generous);
+        return process.ExitCode;
+    }
+
+    [Fact]
+    public async Task Recovery_takes_over_stopped_gateways_journals_and_the_flat_layout_and_never_touches_a_live_one()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
+        var root = Path.Combine(dataDir, AuditJournal.DirectoryName);
+        try
+        {
+            using var store = await SqliteStore.OpenAsync(dataDir);
+            // Session 6's layout: segments directly in audit-journal/.
+            var flat = new AuditJournal(root, NullLogger.Instance);
+            flat.Begin(Begin("flat"));
+            flat.Dispose();
+            var dead = AuditJournal.OpenInstance(root, NullLogger.Instance);
+            var deadTicket = dead.Begin(Begin("dead"))!;
+            Assert.True(dead.TryWriteFinal(deadTicket, Record("dead")));
+            dead.Dispose();
+            using var live = AuditJournal.OpenInstance(root, NullLogger.Instance);
+            var liveTicket = live.Begin(Begin("live"))!;
+
+            var result = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
+
+            Assert.Equal(new JournalRecovery(2, 2, 2, 1, 0) { Directories = 1, LiveDirectories = 1 }, result);
+            var trail = (await store.QueryAsync(new AuditQuery { Limit = 10 })).ToDictionary(r => r.RequestId);
+            Assert.Equal(["dead", "flat"], trail.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(AuditOutcome.Ok, trail["dead"].Outcome);
+            Assert.Equal(AuditOutcome.Interrupted, trail["flat"].Outcome);
+            Assert.False(Directory.Exists(dead.Directory));
+            Assert.Empty(Directory.GetFiles(root, "journal-*"));
+            // The live journal is untouched and still takes entries.
+            Assert.Single(Directory.GetFiles(live.Directory, "journal-*"));
+            Assert.True(live.TryWriteFinal(liveTicket, Record("live")));
+            Assert.True(JournalHoldsIn(dataDir, "f", "live"));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Recovery_keeps_the_segments_while_the_store_refuses_and_spools_when_allowed()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
+        var root = Path.Combine(dataDir, AuditJournal.DirectoryName);
+        try
+        {
+            using var sqlite = await SqliteStore.OpenAsync(dataDir);
+            var store = new FailingAuditStore(sqlite) { Failing = true };
+            var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
+            var ticket = journal.Begin(Begin("done"))!;
+            Assert.True(journal.TryWriteFinal(ticket, Record("done")));
+            journal.Dispose();
+
+            var refused = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
+            Assert.True(refused.Kept);
+            Assert.Equal(0, refused.Recovered);
+            Assert.True(store.FailedAppends >= 1);
+            Assert.Single(Directory.GetFiles(journal.Directory, "journal-*"));
+
+            var spool = new AuditSpool(Path.Combine(dataDir, AuditSpool.FileName), 1 << 20);
+            var spooled = await AuditJournal.RecoverAsync(root, store, spool, spoolOnFailure: true, NullLogger.Instance);
+            Assert.False(spooled.Kept);
+            Assert.Equal(1, spooled.Recovered);
+            var record = Assert.Single(spool.ReadAll());
+            Assert.Equal(("done", AuditOutcome.Ok), (record.RequestId, record.Outcome));
+            Assert.False(Directory.Exists(journal.Directory));
+            Assert.Empty(await sqlite.QueryAsync(new AuditQuery { Limit = 10 }));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Shutdown_reports_records_whose_final_entry_is_in_the_journal_as_kept_not_lost_and_recovery_adds_them()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
+        var root = Path.Combine(dataDir, AuditJournal.DirectoryName);
+        try
+        {
+            using var sqlite = await SqliteStore.OpenAsync(dataDir);
+            var store = new FailingAuditStore(sqlite) { Failing = true };
+            var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
+            var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance, shutdownTimeout: TimeSpan.FromSeconds(1), journal: journal);
+            var ticket = journal.Begin(Begin("journaled"))!;
+            Assert.True(journal.TryWriteFinal(ticket, Record("journaled")));
+            await writer.EnqueueAsync(Record("journaled"), ticket);
+            await writer.EnqueueAsync(Record("unjournaled"));
+            await writer.DisposeAsync();
+
+            Assert.Equal(1, writer.JournaledOnShutdown);
+            Assert.Equal(1, writer.LostOnShutdown);
+            store.Failing = false;
+            var result = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
+            Assert.Equal(1, result.Recovered);
+            var record = Assert.Single(await sqlite.QueryAsync(new AuditQuery { Limit = 10 }));
+            Assert.Equal(("journaled", AuditOutcome.Ok), (record.RequestId, record.Outcome));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_last_bytes_wait_for_the_final_records_journal_write()
+    {
+        using var write = new ManualResetEventSlim(false);
+        var held = 0;
+        await using var harness = await GatewayHarness.StartAsync(output, journalBeforeWrite: entries =>
+        {
+            if (entries[0] == (byte)'f' && Interlocked.Increment(ref held) == 1)
+            {
+                write.Wait(Generous);
+            }
+        });
+        try
+        {
+            Assert.Equal(Airlock.Core.Configuration.AuditDurability.Journal, harness.Gateway.Config.Audit.Durability);
+            harness.Upstream.Enqueue(UpstreamReply.Text("held until the journal is written"));
+            using var response = await harness.SendStreamingAsync(harness.Messages(
+                """{"model":"claude-opus-5-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}"""));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = response.Content.ReadAsStringAsync();
+            // State, not time: the final entry's write has started and is held.
+            using (var bound = new CancellationTokenSource(Generous))
+            {
+                while (Volatile.Read(ref held) == 0)
+                {
+                    await Task.Delay(10, bound.Token);
+                }
+            }
+            await Task.Delay(500);
+            Assert.False(body.IsCompleted, "the answer completed before its final record was written to the journal");
+            Assert.False(JournalHoldsIn(harness.DataDir, "f", null), "a final entry was written although its write is held");
+
+            write.Set();
+            var text = await body.WaitAsync(Generous);
+            Assert.Contains("message_stop", text, StringComparison.Ordinal);
+            var id = response.Headers.GetValues("x-airlock-request-id").Single();
+            Assert.True(JournalHoldsIn(harness.DataDir, "f", id));
+            var record = await harness.SingleAuditAsync();
+            Assert.Equal((id, AuditOutcome.Ok), (record.RequestId, record.Outcome));
+        }
+        finally
+        {
+            write.Set();
+        }
+    }
+
+    [Fact]
+    public async Task When_the_journal_cannot_be_written_answers_wait_for_the_stores_commit()
+    {
+        FailingAuditStore? failing = null;
+        var broken = 0;
+        await using var harness = await GatewayHarness.StartAsync(output, wrapAuditStore: s => failing = new FailingAuditStore(s),
+            journalBeforeWrite: entries =>
+            {
+                if (Volatile.Read(ref broken) == 1 && entries[0] == (byte)'f')
+                {
+                    throw new IOException("No space left on device");
+                }
+            });
+        try
+        {
+            Volatile.Write(ref broken, 1);
+            failing!.Failing = true;
+            harness.Upstream.Enqueue(UpstreamReply.Text("first"));
+            using var response = await harness.SendStreamingAsync(harness.Messages(
+                """{"model":"claude-opus-5-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}"""));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = response.Content.ReadAsStringAsync();
+            // State, not time: the final entry's write failed, so the answer waits for the store, which refuses.
+            using (var bound = new CancellationTokenSource(Generous))
+            {
+                while (failing.FailedAppends < 2)
+                {
+                    await Task.Delay(10, bound.Token);
+                }
+            }
+            Assert.False(body.IsCompleted, "the answer completed although neither the journal nor the store holds its record");
+
+            failing.Failing = false;
+            Assert.Contains("message_stop", await body.WaitAsync(Generous), StringComparison.Ordinal);
+            // The journal is off from now on: the next answer's record is committed before its last bytes.
+            harness.Upstream.Enqueue(UpstreamReply.Text("second"));
+            using var second = await harness.SendStreamingAsync(harness.Messages(
+                """{"model":"claude-opus-5-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"again"}]}"""));
+            Assert.Contains("message_stop", await second.Content.ReadAsStringAsync().WaitAsync(Generous), StringComparison.Ordinal);
+            var secondId = second.Headers.GetValues("x-airlock-request-id").Single();
+            Assert.Contains(await harness.Gateway.Store.QueryAsync(new AuditQuery { Limit = 10 }), r => r.RequestId == secondId);
+            Assert.False(JournalHoldsIn(harness.DataDir, "", secondId), "a failed journal took an entry");
+            Assert.All(await harness.AuditAsync(2), r => Assert.Equal(AuditOutcome.Ok, r.Outcome));
+        }
+        finally
+        {
+            failing!.Failing = false;
+        }
+    }
+
+    [Fact]
+    public async Task A_client_that_leaves_mid_stream_gets_a_client_abort_record_and_its_final_entry()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output);
+        harness.Upstream.Enqueue(UpstreamReply.Text(string.Join(' ', Enumerable.Repeat("slow", 200))).WithEventDelay(TimeSpan.FromMilliseconds(100)));
+        string id;
+        using (var response = await harness.SendStreamingAsync(harness.Messages(
+            """{"model":"claude-opus-5-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}""")))
+        {
+            id = response.Headers.GetValues("x-airlock-request-id").Single();
+            var stream = await response.Content.ReadAsStreamAsync();
+            Assert.True(await stream.ReadAsync(new byte[256]) > 0);
+        } // the client leaves mid-stream
+        var record = (await harness.AuditAsync(1, Generous)).Single();
+        Assert.Equal((id, AuditOutcome.ClientAbort), (record.RequestId, record.Outcome));
+        Assert.True(JournalHoldsIn(harness.DataDir, "b", id));
+        Assert.True(JournalHoldsIn(harness.DataDir, "f", id));
+    }
+
+    [Fact]
+    public async Task Two_gateways_on_one_data_directory_keep_their_journals_apart_and_a_kill_9_of_one_is_recovered_by_the_next_start()
+    {
+        var work = Path.Combine(Path.GetTempPath(), "airlock-journal-two-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(work);
+        await using var upstream = await ScriptedUpstream.StartAsync();
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(work, "airlock.yaml"), $"""
+                level: 1
+                upstreams:
+                  - name: main
+                    kind: anthropic
+                    url: {upstream.BaseUrl}
+                    api_key_env: {GatewayHarness.UpstreamKeyVariable}
+                routes:
+                  - models: "*"
+                    upstream: main
+                """);
+            var key = JsonDocument.Parse(await BuiltCli.RunAsync(work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
+            var journals = Path.Combine(work, ".airlock", AuditJournal.DirectoryName);
+            string? blueId = null, greenId = null, thirdLog = null;
+            await WithServeAsync(work, upstream, async (blueHttp, blue) =>
+            {
+                // Blue streams slowly; green starts on the same data directory meanwhile.
+                upstream.Enqueue(UpstreamReply.Text(string.Join(' ', Enumerable.Repeat("slow", 1000))).WithEventDelay(TimeSpan.FromMilliseconds(200)));
+                using var slow = await blueHttp.SendAsync(Request(key, stream: true), HttpCompletionOption.ResponseHeadersRead);
+                Assert.True(await (await slow.Content.ReadAsStreamAsync()).ReadAsync(new byte[256]) > 0);
+                blueId = slow.Headers.GetValues("x-airlock-request-id").Single();
+                Assert.True(JournalHolds(work, "b", blueId));
+                return await WithServeAsync(work, upstream, async (greenHttp, green) =>
+                {
+                    // Green's start did not recover blue's live journal: blue's begin entry is still there, not in the trail.
+                    Assert.Equal(2, Directory.GetDirectories(journals).Length);
+                    Assert.True(JournalHolds(work, "b", blueId));
+                    upstream.Enqueue(UpstreamReply.Text("green answer"));
+                    using var answered = await greenHttp.SendAsync(Request(key, stream: true));
+                    Assert.Contains("message_stop", await answered.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+                    greenId = answered.Headers.GetValues("x-airlock-request-id").Single();
+
+                    blue.Kill(entireProcessTree: true); // SIGKILL of one gateway mid-stream
+                    await blue.WaitForExitAsync();
+                    // A third start takes over blue's journal (its lock died with it) and leaves green's (live) alone.
+                    await WithServeAsync(work, upstream, (_, third) =>
+                    {
+                        third.Kill(entireProcessTree: true);
+                        return third.WaitForExitAsync().ContinueWith(_ => "", TaskScheduler.Default);
+                    }, log => thirdLog = log);
+                    Assert.True(JournalHolds(work, "f", greenId), "recovery touched the live gateway's journal");
+                    Assert.False(JournalHolds(work, "b", blueId), "recovery left the killed gateway's journal");
+                    return "";
+                });
+            });
+            Assert.Contains("belongs to a running gateway", thirdLog, StringComparison.Ordinal);
+            Assert.Matches("0 final record\\(s\\) and 1 interrupted record\\(s\\) added to the trail", thirdLog);
+            var trail = JsonDocument.Parse(await BuiltCli.RunAsync(work, "audit", "list", "--json")).RootElement.EnumerateArray()
+                .Select(r => (Id: r.GetProperty("request_id").GetString(), Outcome: r.GetProperty("outcome").GetString())).ToList();
+            Assert.Equal([(blueId, "interrupted")], trail.Where(r => r.Id == blueId));
+            Assert.Equal([(greenId, "ok")], trail.Where(r => r.Id == greenId));
+            Assert.Contains("intact", await BuiltCli.RunAsync(work, "audit", "verify"), StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static bool JournalMentions(string work, string requestId) => JournalHolds(work, "", requestId);
+
+    private static bool JournalHolds(string work, string tag, string requestId) => JournalHoldsIn(Path.Combine(work, ".airlock"), tag, requestId);
+
+    /// <summary>True when an entry starting with <paramref name="tag"/> (b, f, or any) of <paramref name="requestId"/> (any when null) is in a journal of <paramref name="dataDir"/>.</summary>
+    private static bool JournalHoldsIn(string dataDir, string tag, string? requestId)
+    {
+        var directory = Path.Combine(dataDir, AuditJournal.DirectoryName);
+        return Directory.Exists(directory) && Directory.EnumerateFiles(directory, "journal-*", SearchOption.AllDirectories).Any(file =>
         {
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             using var reader = new StreamReader(stream);
-            return reader.ReadToEnd().Contains(requestId, StringComparison.Ordinal);
+            return reader.ReadToEnd().Split('\n').Any(line => line.StartsWith(tag, StringComparison.Ordinal)
+                && (requestId is null || line.Contains($"\"RequestId\":\"{requestId}\"", StringComparison.Ordinal)));
         });
     }
 
@@ -318,7 +677,7 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs <c>airlock serve</c> in <paramref name="work"/> (the upstream's key in its environment) until <paramref name="use"/> returns.</summary>
-    private async Task<string> WithServeAsync(string work, ScriptedUpstream upstream, Func<HttpClient, Process, Task<string>> use)
+    private async Task<string> WithServeAsync(string work, ScriptedUpstream upstream, Func<HttpClient, Process, Task<string>> use, Action<string>? logged = null)
     {
         var port = BuiltCli.FreePort();
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = work, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -351,6 +710,7 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
             lock (log)
             {
                 output.WriteLine(log.ToString());
+                logged?.Invoke(log.ToString());
             }
         }
     }

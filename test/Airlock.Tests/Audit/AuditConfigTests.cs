@@ -51,16 +51,46 @@ public sealed class AuditConfigTests
     }
 
     [Theory]
-    [InlineData("", AuditDurability.Commit)]
-    [InlineData("audit:\n  durable: true\n", AuditDurability.Commit)]
+    [InlineData("", AuditDurability.Journal)]
+    [InlineData("audit:\n  durable: true\n", AuditDurability.Journal)]
+    [InlineData("audit:\n  store: postgres\n  postgres:\n    connection_string_env: PG\n", AuditDurability.Commit)]
+    [InlineData("audit:\n  store: postgres\n  durable: true\n  postgres:\n    connection_string_env: PG\n", AuditDurability.Commit)]
+    [InlineData("audit:\n  store: postgres\n  durable: journal\n  postgres:\n    connection_string_env: PG\n", AuditDurability.Journal)]
     [InlineData("audit:\n  durable: journal\n", AuditDurability.Journal)]
     [InlineData("audit:\n  durable: commit\n", AuditDurability.Commit)]
     [InlineData("audit:\n  durable: false\n", AuditDurability.Off)]
-    public void Durable_is_commit_by_default_or_the_journal_or_off(string yaml, AuditDurability expected)
+    public void Durable_true_is_the_journal_with_sqlite_and_the_commit_with_postgres(string yaml, AuditDurability expected)
     {
-        Assert.Equal(expected, Parse(yaml).Audit.Durability);
+        var audit = Parse(yaml).Audit;
+        Assert.Equal(expected, audit.Durability);
+        Assert.False(audit.JournalFsync);
         var errors = Assert.Throws<ConfigurationException>(() => Parse("audit:\n  durable: sometimes\n")).Errors;
         Assert.Contains(errors, e => e.Contains("audit.durable", StringComparison.Ordinal) && e.Contains("commit", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_record_default_follows_the_store_and_an_explicit_value_survives_a_store_change()
+    {
+        Assert.Equal(AuditDurability.Journal, new AuditConfig().Durability);
+        Assert.Equal(AuditDurability.Commit, new AuditConfig { Store = AuditStoreKind.Postgres }.Durability);
+        Assert.Equal(AuditDurability.Off, (new AuditConfig { Durability = AuditDurability.Off } with { Store = AuditStoreKind.Postgres }).Durability);
+    }
+
+    [Theory]
+    [InlineData("audit:\n  journal:\n    fsync: true\n")]
+    [InlineData("audit:\n  durable: journal\n  journal:\n    fsync: true\n")]
+    [InlineData("audit:\n  durable: true\n  journal:\n    fsync: true\n")]
+    public void Journal_fsync_turns_on_fsynced_begin_entries(string yaml) => Assert.True(Parse(yaml).Audit.JournalFsync);
+
+    [Theory]
+    [InlineData("audit:\n  durable: commit\n  journal:\n    fsync: true\n", "audit.durable is commit")]
+    [InlineData("audit:\n  durable: false\n  journal:\n    fsync: true\n", "audit.durable is false")]
+    [InlineData("audit:\n  store: postgres\n  postgres:\n    connection_string_env: PG\n  journal:\n    fsync: true\n", "means commit with audit.store postgres")]
+    [InlineData("audit:\n  journal:\n    fsync: sometimes\n", "audit.journal.fsync")]
+    public void Journal_fsync_without_the_journal_is_a_precise_error(string yaml, string expected)
+    {
+        var errors = Assert.Throws<ConfigurationException>(() => Parse(yaml)).Errors;
+        Assert.Contains(errors, e => e.Contains("audit.journal.fsync", StringComparison.Ordinal) && e.Contains(expected, StringComparison.Ordinal));
     }
 
     [Fact]
