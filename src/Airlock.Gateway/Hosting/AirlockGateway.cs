@@ -170,7 +170,6 @@ public sealed class AirlockGateway : IAsyncDisposable
                 ? AuditJournal.OpenInstance(journalDirectory, sp.GetRequiredService<ILogger<AuditJournal>>(), new AuditJournalOptions
                 {
                     Fsync = config.Audit.JournalFsync,
-                    BeginOnThread = Environment.GetEnvironmentVariable("AIRLOCK_JOURNAL_BEGIN_ON_THREAD") == "1", // MEASURE ONLY
                     FlushToDisk = options.JournalFlushToDisk,
                     BeforeWrite = options.JournalBeforeWrite,
                 })

@@ -342,9 +342,10 @@ internal sealed partial class GatewayPipeline(
     }
 
     /// <summary>
-    /// Hashes the body and, with <c>audit.durable: journal</c>, hands the record as it stands (outcome <c>interrupted</c>) to
-    /// the audit journal: if the gateway dies from here on, that is what the trail keeps. Once per request (retries and
-    /// failover keep the first entry; the final record says where the request went).
+    /// Hashes the body and, with the audit journal (<c>audit.durable: journal</c>, or <c>true</c> with SQLite), hands the
+    /// record as it stands (outcome <c>interrupted</c>) to it: if the gateway dies from here on, that is what the trail
+    /// keeps. Without fsync the entry is written here, while the upstream works (one <c>pwrite</c>). Once per request
+    /// (retries and failover keep the first entry; the final record says where the request went).
     /// </summary>
     private void BeginJournal(Exchange exchange)
     {
@@ -800,10 +801,10 @@ internal sealed partial class GatewayPipeline(
     /// <summary>
     /// The one place an exchange becomes an audit record, and where the response is completed: the bytes held back
     /// (<see cref="Exchange.Held"/>) are written only once the record is durable, so a client never holds a complete
-    /// answer whose record a crash could lose. A request that was forwarded with the audit journal on
-    /// (<c>audit.durable: journal</c>) needs its begin entry fsync'd (done while the upstream worked) and its final record
-    /// written to the journal (<see cref="RecordJournaledAsync"/>); any other (<c>audit.durable: true</c>, refusals
-    /// before forwarding) needs the record committed to the store or fsync'd to the spool. Concurrent requests share one
+    /// answer whose record a crash could lose. A request that was forwarded with the audit journal on (the default with
+    /// SQLite) needs its final record written to the journal, and with <c>audit.journal.fsync</c> its begin entry synced
+    /// (<see cref="RecordJournaledAsync"/>); any other (<c>audit.durable: commit</c>, <c>true</c> with PostgreSQL, refusals
+    /// before forwarding, a failed journal) needs the record committed to the store or fsync'd to the spool. Concurrent requests share one
     /// commit (group commit in <see cref="AuditWriter"/>). Not awaited for durability: a client that left (it gets
     /// nothing more), a refusal because the store is down (its record waits in the queue), and <c>audit.durable:
     /// false</c> (measuring what durability costs).
@@ -846,8 +847,8 @@ internal sealed partial class GatewayPipeline(
     }
 
     /// <summary>
-    /// A journaled request ends: waits until its begin entry is durable (normally long done: it was fsync'd while the
-    /// upstream worked), appends the final record to the journal (a plain write: a process crash no longer loses it) and
+    /// A journaled request ends: waits until its begin entry is written (already done without fsync; with fsync normally
+    /// long done: it was synced while the upstream worked), appends the final record to the journal (a plain write: a process crash no longer loses it) and
     /// queues it to the store's group commit, which settles the journal entries. Returns whether the held bytes may go.
     /// Should the journal fail, the record is committed to the store before they go, as with <c>audit.durable: commit</c>.
     /// </summary>
