@@ -48,6 +48,11 @@ if [ ! -x /usr/bin/chromium ]; then
   (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || echo "test: installing chromium failed; the posture browser test will fail" >&2
 fi
 
+# flock(1) (util-linux) for the audit journal's lock test (another process must see the gateway's exclusive flock).
+if ! command -v flock >/dev/null 2>&1; then
+  (apt-get update -qq && apt-get install -y -qq util-linux) >/dev/null 2>&1 || echo "test: flock is missing; the audit journal lock test will fail" >&2
+fi
+
 # The official AWS JavaScript Bedrock client (npm, pinned in test/aws-sdk-client/) for AwsSdkClientTests.
 step "installing the AWS SDK for JavaScript Bedrock client (pinned)"
 if ! "$ROOT/test/aws-sdk-client/install.sh" >/dev/null; then
