@@ -561,6 +561,51 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task With_fsync_a_failing_sync_makes_answers_wait_for_the_stores_commit()
+    {
+        FailingAuditStore? failing = null;
+        var broken = 0;
+        await using var harness = await GatewayHarness.StartAsync(output, c => c with { Audit = c.Audit with { JournalFsync = true } },
+            wrapAuditStore: s => failing = new FailingAuditStore(s),
+            journalFlushToDisk: handle =>
+            {
+                if (Volatile.Read(ref broken) == 1)
+                {
+                    throw new IOException("Input/output error");
+                }
+                RandomAccess.FlushToDisk(handle);
+            });
+        try
+        {
+            Volatile.Write(ref broken, 1);
+            failing!.Failing = true;
+            harness.Upstream.Enqueue(UpstreamReply.Text("sync failed"));
+            using var response = await harness.SendStreamingAsync(harness.Messages(
+                """{"model":"claude-opus-5-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}"""));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = response.Content.ReadAsStringAsync();
+            // State, not time: the begin entry's sync failed, so the answer waits for the store, which refuses.
+            using (var bound = new CancellationTokenSource(Generous))
+            {
+                while (failing.FailedAppends < 2)
+                {
+                    await Task.Delay(10, bound.Token);
+                }
+            }
+            Assert.False(body.IsCompleted, "the answer completed although its begin entry was never synced and the store refused its record");
+
+            failing.Failing = false;
+            Assert.Contains("message_stop", await body.WaitAsync(Generous), StringComparison.Ordinal);
+            var record = await harness.SingleAuditAsync();
+            Assert.Equal(AuditOutcome.Ok, record.Outcome);
+        }
+        finally
+        {
+            failing!.Failing = false;
+        }
+    }
+
+    [Fact]
     public async Task A_client_that_leaves_mid_stream_gets_a_client_abort_record_and_its_final_entry()
     {
         await using var harness = await GatewayHarness.StartAsync(output);
