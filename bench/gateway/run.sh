@@ -3,12 +3,13 @@
 # upstream ("direct"), through Airlock, and through Portkey, measured in ONE run so the
 # added latency and the Airlock/Portkey ratios come from the same machine state.
 #
-# Two more legs measure Airlock variants against the same direct leg: airlock-nodurable (audit.durable: false, to
-# show what holding each answer's last bytes until its audit record is committed costs) and bedrock (the same turn
-# posted to Airlock's Bedrock door, answered in AWS event-stream frames translated from nginx's SSE).
+# More legs measure Airlock variants against the same direct leg: airlock-nodurable (audit.durable: false, to show
+# what holding each answer's last bytes until its audit record is safe costs), airlock-commit (audit.durable: commit:
+# the last bytes wait for the store's commit instead of the default page-cache journal's write) and bedrock (the same
+# turn posted to Airlock's Bedrock door, answered in AWS event-stream frames translated from nginx's SSE).
 # airlock-noinspect (inspection.enabled: false; only with --only) shows what inspection adds (issue 3: ≤ 0.3 ms p50).
 #
-# usage: bench/gateway/run.sh [--quick] [--only direct,airlock,airlock-nodurable,airlock-noinspect,bedrock,portkey] [--body FILE] [--rounds N]
+# usage: bench/gateway/run.sh [--quick] [--only direct,airlock,airlock-commit,airlock-nodurable,airlock-noinspect,bedrock,portkey] [--body FILE] [--rounds N]
 # See bench/gateway/README.md for what is measured and how to read the table.
 set -euo pipefail
 
@@ -33,7 +34,7 @@ readonly TARGET_RSS_MB="150"
 readonly TARGET_DURABLE_ADDED_P50_MS="0.2"
 readonly TARGET_INSPECTION_ADDED_P50_MS="0.3"
 readonly TARGET_BEDROCK_ADDED_P50_MS="0.5"
-readonly ALL_LEGS="direct airlock airlock-nodurable airlock-noinspect bedrock portkey"
+readonly ALL_LEGS="direct airlock airlock-commit airlock-nodurable airlock-noinspect bedrock portkey"
 
 MAX_SECONDS="${BENCH_MAX_SECONDS:-295}"
 AIRLOCK_START_TIMEOUT="${AIRLOCK_START_TIMEOUT:-150}"
@@ -49,7 +50,7 @@ usage() {
     cat <<'EOF'
 usage: bench/gateway/run.sh [--quick] [--only LEGS] [--body FILE] [--rounds N]
   --quick        short warm-up and measurement (smoke test, numbers are indicative only)
-  --only LEGS    comma-separated subset of: direct, airlock, airlock-nodurable, airlock-noinspect, bedrock, portkey
+  --only LEGS    comma-separated subset of: direct, airlock, airlock-commit, airlock-nodurable, airlock-noinspect, bedrock, portkey
                  (default: direct,airlock,portkey); added latency needs the direct leg in the same run
   --body FILE    request body to replay (default: bench/data/claude-code-request.json,
                  or a generated 49 KiB stand-in while that file does not exist)
@@ -89,8 +90,8 @@ for leg in $ALL_LEGS; do
 done
 for r in "${requested[@]}"; do
     case "$r" in
-        direct|airlock|airlock-nodurable|airlock-noinspect|bedrock|portkey) ;;
-        *) echo "--only: unknown leg '$r' (use direct, airlock, airlock-nodurable, airlock-noinspect, bedrock, portkey)" >&2; exit 2 ;;
+        direct|airlock|airlock-commit|airlock-nodurable|airlock-noinspect|bedrock|portkey) ;;
+        *) echo "--only: unknown leg '$r' (use direct, airlock, airlock-commit, airlock-nodurable, airlock-noinspect, bedrock, portkey)" >&2; exit 2 ;;
     esac
 done
 
@@ -636,6 +637,7 @@ for leg in "${legs[@]}"; do
         direct) setup_direct ;;
         portkey) setup_portkey || leg_status[$leg]="failed" ;;
         airlock) setup_airlock airlock true || leg_status[$leg]="failed" ;;
+        airlock-commit) setup_airlock airlock-commit commit || leg_status[$leg]="failed" ;;
         airlock-nodurable) setup_airlock airlock-nodurable false || leg_status[$leg]="failed" ;;
         airlock-noinspect) setup_airlock airlock-noinspect true false || leg_status[$leg]="failed" ;;
         bedrock) setup_bedrock || leg_status[$leg]="failed" ;;
@@ -766,6 +768,7 @@ leg_title() {
     case "$1" in
         direct) echo "direct nginx" ;;
         airlock) echo "Airlock" ;;
+        airlock-commit) echo "Airlock, audit.durable: commit" ;;
         airlock-nodurable) echo "Airlock, audit.durable: false" ;;
         airlock-noinspect) echo "Airlock, inspection.enabled: false" ;;
         bedrock) echo "Airlock Bedrock door" ;;
@@ -784,8 +787,8 @@ report="$workdir/report.md"
     fi
     echo "- machine: $(nproc) cores, $cpu_model, $mem_total, kernel $(uname -r), load average at report time $load_now"
     echo "- commit: $git_commit"
-    if has_leg airlock || has_leg airlock-nodurable || has_leg airlock-noinspect || has_leg bedrock; then
-        echo "- airlock: ${AIRLOCK#"$REPO_ROOT"/} (level $AIRLOCK_LEVEL, upstream kind $AIRLOCK_UPSTREAM_KIND; audit.durable true except the airlock-nodurable leg)"
+    if has_leg airlock || has_leg airlock-commit || has_leg airlock-nodurable || has_leg airlock-noinspect || has_leg bedrock; then
+        echo "- airlock: ${AIRLOCK#"$REPO_ROOT"/} (level $AIRLOCK_LEVEL, upstream kind $AIRLOCK_UPSTREAM_KIND; audit.durable true, i.e. the page-cache journal with SQLite, except the airlock-commit and airlock-nodurable legs)"
     fi
     if has_leg bedrock; then
         echo "- bedrock leg: POST ${leg_path[bedrock]:-/bedrock/model/<id>/invoke-with-response-stream} with the body in Bedrock form ($(stat -c %s "${leg_body[bedrock]:-$body_file}" 2>/dev/null || echo ?) bytes), bearer key; Airlock relays to nginx as Messages and answers in event-stream frames (checked: CRCs, message_start … message_stop)"
@@ -844,6 +847,10 @@ report="$workdir/report.md"
         if [[ "${leg_status[airlock-nodurable]:-}" == "ok" ]]; then
             v="$(added_ms airlock rr_p50 airlock-nodurable)"
             echo "| durability (p50 airlock − airlock-nodurable) | ≤ ${TARGET_DURABLE_ADDED_P50_MS} ms | $v ms | $(check "$v" "<=" "$TARGET_DURABLE_ADDED_P50_MS") |"
+            if [[ "${leg_status[airlock-commit]:-}" == "ok" ]]; then
+                v="$(added_ms airlock-commit rr_p50 airlock-nodurable)"
+                echo "| durability with audit.durable: commit (p50 airlock-commit − airlock-nodurable) | ≤ ${TARGET_DURABLE_ADDED_P50_MS} ms | $v ms | $(check "$v" "<=" "$TARGET_DURABLE_ADDED_P50_MS") |"
+            fi
         fi
         if [[ "${leg_status[airlock-noinspect]:-}" == "ok" ]]; then
             v="$(added_ms airlock rr_p50 airlock-noinspect)"
