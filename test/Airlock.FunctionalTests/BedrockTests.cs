@@ -555,6 +555,49 @@ public sealed class BedrockTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_refused_beta_is_not_retried_on_the_same_upstream()
+    {
+        // Another attempt on the same upstream would be refused the same way: only backoff and noise.
+        var log = new RecordingOutput(output);
+        await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Bedrock, configure: c => c with
+        {
+            Upstreams = [c.Upstreams[0] with
+            {
+                ModelMap = [new ModelMapping { Match = "claude-opus-*", Model = ProfileId }],
+                Retries = 3,
+                RetryBackoff = TimeSpan.FromMilliseconds(5),
+            }],
+            Betas = [new BetaRuleConfig { Kind = UpstreamKind.Bedrock, Beta = "interleaved-thinking-*", Action = "refuse" }],
+        });
+
+        using var door = DoorRequest(harness, ProfileId, stream: true);
+        using var response = await harness.Client.SendAsync(door);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal("beta_refused:interleaved-thinking-2025-05-14", record.ErrorType);
+        var attempts = log.Lines.Where(l => l.Contains(record.RequestId + " attempt ", StringComparison.Ordinal)).ToList();
+        Assert.Single(attempts);
+        Assert.Contains("attempt 1 ", attempts[0], StringComparison.Ordinal);
+    }
+
+    /// <summary>Keeps what the gateway logs (and still shows it in the test's output).</summary>
+    private sealed class RecordingOutput(ITestOutputHelper inner) : ITestOutputHelper
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+        public IReadOnlyList<string> Lines => [.. _lines];
+
+        public void WriteLine(string message)
+        {
+            _lines.Enqueue(message);
+            inner.WriteLine(message);
+        }
+
+        public void WriteLine(string format, params object[] args) => WriteLine(string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+    }
+
+    [Fact]
     public async Task A_beta_refused_by_configuration_fails_with_an_error_naming_it()
     {
         await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: c => MapOpusToProfile(c) with

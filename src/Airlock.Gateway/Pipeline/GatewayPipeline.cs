@@ -317,7 +317,10 @@ internal sealed partial class GatewayPipeline(
                 {
                     failure = attemptFailure;
                     LogAttemptFailed(logger, exchange.RequestId, upstream.Name, attempt + 1, attemptFailure!.Value.ErrorType);
-                    if (attemptFailure.Value.ErrorType is "upstream_credentials" or "invalid_model" or "unsupported_operation" or "untranslatable_request" or "egress_refused" or "region_refused")
+                    // Refusals that another attempt on the same upstream would only repeat (a beta this upstream refuses
+                    // included): move on to the next upstream of the route at once.
+                    if (attemptFailure.Value.ErrorType is "upstream_credentials" or "invalid_model" or "unsupported_operation" or "untranslatable_request" or "egress_refused" or "region_refused"
+                        || attemptFailure.Value.ErrorType.StartsWith("beta_", StringComparison.Ordinal))
                     {
                         break;
                     }
@@ -353,6 +356,19 @@ internal sealed partial class GatewayPipeline(
         if (exchange.Journal is null && config.Audit.Durability == AuditDurability.Journal && audit.Journal is { } journal)
         {
             exchange.Journal = journal.Begin(exchange.ToRecord() with { Outcome = AuditOutcome.Interrupted, ErrorType = AuditJournal.GatewayStopped, Status = 0 });
+        }
+    }
+
+    /// <summary>Waits for an abandoned send to end and drops its outcome (the caller is already failing with its own).</summary>
+    private static async Task DrainAsync(Task<HttpResponseMessage> sending)
+    {
+        try
+        {
+            (await sending.ConfigureAwait(false)).Dispose();
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+        {
+            // The send's failure is moot: the exception that abandoned it is the one that propagates.
         }
     }
 
@@ -401,8 +417,17 @@ internal sealed partial class GatewayPipeline(
             try
             {
                 var sending = adapter.Client.Invoker.SendAsync(request, firstByte.Token);
-                // While the upstream works: the body's hash, then the journal's begin entry (fsync'd in the background).
-                BeginJournal(exchange);
+                try
+                {
+                    // While the upstream works: the body's hash, then the journal's begin entry.
+                    BeginJournal(exchange);
+                }
+                catch
+                {
+                    // The send still reads the request's pooled body: it must end before the body goes back to the pool.
+                    await DrainAsync(sending).ConfigureAwait(false);
+                    throw;
+                }
                 var response = await sending.ConfigureAwait(false);
                 return (response, null);
             }
