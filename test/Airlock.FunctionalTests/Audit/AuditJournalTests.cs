@@ -526,24 +526,9 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
         try
         {
             Volatile.Write(ref broken, 1);
-            failing!.Failing = true;
-            harness.Upstream.Enqueue(UpstreamReply.Text("first"));
-            using var response = await harness.SendStreamingAsync(harness.Messages(
-                """{"model":"claude-opus-5-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}"""));
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var body = response.Content.ReadAsStringAsync();
-            // State, not time: the final entry's write failed, so the answer waits for the store, which refuses.
-            using (var bound = new CancellationTokenSource(Generous))
-            {
-                while (failing.FailedAppends < 2)
-                {
-                    await Task.Delay(10, bound.Token);
-                }
-            }
-            Assert.False(body.IsCompleted, "the answer completed although neither the journal nor the store holds its record");
-
-            failing.Failing = false;
-            Assert.Contains("message_stop", await body.WaitAsync(Generous), StringComparison.Ordinal);
+            // The final entry's write fails, so the answer waits for the store, which refuses until told otherwise.
+            await AssertTheAnswerWaitsForTheStoreAsync(harness, failing!, "first",
+                "the answer completed although neither the journal nor the store holds its record");
             // The journal is off from now on: the next answer's record is committed before its last bytes.
             harness.Upstream.Enqueue(UpstreamReply.Text("second"));
             using var second = await harness.SendStreamingAsync(harness.Messages(
@@ -578,24 +563,9 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
         try
         {
             Volatile.Write(ref broken, 1);
-            failing!.Failing = true;
-            harness.Upstream.Enqueue(UpstreamReply.Text("sync failed"));
-            using var response = await harness.SendStreamingAsync(harness.Messages(
-                """{"model":"claude-opus-5-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}"""));
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var body = response.Content.ReadAsStringAsync();
-            // State, not time: the begin entry's sync failed, so the answer waits for the store, which refuses.
-            using (var bound = new CancellationTokenSource(Generous))
-            {
-                while (failing.FailedAppends < 2)
-                {
-                    await Task.Delay(10, bound.Token);
-                }
-            }
-            Assert.False(body.IsCompleted, "the answer completed although its begin entry was never synced and the store refused its record");
-
-            failing.Failing = false;
-            Assert.Contains("message_stop", await body.WaitAsync(Generous), StringComparison.Ordinal);
+            // The begin entry's sync fails, so the answer waits for the store, which refuses until told otherwise.
+            await AssertTheAnswerWaitsForTheStoreAsync(harness, failing!, "sync failed",
+                "the answer completed although its begin entry was never synced and the store refused its record");
             var record = await harness.SingleAuditAsync();
             Assert.Equal(AuditOutcome.Ok, record.Outcome);
         }
@@ -603,6 +573,32 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
         {
             failing!.Failing = false;
         }
+    }
+
+    /// <summary>
+    /// Sends a turn while <paramref name="failing"/> refuses appends and the journal cannot take it: checks the answer
+    /// stays incomplete until the store has refused twice (state, not time), then lets the store recover and checks the
+    /// answer completes.
+    /// </summary>
+    private static async Task AssertTheAnswerWaitsForTheStoreAsync(GatewayHarness harness, FailingAuditStore failing, string reply, string whyNot)
+    {
+        failing.Failing = true;
+        harness.Upstream.Enqueue(UpstreamReply.Text(reply));
+        using var response = await harness.SendStreamingAsync(harness.Messages(
+            """{"model":"claude-opus-5-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}"""));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = response.Content.ReadAsStringAsync();
+        using (var bound = new CancellationTokenSource(Generous))
+        {
+            while (failing.FailedAppends < 2)
+            {
+                await Task.Delay(10, bound.Token);
+            }
+        }
+        Assert.False(body.IsCompleted, whyNot);
+
+        failing.Failing = false;
+        Assert.Contains("message_stop", await body.WaitAsync(Generous), StringComparison.Ordinal);
     }
 
     [Fact]
