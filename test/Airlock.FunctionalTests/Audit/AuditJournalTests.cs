@@ -232,6 +232,26 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Writes an <c>airlock.yaml</c> in <paramref name="work"/> for <c>airlock serve</c> (the default <c>audit.durable:
+    /// true</c>, which is the journal with the SQLite store) and creates a developer key; returns the key.
+    /// </summary>
+    private static async Task<string> ConfigureServeAsync(string work, ScriptedUpstream upstream)
+    {
+        await File.WriteAllTextAsync(Path.Combine(work, "airlock.yaml"), $"""
+            level: 1
+            upstreams:
+              - name: main
+                kind: anthropic
+                url: {upstream.BaseUrl}
+                api_key_env: {GatewayHarness.UpstreamKeyVariable}
+            routes:
+              - models: "*"
+                upstream: main
+            """);
+        return JsonDocument.Parse(await BuiltCli.RunAsync(work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
+    }
+
     [Fact]
     public async Task A_kill_9_mid_stream_leaves_an_interrupted_record_and_a_completed_answer_keeps_its_ok_record()
     {
@@ -240,18 +260,7 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
         await using var upstream = await ScriptedUpstream.StartAsync();
         try
         {
-            await File.WriteAllTextAsync(Path.Combine(work, "airlock.yaml"), $"""
-                level: 1
-                upstreams:
-                  - name: main
-                    kind: anthropic
-                    url: {upstream.BaseUrl}
-                    api_key_env: {GatewayHarness.UpstreamKeyVariable}
-                routes:
-                  - models: "*"
-                    upstream: main
-                """); // the default audit.durable: true, which is the journal with the SQLite store
-            var key = JsonDocument.Parse(await BuiltCli.RunAsync(work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
+            var key = await ConfigureServeAsync(work, upstream);
 
             // 1. A slow stream, killed once its first bytes arrived: the begin entry is all the trail can have.
             var slowId = await WithServeAsync(work, upstream, async (http, serve) =>
@@ -628,18 +637,7 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
         await using var upstream = await ScriptedUpstream.StartAsync();
         try
         {
-            await File.WriteAllTextAsync(Path.Combine(work, "airlock.yaml"), $"""
-                level: 1
-                upstreams:
-                  - name: main
-                    kind: anthropic
-                    url: {upstream.BaseUrl}
-                    api_key_env: {GatewayHarness.UpstreamKeyVariable}
-                routes:
-                  - models: "*"
-                    upstream: main
-                """);
-            var key = JsonDocument.Parse(await BuiltCli.RunAsync(work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
+            var key = await ConfigureServeAsync(work, upstream);
             var journals = Path.Combine(work, ".airlock", AuditJournal.DirectoryName);
             string? blueId = null, greenId = null, thirdLog = null;
             await WithServeAsync(work, upstream, async (blueHttp, blue) =>
