@@ -156,7 +156,20 @@ public sealed partial class AuditJournal : IDisposable
     public long SegmentsDeleted => Interlocked.Read(ref _segmentsDeleted);
 
     /// <summary>Bytes the journal's segments hold on disk now.</summary>
-    public long BytesOnDisk => SegmentFiles(Directory).Sum(f => new FileInfo(f.Path).Length);
+    public long BytesOnDisk => SegmentFiles(Directory).Sum(f => LengthOrZero(f.Path));
+
+    // A settled segment can be deleted between the listing and the stat: it then holds nothing.
+    private static long LengthOrZero(string path)
+    {
+        try
+        {
+            return new FileInfo(path).Length;
+        }
+        catch (FileNotFoundException)
+        {
+            return 0;
+        }
+    }
 
     /// <summary>
     /// Records <paramref name="begin"/> (the request's record as it stands, outcome <c>interrupted</c>): written now

@@ -426,7 +426,16 @@ public sealed class MessagesRequestReaderDifferentialTests
         {
             text.Append('-');
         }
-        text.Append(random.Next(4) == 0 ? "0" : random.NextInt64(1, long.MaxValue).ToString(System.Globalization.CultureInfo.InvariantCulture)[..random.Next(1, 19)]);
+        if (random.Next(4) == 0)
+        {
+            text.Append('0');
+        }
+        else
+        {
+            // Up to 18 digits, never more than the drawn integer has (a small draw has fewer).
+            var digits = random.NextInt64(1, long.MaxValue).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            text.Append(digits[..Math.Min(digits.Length, random.Next(1, 19))]);
+        }
         if (random.Next(3) == 0)
         {
             text.Append('.').Append(random.Next(1000));
