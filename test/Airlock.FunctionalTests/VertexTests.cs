@@ -99,6 +99,36 @@ public sealed class VertexTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_beta_in_a_vertex_body_is_judged_with_the_header_and_travels_only_in_the_header()
+    {
+        // Whether Vertex honours an anthropic_beta body member is undocumented: it must not pass the beta policy unjudged
+        // (the byte-for-byte path would otherwise forward it).
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Vertex, configure: c => c with
+        {
+            Betas = [new BetaRuleConfig { Kind = UpstreamKind.Vertex, Beta = "web-fetch-*", Action = "refuse" }],
+        });
+        static string WithBetas(string betas) => VertexBody.Replace("\"max_tokens\"", "\"anthropic_beta\":[" + betas + "],\"max_tokens\"", StringComparison.Ordinal);
+
+        using var refused = await harness.Client.SendAsync(DoorRequest(harness, DoorPath(), WithBetas("\"web-fetch-2025-09-10\"")));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("web-fetch-2025-09-10", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(harness.Upstream.VertexRequests);
+
+        harness.Upstream.Enqueue(UpstreamReply.Text("Judged."));
+        using var passed = await harness.SendStreamingAsync(DoorRequest(harness, DoorPath(), WithBetas("\"context-1m-2025-08-07\"")));
+        Assert.Equal(HttpStatusCode.OK, passed.StatusCode);
+        var received = Assert.Single(harness.Upstream.VertexRequests);
+        Assert.Equal("claude-code-20250219,interleaved-thinking-2025-05-14,context-1m-2025-08-07", received.Header("anthropic-beta"));
+        using var body = received.ParseBody();
+        Assert.False(body.RootElement.TryGetProperty("anthropic_beta", out _));
+        Assert.Equal("vertex-2023-10-16", body.RootElement.GetProperty("anthropic_version").GetString());
+
+        var records = await harness.AuditAsync(2, TimeSpan.FromSeconds(30));
+        Assert.Contains(records, r => r.Outcome != AuditOutcome.Ok && r.Door == "vertex");
+        Assert.Contains(records, r => r.Outcome == AuditOutcome.Ok && r.Door == "vertex");
+    }
+
+    [Fact]
     public async Task Vertex_door_to_messages_upstream_puts_model_and_stream_in_the_body()
     {
         await using var harness = await GatewayHarness.StartAsync(output);

@@ -29,14 +29,23 @@ internal static class BodyConverter
     /// </summary>
     private static readonly string[] NotCounted = ["max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata", "service_tier"];
 
-    /// <summary>The beta flags the client asked for: Bedrock bodies carry them in <c>anthropic_beta</c>, the others in the <c>anthropic-beta</c> header.</summary>
+    /// <summary>
+    /// The beta flags the client asked for: Bedrock bodies carry them in <c>anthropic_beta</c>, the others in the
+    /// <c>anthropic-beta</c> header. A Vertex body's <c>anthropic_beta</c> is judged with the header: whether Vertex
+    /// honours it is not documented, so it never travels unjudged (<see cref="ToVertex"/> moves what is kept to the header).
+    /// </summary>
     public static List<string> RequestedBetas(MessagesCall call, string? betaHeader)
     {
         if (call.Shape == BodyShape.Bedrock)
         {
             return BodyBetas(call.Body.Span, call.Layout);
         }
-        return SplitBetaHeader(betaHeader);
+        var betas = SplitBetaHeader(betaHeader);
+        if (call.Shape == BodyShape.Vertex && Occurrences(call.Body.Span, call.Layout, "anthropic_beta") > 0)
+        {
+            betas = [.. betas.Union(BodyBetas(call.Body.Span, call.Layout), StringComparer.Ordinal)];
+        }
+        return betas;
     }
 
     /// <summary>
@@ -146,7 +155,8 @@ internal static class BodyConverter
         var span = call.Body.Span;
         var countTokens = call.Operation == CallOperation.CountTokens;
         if (call.Shape == BodyShape.Vertex && !countTokens && removeFields.Count == 0
-            && call.Layout.RawValue(span, "anthropic_version").SequenceEqual(TopLevelSplicer.StringLiteral(VertexVersion)))
+            && call.Layout.RawValue(span, "anthropic_version").SequenceEqual(TopLevelSplicer.StringLiteral(VertexVersion))
+            && Occurrences(span, call.Layout, "anthropic_version") == 1 && Occurrences(span, call.Layout, "anthropic_beta") == 0)
         {
             return call.Body;
         }
