@@ -48,6 +48,9 @@ public sealed partial class AuditJournal : IDisposable
     /// <summary>File in <see cref="DirectoryName"/> that serializes the recoveries of gateways starting at once.</summary>
     public const string RecoveryLockFileName = "recovery.lock";
 
+    /// <summary>How long a starting gateway waits for another's recovery before starting without recovering.</summary>
+    public static readonly TimeSpan DefaultRecoveryLockWait = TimeSpan.FromSeconds(60);
+
     /// <summary>Default size at which a segment is closed and a new one started.</summary>
     public const long DefaultSegmentBytes = 8L * 1024 * 1024;
 
@@ -612,10 +615,12 @@ public sealed partial class AuditJournal : IDisposable
     /// <c>interrupted</c>, error type <c>gateway_stopped</c>), appends to the store (chained as usual) those whose request
     /// id neither the store nor <paramref name="spool"/> holds, then deletes the segments and the directories taken over.
     /// When the store refuses them they go to the spool if <paramref name="spoolOnFailure"/>; otherwise everything stays
-    /// for the next start. Logs counts only.
+    /// for the next start. Logs counts only. When another gateway holds the recovery lock past
+    /// <paramref name="lockWait"/> (default <see cref="DefaultRecoveryLockWait"/>), this one starts without recovering
+    /// (<see cref="JournalRecovery.Deferred"/>): what is left stays on disk for that gateway or the next start.
     /// </summary>
     public static async Task<JournalRecovery> RecoverAsync(string root, IAuditStore store, AuditSpool? spool, bool spoolOnFailure,
-        ILogger logger, CancellationToken cancellationToken = default)
+        ILogger logger, TimeSpan? lockWait = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(logger);
@@ -624,10 +629,17 @@ public sealed partial class AuditJournal : IDisposable
             return JournalRecovery.None;
         }
         FileStream? recoveryLock;
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
         while ((recoveryLock = TryLock(System.IO.Path.Combine(root, RecoveryLockFileName), FileMode.OpenOrCreate)) is null)
         {
             // Another gateway starting on this data directory is recovering: its recovery is short (it reads files and
-            // appends once); then this one finds what is left.
+            // appends once); then this one finds what is left. One stuck on its store must not hold this start forever:
+            // recovering others' journals is not needed to serve (this gateway journals in its own directory).
+            if (waiting.Elapsed >= (lockWait ?? DefaultRecoveryLockWait))
+            {
+                LogRecoveryDeferred(logger, root, (int)waiting.Elapsed.TotalSeconds);
+                return JournalRecovery.None with { Deferred = true };
+            }
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
         var taken = new List<(string Directory, FileStream Lock)>();
@@ -852,6 +864,9 @@ public sealed partial class AuditJournal : IDisposable
 
     [LoggerMessage(EventId = 3014, Level = LogLevel.Information, Message = "Audit journal {Directory} belongs to a running gateway (its lock is held); not recovered")]
     private static partial void LogLiveJournalSkipped(ILogger logger, string directory);
+
+    [LoggerMessage(EventId = 3015, Level = LogLevel.Warning, Message = "Audit journal recovery in {Root} is held by another gateway after {Seconds} s; starting without it (left-over journals stay on disk for that gateway or the next start)")]
+    private static partial void LogRecoveryDeferred(ILogger logger, string root, int seconds);
 }
 
 /// <summary>How an <see cref="AuditJournal"/> writes.</summary>
@@ -895,6 +910,9 @@ public sealed record JournalRecovery(int Segments, int Requests, int Recovered, 
 
     /// <summary>True when the records could not be put into the trail and the segments were kept for the next start.</summary>
     public bool Kept { get; init; }
+
+    /// <summary>True when another gateway held the recovery lock too long and this start did not recover.</summary>
+    public bool Deferred { get; init; }
 }
 
 /// <summary>

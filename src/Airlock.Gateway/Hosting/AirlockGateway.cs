@@ -190,7 +190,7 @@ public sealed class AirlockGateway : IAsyncDisposable
         // writer (resolved with the doors below) opens this gateway's own journal directory. Directories of gateways still
         // running on this data directory (a blue/green restart) are left alone: their lock is held.
         await AuditJournal.RecoverAsync(journalDirectory, writerStore, spool, config.Audit.OnStoreFailure == AuditFailureMode.Spool,
-            app.Services.GetRequiredService<ILogger<AuditJournal>>(), cancellationToken).ConfigureAwait(false);
+            app.Services.GetRequiredService<ILogger<AuditJournal>>(), cancellationToken: cancellationToken).ConfigureAwait(false);
         // Kestrel resolves dot segments before routing, so a model id of ".." can climb out of a door's prefix
         // (/bedrock/model/../../v1/messages/invoke reaches /v1/messages/invoke). The raw target still names the door:
         // send it there, and the door's parser, which reads the raw target, refuses it in its shape with an audit record.

@@ -406,6 +406,45 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_start_waits_for_another_gateways_recovery_only_so_long_then_starts_without_recovering()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
+        var root = Path.Combine(dataDir, AuditJournal.DirectoryName);
+        try
+        {
+            using var store = await SqliteStore.OpenAsync(dataDir);
+            var dead = AuditJournal.OpenInstance(root, NullLogger.Instance);
+            dead.Begin(Begin("dead"));
+            dead.Dispose();
+            var logs = new RecordingLogger<AuditJournal>();
+
+            // Another gateway is recovering (stuck on its store, say): it holds the recovery lock.
+            using (new FileStream(Path.Combine(root, AuditJournal.RecoveryLockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+            {
+                var deferred = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, logs,
+                    lockWait: TimeSpan.FromMilliseconds(300)).WaitAsync(Generous);
+
+                Assert.True(deferred.Deferred);
+                Assert.Equal(0, deferred.Recovered);
+                Assert.Empty(await store.QueryAsync(new AuditQuery { Limit = 10 }));
+                Assert.True(Directory.Exists(dead.Directory));
+                Assert.Contains(logs.Entries, e => e.EventId.Id == 3015);
+            }
+
+            // Once the lock is free, the next start recovers what was left.
+            var recovered = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
+            Assert.False(recovered.Deferred);
+            Assert.Equal(1, recovered.Interrupted);
+            Assert.Equal("dead", Assert.Single(await store.QueryAsync(new AuditQuery { Limit = 10 })).RequestId);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Recovery_keeps_the_segments_while_the_store_refuses_and_spools_when_allowed()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Airlock.Core.Audit;
 using Airlock.Gateway.Audit;
 using Airlock.Storage.Sqlite;
@@ -87,7 +86,7 @@ public sealed class AuditShutdownTests : IDisposable
     public async Task Without_a_spool_records_are_logged_as_lost_by_count_and_request_id_only()
     {
         var store = new DeadAuditStore(honoursCancellation: true);
-        var logger = new CapturingLogger();
+        var logger = new RecordingLogger<AuditWriter>();
         var writer = new AuditWriter(store, logger, shutdownTimeout: TimeSpan.FromSeconds(1));
         await writer.EnqueueAsync(Record("lost-1"));
         await store.FirstAppend.WaitAsync(Generous);
@@ -96,11 +95,11 @@ public sealed class AuditShutdownTests : IDisposable
         await writer.DisposeAsync().AsTask().WaitAsync(Generous);
 
         Assert.Equal(2, writer.LostOnShutdown);
-        var lost = Assert.Single(logger.Messages, m => m.Level == LogLevel.Critical);
+        var lost = Assert.Single(logger.Entries, m => m.Level == LogLevel.Critical);
         Assert.Contains("2 record(s)", lost.Text, StringComparison.Ordinal);
         Assert.Contains("lost-1 lost-2", lost.Text, StringComparison.Ordinal);
-        Assert.All(logger.Messages, m => Assert.DoesNotContain("ada.lovelace", m.Text, StringComparison.Ordinal));
-        Assert.All(logger.Messages, m => Assert.DoesNotContain("claude-opus", m.Text, StringComparison.Ordinal));
+        Assert.All(logger.Entries, m => Assert.DoesNotContain("ada.lovelace", m.Text, StringComparison.Ordinal));
+        Assert.All(logger.Entries, m => Assert.DoesNotContain("claude-opus", m.Text, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -151,17 +150,5 @@ public sealed class AuditShutdownTests : IDisposable
 
         public IAsyncEnumerable<AuditCheckpoint> ReadCheckpointsAsync(long toSequence = long.MaxValue, CancellationToken cancellationToken = default) =>
             throw new IOException("store is down");
-    }
-
-    private sealed class CapturingLogger : ILogger<AuditWriter>
-    {
-        public ConcurrentQueue<(LogLevel Level, string Text)> Messages { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Messages.Enqueue((logLevel, formatter(state, exception)));
     }
 }
