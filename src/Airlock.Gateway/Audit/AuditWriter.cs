@@ -245,6 +245,10 @@ public sealed partial class AuditWriter : IAsyncDisposable
         {
             if (await TryAppendInlineAsync(batch).ConfigureAwait(false))
             {
+                foreach (var entry in entries)
+                {
+                    entry.Journal?.Settle();
+                }
                 Committed(batch);
             }
             else
@@ -263,7 +267,6 @@ public sealed partial class AuditWriter : IAsyncDisposable
             foreach (var entry in entries)
             {
                 entry.Durable?.TrySetResult();
-                entry.Journal?.Settle();
             }
             return;
         }
@@ -388,6 +391,12 @@ public sealed partial class AuditWriter : IAsyncDisposable
                 _inFlight = null;
                 _inFlightWaiters = null;
                 _inFlightSettles = null;
+                // Journal entries are released before the batch counts as written, so a flush sees their segments gone
+                // (a release is a counter decrement, and a file delete once per segment).
+                foreach (var settled in settles)
+                {
+                    settled.Settle();
+                }
                 Committed(batch);
             }
             finally
@@ -397,10 +406,6 @@ public sealed partial class AuditWriter : IAsyncDisposable
             foreach (var waiter in waiters)
             {
                 waiter.TrySetResult();
-            }
-            foreach (var settled in settles)
-            {
-                settled.Settle();
             }
             batch.Clear();
             waiters.Clear();
