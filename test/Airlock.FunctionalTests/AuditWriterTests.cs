@@ -228,64 +228,50 @@ public sealed class AuditWriterTests
     [Fact]
     public async Task Durable_writes_on_sqlite_are_chained_and_group_committed()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-durable-" + Guid.NewGuid().ToString("N"));
-        try
+        using var temp = new TempDataDirectory("airlock-durable-");
+        var dataDir = temp.Path;
+        using var store = await SqliteStore.OpenAsync(dataDir);
+        await using (var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance))
         {
-            using var store = await SqliteStore.OpenAsync(dataDir);
-            await using (var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance))
-            {
-                await Task.WhenAll(Enumerable.Range(0, 200).Select(i => writer.WriteDurableAsync(Record(i))));
-                // Every durable write returned: each record is already readable, without a flush.
-                Assert.Equal(200, (await store.QueryAsync(new AuditQuery { Limit = 1000 })).Count);
-            }
-            var verification = await AuditChainVerifier.VerifyStoreAsync(store, trustedKey: null);
-            Assert.True(verification.Intact, verification.Fault?.ToString());
-            Assert.Equal(200, verification.Records);
+            await Task.WhenAll(Enumerable.Range(0, 200).Select(i => writer.WriteDurableAsync(Record(i))));
+            // Every durable write returned: each record is already readable, without a flush.
+            Assert.Equal(200, (await store.QueryAsync(new AuditQuery { Limit = 1000 })).Count);
         }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dataDir, recursive: true);
-        }
+        var verification = await AuditChainVerifier.VerifyStoreAsync(store, trustedKey: null);
+        Assert.True(verification.Intact, verification.Fault?.ToString());
+        Assert.Equal(200, verification.Records);
     }
 
     [Fact]
     public async Task Checkpoints_are_signed_periodically_and_on_shutdown_over_the_stored_head()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-writer-" + Guid.NewGuid().ToString("N"));
-        try
+        using var temp = new TempDataDirectory("airlock-writer-");
+        var dataDir = temp.Path;
+        using var store = await SqliteStore.OpenAsync(dataDir);
+        var key = AuditSigningKey.LoadOrCreate(Path.Combine(dataDir, AuditSigningKey.FileName));
+        var publicKey = key.PublicKey;
+        var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance, signingKey: key, checkpointInterval: TimeSpan.FromMilliseconds(50));
+        for (var i = 0; i < 20; i++)
         {
-            using var store = await SqliteStore.OpenAsync(dataDir);
-            var key = AuditSigningKey.LoadOrCreate(Path.Combine(dataDir, AuditSigningKey.FileName));
-            var publicKey = key.PublicKey;
-            var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance, signingKey: key, checkpointInterval: TimeSpan.FromMilliseconds(50));
-            for (var i = 0; i < 20; i++)
-            {
-                await writer.EnqueueAsync(Record(i));
-            }
-            await writer.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            var periodic = await WaitForCheckpointAsync(store, 20);
-            for (var i = 20; i < 30; i++)
-            {
-                await writer.EnqueueAsync(Record(i));
-            }
-            await writer.DisposeAsync();
-            var final = await WaitForCheckpointAsync(store, 30);
-
-            var verification = await AuditChainVerifier.VerifyStoreAsync(store, publicKey);
-
-            Assert.Equal(20, periodic.Sequence);
-            Assert.Equal(30, final.Sequence);
-            Assert.True(verification.Intact, verification.Fault?.ToString());
-            Assert.Equal(30, verification.Records);
-            Assert.True(verification.Checkpoints >= 2);
-            Assert.Null(await new AuditWriter(store, NullLogger<AuditWriter>.Instance).CheckpointAsync());
+            await writer.EnqueueAsync(Record(i));
         }
-        finally
+        await writer.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        var periodic = await WaitForCheckpointAsync(store, 20);
+        for (var i = 20; i < 30; i++)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dataDir, recursive: true);
+            await writer.EnqueueAsync(Record(i));
         }
+        await writer.DisposeAsync();
+        var final = await WaitForCheckpointAsync(store, 30);
+
+        var verification = await AuditChainVerifier.VerifyStoreAsync(store, publicKey);
+
+        Assert.Equal(20, periodic.Sequence);
+        Assert.Equal(30, final.Sequence);
+        Assert.True(verification.Intact, verification.Fault?.ToString());
+        Assert.Equal(30, verification.Records);
+        Assert.True(verification.Checkpoints >= 2);
+        Assert.Null(await new AuditWriter(store, NullLogger<AuditWriter>.Instance).CheckpointAsync());
     }
 
     private static async Task<AuditCheckpoint> WaitForCheckpointAsync(SqliteStore store, long sequence)

@@ -20,93 +20,86 @@ public sealed class AuditCrashTests
     [Fact]
     public async Task Every_answered_request_survives_a_kill_9_and_the_chain_verifies()
     {
-        var work = Path.Combine(Path.GetTempPath(), "airlock-crash-" + Guid.NewGuid().ToString("N"));
+        using var temp = new TempDataDirectory("airlock-crash-");
+        var work = temp.Path;
         Directory.CreateDirectory(work);
-        try
-        {
-            var key = JsonDocument.Parse(await BuiltCli.RunAsync(work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
-            var port = BuiltCli.FreePort();
-            using var gateway = BuiltCli.Start(work, "serve", "--urls", $"http://127.0.0.1:{port}");
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
-            await BuiltCli.WaitHealthyAsync(http, gateway);
+        var key = JsonDocument.Parse(await BuiltCli.RunAsync(work, "keys", "create", "--user", "ada", "--json")).RootElement.GetProperty("key").GetString()!;
+        var port = BuiltCli.FreePort();
+        using var gateway = BuiltCli.Start(work, "serve", "--urls", $"http://127.0.0.1:{port}");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+        await BuiltCli.WaitHealthyAsync(http, gateway);
 
-            var answered = new System.Collections.Concurrent.ConcurrentBag<string>();
-            using var stop = new CancellationTokenSource();
-            var load = Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        var answered = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var stop = new CancellationTokenSource();
+        var load = Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
             {
-                while (!stop.IsCancellationRequested)
+                try
                 {
-                    try
+                    using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
                     {
-                        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
-                        {
-                            Content = new StringContent("""{"model":"claude-opus-5-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
-                        };
-                        request.Headers.Add("x-api-key", key);
-                        request.Headers.Add("anthropic-version", "2023-06-01");
-                        using var response = await http.SendAsync(request, stop.Token);
-                        await response.Content.ReadAsByteArrayAsync(stop.Token);
-                        if (response.StatusCode == HttpStatusCode.OK && response.Headers.TryGetValues("x-airlock-request-id", out var ids))
-                        {
-                            answered.Add(ids.First());
-                        }
-                    }
-                    catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+                        Content = new StringContent("""{"model":"claude-opus-5-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+                    };
+                    request.Headers.Add("x-api-key", key);
+                    request.Headers.Add("anthropic-version", "2023-06-01");
+                    using var response = await http.SendAsync(request, stop.Token);
+                    await response.Content.ReadAsByteArrayAsync(stop.Token);
+                    if (response.StatusCode == HttpStatusCode.OK && response.Headers.TryGetValues("x-airlock-request-id", out var ids))
                     {
-                        // The process died mid-request: that request got no response and is not counted.
+                        answered.Add(ids.First());
                     }
                 }
-            })).ToArray();
-            // Kill once the load is well under way (a loaded machine answers slowly: wait for answers, not a fixed time).
-            var loadDeadline = DateTime.UtcNow.AddSeconds(120);
-            while (answered.Count < 300 && DateTime.UtcNow < loadDeadline)
-            {
-                await Task.Delay(100);
-            }
-            gateway.Kill(entireProcessTree: true); // SIGKILL: no shutdown, no flush
-            await stop.CancelAsync();
-            await Task.WhenAll(load);
-            await gateway.WaitForExitAsync();
-
-            // Restart on the same data directory (SQLite recovers its WAL), serve one more request, stop, then let the
-            // CLI verify the chain as an operator would.
-            var port2 = BuiltCli.FreePort();
-            using (var restarted = BuiltCli.Start(work, "serve", "--urls", $"http://127.0.0.1:{port2}"))
-            {
-                using var http2 = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port2}"), Timeout = TimeSpan.FromSeconds(60) };
-                await BuiltCli.WaitHealthyAsync(http2, restarted);
-                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+                catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
                 {
-                    Content = new StringContent("""{"model":"claude-opus-5-5","max_tokens":5,"messages":[{"role":"user","content":"after"}]}""", Encoding.UTF8, "application/json"),
-                };
-                request.Headers.Add("x-api-key", key);
-                request.Headers.Add("anthropic-version", "2023-06-01");
-                using var after = await http2.SendAsync(request);
-                Assert.Equal(HttpStatusCode.OK, after.StatusCode);
-                answered.Add(after.Headers.GetValues("x-airlock-request-id").First());
-                // A clean stop (SIGTERM) commits what the journal holds; a kill here would leave it to the next start.
-                using (System.Diagnostics.Process.Start("kill", ["-TERM", restarted.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
-                {
+                    // The process died mid-request: that request got no response and is not counted.
                 }
-                using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-                await restarted.WaitForExitAsync(bound.Token);
             }
-            var verifyOutput = await BuiltCli.RunAsync(work, "audit", "verify");
-            Assert.Contains("intact", verifyOutput, StringComparison.OrdinalIgnoreCase);
-
-            using var store = await SqliteStore.OpenAsync(Path.Combine(work, ".airlock"));
-            var stored = (await store.QueryAsync(new AuditQuery { Limit = int.MaxValue })).Select(r => r.RequestId).ToHashSet(StringComparer.Ordinal);
-            var verification = await AuditChainVerifier.VerifyStoreAsync(store, trustedKey: null);
-
-            Assert.NotEmpty(answered);
-            var missing = answered.Where(id => !stored.Contains(id)).ToList();
-            Assert.True(missing.Count == 0, $"{missing.Count} of {answered.Count} answered request(s) have no audit record, e.g. {missing.FirstOrDefault()}");
-            Assert.True(verification.Intact, verification.Fault?.ToString());
-        }
-        finally
+        })).ToArray();
+        // Kill once the load is well under way (a loaded machine answers slowly: wait for answers, not a fixed time).
+        var loadDeadline = DateTime.UtcNow.AddSeconds(120);
+        while (answered.Count < 300 && DateTime.UtcNow < loadDeadline)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(work, recursive: true);
+            await Task.Delay(100);
         }
+        gateway.Kill(entireProcessTree: true); // SIGKILL: no shutdown, no flush
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+        await gateway.WaitForExitAsync();
+
+        // Restart on the same data directory (SQLite recovers its WAL), serve one more request, stop, then let the
+        // CLI verify the chain as an operator would.
+        var port2 = BuiltCli.FreePort();
+        using (var restarted = BuiltCli.Start(work, "serve", "--urls", $"http://127.0.0.1:{port2}"))
+        {
+            using var http2 = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port2}"), Timeout = TimeSpan.FromSeconds(60) };
+            await BuiltCli.WaitHealthyAsync(http2, restarted);
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+            {
+                Content = new StringContent("""{"model":"claude-opus-5-5","max_tokens":5,"messages":[{"role":"user","content":"after"}]}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("x-api-key", key);
+            request.Headers.Add("anthropic-version", "2023-06-01");
+            using var after = await http2.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+            answered.Add(after.Headers.GetValues("x-airlock-request-id").First());
+            // A clean stop (SIGTERM) commits what the journal holds; a kill here would leave it to the next start.
+            using (System.Diagnostics.Process.Start("kill", ["-TERM", restarted.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+            {
+            }
+            using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            await restarted.WaitForExitAsync(bound.Token);
+        }
+        var verifyOutput = await BuiltCli.RunAsync(work, "audit", "verify");
+        Assert.Contains("intact", verifyOutput, StringComparison.OrdinalIgnoreCase);
+
+        using var store = await SqliteStore.OpenAsync(Path.Combine(work, ".airlock"));
+        var stored = (await store.QueryAsync(new AuditQuery { Limit = int.MaxValue })).Select(r => r.RequestId).ToHashSet(StringComparer.Ordinal);
+        var verification = await AuditChainVerifier.VerifyStoreAsync(store, trustedKey: null);
+
+        Assert.NotEmpty(answered);
+        var missing = answered.Where(id => !stored.Contains(id)).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} of {answered.Count} answered request(s) have no audit record, e.g. {missing.FirstOrDefault()}");
+        Assert.True(verification.Intact, verification.Fault?.ToString());
     }
 }

@@ -40,94 +40,80 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     [Fact]
     public async Task Recovery_adds_final_records_and_interrupted_begins_skips_stored_ones_and_deletes_the_segments()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
+        using var temp = new TempDataDirectory("airlock-journal-");
+        var dataDir = temp.Path;
         var root = Path.Combine(dataDir, AuditJournal.DirectoryName);
-        try
+        using var store = await SqliteStore.OpenAsync(dataDir);
+        // A run that died: "done" answered (final entry), "cut" was with the upstream (begin only), "stored" was committed.
+        var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
+        var directory = journal.Directory;
+        var done = journal.Begin(Begin("done"))!;
+        var cut = journal.Begin(Begin("cut"))!;
+        var stored = journal.Begin(Begin("stored"))!;
+        await Task.WhenAll(done.Durable, cut.Durable, stored.Durable).WaitAsync(Generous);
+        Assert.True(journal.TryWriteFinal(done, Record("done")));
+        Assert.True(journal.TryWriteFinal(stored, Record("stored")));
+        await store.AppendAsync([Record("stored")]);
+        journal.Dispose(); // nothing settled: the segment stays, as after a crash
+        var segments = Directory.GetFiles(directory, "journal-*");
+        Assert.Single(segments);
+        Assert.True(File.Exists(Path.Combine(directory, AuditJournal.LockFileName)));
+        if (!OperatingSystem.IsWindows())
         {
-            using var store = await SqliteStore.OpenAsync(dataDir);
-            // A run that died: "done" answered (final entry), "cut" was with the upstream (begin only), "stored" was committed.
-            var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
-            var directory = journal.Directory;
-            var done = journal.Begin(Begin("done"))!;
-            var cut = journal.Begin(Begin("cut"))!;
-            var stored = journal.Begin(Begin("stored"))!;
-            await Task.WhenAll(done.Durable, cut.Durable, stored.Durable).WaitAsync(Generous);
-            Assert.True(journal.TryWriteFinal(done, Record("done")));
-            Assert.True(journal.TryWriteFinal(stored, Record("stored")));
-            await store.AppendAsync([Record("stored")]);
-            journal.Dispose(); // nothing settled: the segment stays, as after a crash
-            var segments = Directory.GetFiles(directory, "journal-*");
-            Assert.Single(segments);
-            Assert.True(File.Exists(Path.Combine(directory, AuditJournal.LockFileName)));
-            if (!OperatingSystem.IsWindows())
-            {
-                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(segments[0]));
-                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory));
-                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(root));
-            }
-            // What an audit row holds, and no chain link.
-            var text = await File.ReadAllTextAsync(segments[0]);
-            Assert.DoesNotContain("\"chain\"", text, StringComparison.Ordinal);
-
-            var result = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
-            var again = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
-
-            var trail = (await store.QueryAsync(new AuditQuery { Limit = 100, OldestFirst = true })).ToDictionary(r => r.RequestId);
-            Assert.Equal(new JournalRecovery(1, 3, 2, 1, 0) { Directories = 1 }, result);
-            Assert.Equal(JournalRecovery.None, again);
-            Assert.Equal(3, trail.Count);
-            Assert.Equal(AuditOutcome.Ok, trail["done"].Outcome);
-            Assert.Equal(200, trail["done"].Status);
-            Assert.Equal(AuditOutcome.Interrupted, trail["cut"].Outcome);
-            Assert.Equal(AuditJournal.GatewayStopped, trail["cut"].ErrorType);
-            Assert.Equal(new string('a', 64), trail["cut"].BodySha256);
-            Assert.False(Directory.Exists(directory), "the stopped gateway's journal directory was taken over and removed");
-            Assert.True((await AuditChainVerifier.VerifyStoreAsync(store, trustedKey: null)).Intact);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(segments[0]));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(root));
         }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dataDir, recursive: true);
-        }
+        // What an audit row holds, and no chain link.
+        var text = await File.ReadAllTextAsync(segments[0]);
+        Assert.DoesNotContain("\"chain\"", text, StringComparison.Ordinal);
+
+        var result = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
+        var again = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
+
+        var trail = (await store.QueryAsync(new AuditQuery { Limit = 100, OldestFirst = true })).ToDictionary(r => r.RequestId);
+        Assert.Equal(new JournalRecovery(1, 3, 2, 1, 0) { Directories = 1 }, result);
+        Assert.Equal(JournalRecovery.None, again);
+        Assert.Equal(3, trail.Count);
+        Assert.Equal(AuditOutcome.Ok, trail["done"].Outcome);
+        Assert.Equal(200, trail["done"].Status);
+        Assert.Equal(AuditOutcome.Interrupted, trail["cut"].Outcome);
+        Assert.Equal(AuditJournal.GatewayStopped, trail["cut"].ErrorType);
+        Assert.Equal(new string('a', 64), trail["cut"].BodySha256);
+        Assert.False(Directory.Exists(directory), "the stopped gateway's journal directory was taken over and removed");
+        Assert.True((await AuditChainVerifier.VerifyStoreAsync(store, trustedKey: null)).Intact);
     }
 
     [Fact]
     public async Task Recovery_queues_behind_an_earlier_runs_spool_and_keeps_the_segments_while_the_spool_is_unreadable()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
+        using var temp = new TempDataDirectory("airlock-journal-");
+        var dataDir = temp.Path;
         var root = Path.Combine(dataDir, AuditJournal.DirectoryName);
-        try
-        {
-            using var store = await SqliteStore.OpenAsync(dataDir);
-            var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
-            var directory = journal.Directory;
-            var cut = journal.Begin(Begin("cut"))!;
-            await cut.Durable.WaitAsync(Generous);
-            journal.Dispose();
-            var spool = new AuditSpool(Path.Combine(dataDir, AuditSpool.FileName), 1 << 20);
+        using var store = await SqliteStore.OpenAsync(dataDir);
+        var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
+        var directory = journal.Directory;
+        var cut = journal.Begin(Begin("cut"))!;
+        await cut.Durable.WaitAsync(Generous);
+        journal.Dispose();
+        var spool = new AuditSpool(Path.Combine(dataDir, AuditSpool.FileName), 1 << 20);
 
-            // Unreadable spool: its ids are unknown, so nothing is recovered and the segment waits.
-            await File.WriteAllTextAsync(spool.Path, "{not a record\n");
-            var refused = await AuditJournal.RecoverAsync(root, store, spool, spoolOnFailure: true, NullLogger.Instance);
-            Assert.Equal(0, refused.Recovered);
-            Assert.True(refused.Kept);
-            Assert.Single(Directory.GetFiles(directory, "journal-*"));
-            Assert.Empty(await store.QueryAsync(new AuditQuery { Limit = 10 }));
+        // Unreadable spool: its ids are unknown, so nothing is recovered and the segment waits.
+        await File.WriteAllTextAsync(spool.Path, "{not a record\n");
+        var refused = await AuditJournal.RecoverAsync(root, store, spool, spoolOnFailure: true, NullLogger.Instance);
+        Assert.Equal(0, refused.Recovered);
+        Assert.True(refused.Kept);
+        Assert.Single(Directory.GetFiles(directory, "journal-*"));
+        Assert.Empty(await store.QueryAsync(new AuditQuery { Limit = 10 }));
 
-            // A readable spool holding an older record: the recovered one goes behind it, into the spool, not the store.
-            File.Delete(spool.Path);
-            Assert.True(spool.TryAppend([Record("older")]));
-            var result = await AuditJournal.RecoverAsync(root, store, spool, spoolOnFailure: false, NullLogger.Instance);
-            Assert.Equal(new JournalRecovery(1, 1, 1, 1, 0) { Directories = 1 }, result);
-            Assert.Equal(["older", "cut"], spool.ReadAll().Select(r => r.RequestId));
-            Assert.Empty(await store.QueryAsync(new AuditQuery { Limit = 10 }));
-            Assert.False(Directory.Exists(directory));
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dataDir, recursive: true);
-        }
+        // A readable spool holding an older record: the recovered one goes behind it, into the spool, not the store.
+        File.Delete(spool.Path);
+        Assert.True(spool.TryAppend([Record("older")]));
+        var result = await AuditJournal.RecoverAsync(root, store, spool, spoolOnFailure: false, NullLogger.Instance);
+        Assert.Equal(new JournalRecovery(1, 1, 1, 1, 0) { Directories = 1 }, result);
+        Assert.Equal(["older", "cut"], spool.ReadAll().Select(r => r.RequestId));
+        Assert.Empty(await store.QueryAsync(new AuditQuery { Limit = 10 }));
+        Assert.False(Directory.Exists(directory));
     }
 
     [Theory]
@@ -135,57 +121,50 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     [InlineData(true)]
     public async Task Segments_rotate_and_are_deleted_once_their_requests_are_committed_so_the_journal_stays_bounded(bool fsync)
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
-        try
+        using var temp = new TempDataDirectory("airlock-journal-");
+        var dataDir = temp.Path;
+        using var store = await SqliteStore.OpenAsync(dataDir);
+        const long SegmentBytes = 16 * 1024;
+        var journal = AuditJournal.OpenInstance(Path.Combine(dataDir, AuditJournal.DirectoryName), NullLogger.Instance,
+            new AuditJournalOptions { SegmentBytes = SegmentBytes, Fsync = fsync });
+        long largest = 0;
+        await using (var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance, journal: journal))
         {
-            using var store = await SqliteStore.OpenAsync(dataDir);
-            const long SegmentBytes = 16 * 1024;
-            var journal = AuditJournal.OpenInstance(Path.Combine(dataDir, AuditJournal.DirectoryName), NullLogger.Instance,
-                new AuditJournalOptions { SegmentBytes = SegmentBytes, Fsync = fsync });
-            long largest = 0;
-            await using (var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance, journal: journal))
+            for (var i = 0; i < 400; i++)
             {
-                for (var i = 0; i < 400; i++)
+                var id = "r" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var ticket = journal.Begin(Begin(id))!;
+                await ticket.Durable.WaitAsync(Generous);
+                Assert.True(journal.TryWriteFinal(ticket, Record(id)));
+                await writer.EnqueueAsync(Record(id), ticket);
+                if (i % 50 == 49)
                 {
-                    var id = "r" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    var ticket = journal.Begin(Begin(id))!;
-                    await ticket.Durable.WaitAsync(Generous);
-                    Assert.True(journal.TryWriteFinal(ticket, Record(id)));
-                    await writer.EnqueueAsync(Record(id), ticket);
-                    if (i % 50 == 49)
+                    await writer.FlushAsync().WaitAsync(Generous);
+                    largest = Math.Max(largest, journal.BytesOnDisk);
+                    if (!fsync)
                     {
-                        await writer.FlushAsync().WaitAsync(Generous);
-                        largest = Math.Max(largest, journal.BytesOnDisk);
-                        if (!fsync)
-                        {
-                            // A flush returns once the records' entries are released: only the open segment is left
-                            // (with fsync a rotation's close runs on the journal's thread and may still be syncing).
-                            Assert.Single(Directory.GetFiles(journal.Directory, "journal-*"));
-                        }
+                        // A flush returns once the records' entries are released: only the open segment is left
+                        // (with fsync a rotation's close runs on the journal's thread and may still be syncing).
+                        Assert.Single(Directory.GetFiles(journal.Directory, "journal-*"));
                     }
                 }
-                await writer.FlushAsync().WaitAsync(Generous);
-                // 400 requests wrote ~600 KB of entries: most segments are gone; what is left is about the open segment.
-                Assert.True(journal.SegmentsDeleted >= 10, $"{journal.SegmentsDeleted} segments deleted");
-                // With fsync each segment is zero-filled a stretch ahead of its entries: a file is at most about twice
-                // SegmentBytes. Without fsync there are no zeros.
-                Assert.True(largest <= (fsync ? 6 : 3) * SegmentBytes, $"journal held {largest} bytes");
-                if (!fsync)
-                {
-                    // No preallocation: every segment ends with its last entry's newline.
-                    Assert.All(Directory.GetFiles(journal.Directory, "journal-*"), f => Assert.Equal((byte)'\n', File.ReadAllBytes(f)[^1]));
-                }
             }
-            // The writer disposed the journal after its last commit: everything settled, nothing left to recover, and
-            // the empty journal removed its directory.
-            Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(dataDir, AuditJournal.DirectoryName)));
-            Assert.Equal(400, (await store.QueryAsync(new AuditQuery { Limit = 1000 })).Count);
+            await writer.FlushAsync().WaitAsync(Generous);
+            // 400 requests wrote ~600 KB of entries: most segments are gone; what is left is about the open segment.
+            Assert.True(journal.SegmentsDeleted >= 10, $"{journal.SegmentsDeleted} segments deleted");
+            // With fsync each segment is zero-filled a stretch ahead of its entries: a file is at most about twice
+            // SegmentBytes. Without fsync there are no zeros.
+            Assert.True(largest <= (fsync ? 6 : 3) * SegmentBytes, $"journal held {largest} bytes");
+            if (!fsync)
+            {
+                // No preallocation: every segment ends with its last entry's newline.
+                Assert.All(Directory.GetFiles(journal.Directory, "journal-*"), f => Assert.Equal((byte)'\n', File.ReadAllBytes(f)[^1]));
+            }
         }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dataDir, recursive: true);
-        }
+        // The writer disposed the journal after its last commit: everything settled, nothing left to recover, and
+        // the empty journal removed its directory.
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(dataDir, AuditJournal.DirectoryName)));
+        Assert.Equal(400, (await store.QueryAsync(new AuditQuery { Limit = 1000 })).Count);
     }
 
     [Fact]
@@ -261,79 +240,72 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     [Fact]
     public async Task A_kill_9_mid_stream_leaves_an_interrupted_record_and_a_completed_answer_keeps_its_ok_record()
     {
-        var work = Path.Combine(Path.GetTempPath(), "airlock-journal-crash-" + Guid.NewGuid().ToString("N"));
+        using var temp = new TempDataDirectory("airlock-journal-crash-");
+        var work = temp.Path;
         Directory.CreateDirectory(work);
         await using var upstream = await ScriptedUpstream.StartAsync();
-        try
-        {
-            var key = await ConfigureServeAsync(work, upstream);
+        var key = await ConfigureServeAsync(work, upstream);
 
-            // 1. A slow stream, killed once its first bytes arrived: the begin entry is all the trail can have.
-            var slowId = await WithServeAsync(work, upstream, async (http, serve) =>
+        // 1. A slow stream, killed once its first bytes arrived: the begin entry is all the trail can have.
+        var slowId = await WithServeAsync(work, upstream, async (http, serve) =>
+        {
+            upstream.Enqueue(UpstreamReply.Text(string.Join(' ', Enumerable.Repeat("slow", 200))).WithEventDelay(TimeSpan.FromMilliseconds(200)));
+            using var response = await http.SendAsync(Request(key, stream: true), HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var stream = await response.Content.ReadAsStreamAsync();
+            Assert.True(await stream.ReadAsync(new byte[256]) > 0);
+            var id = response.Headers.GetValues("x-airlock-request-id").Single();
+            // State, not time: the begin entry is in the journal (written by its thread while the upstream streams).
+            using (var bound = new CancellationTokenSource(Generous))
             {
-                upstream.Enqueue(UpstreamReply.Text(string.Join(' ', Enumerable.Repeat("slow", 200))).WithEventDelay(TimeSpan.FromMilliseconds(200)));
-                using var response = await http.SendAsync(Request(key, stream: true), HttpCompletionOption.ResponseHeadersRead);
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                var stream = await response.Content.ReadAsStreamAsync();
-                Assert.True(await stream.ReadAsync(new byte[256]) > 0);
-                var id = response.Headers.GetValues("x-airlock-request-id").Single();
-                // State, not time: the begin entry is in the journal (written by its thread while the upstream streams).
-                using (var bound = new CancellationTokenSource(Generous))
+                while (!JournalMentions(work, id))
                 {
-                    while (!JournalMentions(work, id))
-                    {
-                        await Task.Delay(20, bound.Token);
-                    }
+                    await Task.Delay(20, bound.Token);
                 }
-                serve.Kill(entireProcessTree: true); // SIGKILL mid-stream
-                await serve.WaitForExitAsync();
-                return id;
-            });
+            }
+            serve.Kill(entireProcessTree: true); // SIGKILL mid-stream
+            await serve.WaitForExitAsync();
+            return id;
+        });
 
-            // 2. After a restart (recovery), a completed answer followed at once by SIGKILL.
-            string? secondLog = null;
-            var doneId = await WithServeAsync(work, upstream, async (http, serve) =>
-            {
-                upstream.Enqueue(UpstreamReply.Text("complete answer"));
-                using var response = await http.SendAsync(Request(key, stream: true));
-                var text = await response.Content.ReadAsStringAsync();
-                serve.Kill(entireProcessTree: true);
-                await serve.WaitForExitAsync();
-                Assert.Contains("message_stop", text, StringComparison.Ordinal);
-                return response.Headers.GetValues("x-airlock-request-id").Single();
-            }, log => secondLog = log);
-            // The second start recovered the first run's journal (one request, from its begin entry alone), and the killed
-            // second run left the answered request's final entry in its own journal directory.
-            Assert.Matches("Audit journal recovered: 1 segment\\(s\\), 1 request\\(s\\); 0 final record\\(s\\) and 1 interrupted", secondLog);
-            Assert.True(JournalHolds(work, "f", doneId), "the completed answer's final entry is not in the journal");
-
-            // 3. One more start recovers the second run's journal; then the trail is read as an operator would.
-            string? thirdLog = null;
-            await WithServeAsync(work, upstream, (_, serve) =>
-            {
-                serve.Kill(entireProcessTree: true);
-                return serve.WaitForExitAsync().ContinueWith(_ => "", TaskScheduler.Default);
-            }, log => thirdLog = log);
-            // Recovery ran over the answered request: the store either had committed it already or got it from the journal.
-            Assert.Matches("Audit journal recovered: 1 segment\\(s\\), 1 request\\(s\\); [01] final record\\(s\\) and 0 interrupted record\\(s\\) added to the trail, [01] already recorded", thirdLog);
-            Assert.False(JournalHolds(work, "f", doneId), "recovery left the second run's journal in place");
-            var trail = JsonDocument.Parse(await BuiltCli.RunAsync(work, "audit", "list", "--json")).RootElement.EnumerateArray().ToList();
-            var slow = Assert.Single(trail, r => r.GetProperty("request_id").GetString() == slowId);
-            var done = Assert.Single(trail, r => r.GetProperty("request_id").GetString() == doneId);
-            Assert.Equal("interrupted", slow.GetProperty("outcome").GetString());
-            Assert.Equal(AuditJournal.GatewayStopped, slow.GetProperty("error_type").GetString());
-            Assert.Equal("main", slow.GetProperty("upstream").GetString());
-            Assert.Equal("ok", done.GetProperty("outcome").GetString());
-            Assert.Equal(200, done.GetProperty("status").GetInt32());
-            var interrupted = JsonDocument.Parse(await BuiltCli.RunAsync(work, "audit", "list", "--json", "--outcome", "interrupted")).RootElement;
-            Assert.Equal([slowId], interrupted.EnumerateArray().Select(r => r.GetProperty("request_id").GetString()));
-            Assert.Contains("intact", await BuiltCli.RunAsync(work, "audit", "verify"), StringComparison.OrdinalIgnoreCase);
-        }
-        finally
+        // 2. After a restart (recovery), a completed answer followed at once by SIGKILL.
+        string? secondLog = null;
+        var doneId = await WithServeAsync(work, upstream, async (http, serve) =>
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(work, recursive: true);
-        }
+            upstream.Enqueue(UpstreamReply.Text("complete answer"));
+            using var response = await http.SendAsync(Request(key, stream: true));
+            var text = await response.Content.ReadAsStringAsync();
+            serve.Kill(entireProcessTree: true);
+            await serve.WaitForExitAsync();
+            Assert.Contains("message_stop", text, StringComparison.Ordinal);
+            return response.Headers.GetValues("x-airlock-request-id").Single();
+        }, log => secondLog = log);
+        // The second start recovered the first run's journal (one request, from its begin entry alone), and the killed
+        // second run left the answered request's final entry in its own journal directory.
+        Assert.Matches("Audit journal recovered: 1 segment\\(s\\), 1 request\\(s\\); 0 final record\\(s\\) and 1 interrupted", secondLog);
+        Assert.True(JournalHolds(work, "f", doneId), "the completed answer's final entry is not in the journal");
+
+        // 3. One more start recovers the second run's journal; then the trail is read as an operator would.
+        string? thirdLog = null;
+        await WithServeAsync(work, upstream, (_, serve) =>
+        {
+            serve.Kill(entireProcessTree: true);
+            return serve.WaitForExitAsync().ContinueWith(_ => "", TaskScheduler.Default);
+        }, log => thirdLog = log);
+        // Recovery ran over the answered request: the store either had committed it already or got it from the journal.
+        Assert.Matches("Audit journal recovered: 1 segment\\(s\\), 1 request\\(s\\); [01] final record\\(s\\) and 0 interrupted record\\(s\\) added to the trail, [01] already recorded", thirdLog);
+        Assert.False(JournalHolds(work, "f", doneId), "recovery left the second run's journal in place");
+        var trail = JsonDocument.Parse(await BuiltCli.RunAsync(work, "audit", "list", "--json")).RootElement.EnumerateArray().ToList();
+        var slow = Assert.Single(trail, r => r.GetProperty("request_id").GetString() == slowId);
+        var done = Assert.Single(trail, r => r.GetProperty("request_id").GetString() == doneId);
+        Assert.Equal("interrupted", slow.GetProperty("outcome").GetString());
+        Assert.Equal(AuditJournal.GatewayStopped, slow.GetProperty("error_type").GetString());
+        Assert.Equal("main", slow.GetProperty("upstream").GetString());
+        Assert.Equal("ok", done.GetProperty("outcome").GetString());
+        Assert.Equal(200, done.GetProperty("status").GetInt32());
+        var interrupted = JsonDocument.Parse(await BuiltCli.RunAsync(work, "audit", "list", "--json", "--outcome", "interrupted")).RootElement;
+        Assert.Equal([slowId], interrupted.EnumerateArray().Select(r => r.GetProperty("request_id").GetString()));
+        Assert.Contains("intact", await BuiltCli.RunAsync(work, "audit", "verify"), StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
@@ -374,148 +346,120 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     [Fact]
     public async Task Recovery_takes_over_stopped_gateways_journals_and_the_flat_layout_and_never_touches_a_live_one()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
+        using var temp = new TempDataDirectory("airlock-journal-");
+        var dataDir = temp.Path;
         var root = Path.Combine(dataDir, AuditJournal.DirectoryName);
-        try
-        {
-            using var store = await SqliteStore.OpenAsync(dataDir);
-            // Session 6's layout: segments directly in audit-journal/.
-            var flat = new AuditJournal(root, NullLogger.Instance);
-            flat.Begin(Begin("flat"));
-            flat.Dispose();
-            var dead = AuditJournal.OpenInstance(root, NullLogger.Instance);
-            var deadTicket = dead.Begin(Begin("dead"))!;
-            Assert.True(dead.TryWriteFinal(deadTicket, Record("dead")));
-            dead.Dispose();
-            using var live = AuditJournal.OpenInstance(root, NullLogger.Instance);
-            var liveTicket = live.Begin(Begin("live"))!;
+        using var store = await SqliteStore.OpenAsync(dataDir);
+        // Session 6's layout: segments directly in audit-journal/.
+        var flat = new AuditJournal(root, NullLogger.Instance);
+        flat.Begin(Begin("flat"));
+        flat.Dispose();
+        var dead = AuditJournal.OpenInstance(root, NullLogger.Instance);
+        var deadTicket = dead.Begin(Begin("dead"))!;
+        Assert.True(dead.TryWriteFinal(deadTicket, Record("dead")));
+        dead.Dispose();
+        using var live = AuditJournal.OpenInstance(root, NullLogger.Instance);
+        var liveTicket = live.Begin(Begin("live"))!;
 
-            var result = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
+        var result = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
 
-            Assert.Equal(new JournalRecovery(2, 2, 2, 1, 0) { Directories = 1, LiveDirectories = 1 }, result);
-            var trail = (await store.QueryAsync(new AuditQuery { Limit = 10 })).ToDictionary(r => r.RequestId);
-            Assert.Equal(["dead", "flat"], trail.Keys.Order(StringComparer.Ordinal));
-            Assert.Equal(AuditOutcome.Ok, trail["dead"].Outcome);
-            Assert.Equal(AuditOutcome.Interrupted, trail["flat"].Outcome);
-            Assert.False(Directory.Exists(dead.Directory));
-            Assert.Empty(Directory.GetFiles(root, "journal-*"));
-            // The live journal is untouched and still takes entries.
-            Assert.Single(Directory.GetFiles(live.Directory, "journal-*"));
-            Assert.True(live.TryWriteFinal(liveTicket, Record("live")));
-            Assert.True(JournalHoldsIn(dataDir, "f", "live"));
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dataDir, recursive: true);
-        }
+        Assert.Equal(new JournalRecovery(2, 2, 2, 1, 0) { Directories = 1, LiveDirectories = 1 }, result);
+        var trail = (await store.QueryAsync(new AuditQuery { Limit = 10 })).ToDictionary(r => r.RequestId);
+        Assert.Equal(["dead", "flat"], trail.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(AuditOutcome.Ok, trail["dead"].Outcome);
+        Assert.Equal(AuditOutcome.Interrupted, trail["flat"].Outcome);
+        Assert.False(Directory.Exists(dead.Directory));
+        Assert.Empty(Directory.GetFiles(root, "journal-*"));
+        // The live journal is untouched and still takes entries.
+        Assert.Single(Directory.GetFiles(live.Directory, "journal-*"));
+        Assert.True(live.TryWriteFinal(liveTicket, Record("live")));
+        Assert.True(JournalHoldsIn(dataDir, "f", "live"));
     }
 
     [Fact]
     public async Task A_start_waits_for_another_gateways_recovery_only_so_long_then_starts_without_recovering()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
+        using var temp = new TempDataDirectory("airlock-journal-");
+        var dataDir = temp.Path;
         var root = Path.Combine(dataDir, AuditJournal.DirectoryName);
-        try
+        using var store = await SqliteStore.OpenAsync(dataDir);
+        var dead = AuditJournal.OpenInstance(root, NullLogger.Instance);
+        dead.Begin(Begin("dead"));
+        dead.Dispose();
+        var logs = new RecordingLogger<AuditJournal>();
+
+        // Another gateway is recovering (stuck on its store, say): it holds the recovery lock.
+        using (new FileStream(Path.Combine(root, AuditJournal.RecoveryLockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
         {
-            using var store = await SqliteStore.OpenAsync(dataDir);
-            var dead = AuditJournal.OpenInstance(root, NullLogger.Instance);
-            dead.Begin(Begin("dead"));
-            dead.Dispose();
-            var logs = new RecordingLogger<AuditJournal>();
+            var deferred = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, logs,
+                lockWait: TimeSpan.FromMilliseconds(300)).WaitAsync(Generous);
 
-            // Another gateway is recovering (stuck on its store, say): it holds the recovery lock.
-            using (new FileStream(Path.Combine(root, AuditJournal.RecoveryLockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
-            {
-                var deferred = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, logs,
-                    lockWait: TimeSpan.FromMilliseconds(300)).WaitAsync(Generous);
-
-                Assert.True(deferred.Deferred);
-                Assert.Equal(0, deferred.Recovered);
-                Assert.Empty(await store.QueryAsync(new AuditQuery { Limit = 10 }));
-                Assert.True(Directory.Exists(dead.Directory));
-                Assert.Contains(logs.Entries, e => e.EventId.Id == 3015);
-            }
-
-            // Once the lock is free, the next start recovers what was left.
-            var recovered = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
-            Assert.False(recovered.Deferred);
-            Assert.Equal(1, recovered.Interrupted);
-            Assert.Equal("dead", Assert.Single(await store.QueryAsync(new AuditQuery { Limit = 10 })).RequestId);
+            Assert.True(deferred.Deferred);
+            Assert.Equal(0, deferred.Recovered);
+            Assert.Empty(await store.QueryAsync(new AuditQuery { Limit = 10 }));
+            Assert.True(Directory.Exists(dead.Directory));
+            Assert.Contains(logs.Entries, e => e.EventId.Id == 3015);
         }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dataDir, recursive: true);
-        }
+
+        // Once the lock is free, the next start recovers what was left.
+        var recovered = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
+        Assert.False(recovered.Deferred);
+        Assert.Equal(1, recovered.Interrupted);
+        Assert.Equal("dead", Assert.Single(await store.QueryAsync(new AuditQuery { Limit = 10 })).RequestId);
     }
 
     [Fact]
     public async Task Recovery_keeps_the_segments_while_the_store_refuses_and_spools_when_allowed()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
+        using var temp = new TempDataDirectory("airlock-journal-");
+        var dataDir = temp.Path;
         var root = Path.Combine(dataDir, AuditJournal.DirectoryName);
-        try
-        {
-            using var sqlite = await SqliteStore.OpenAsync(dataDir);
-            var store = new FailingAuditStore(sqlite) { Failing = true };
-            var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
-            var ticket = journal.Begin(Begin("done"))!;
-            Assert.True(journal.TryWriteFinal(ticket, Record("done")));
-            journal.Dispose();
+        using var sqlite = await SqliteStore.OpenAsync(dataDir);
+        var store = new FailingAuditStore(sqlite) { Failing = true };
+        var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
+        var ticket = journal.Begin(Begin("done"))!;
+        Assert.True(journal.TryWriteFinal(ticket, Record("done")));
+        journal.Dispose();
 
-            var refused = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
-            Assert.True(refused.Kept);
-            Assert.Equal(0, refused.Recovered);
-            Assert.True(store.FailedAppends >= 1);
-            Assert.Single(Directory.GetFiles(journal.Directory, "journal-*"));
+        var refused = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
+        Assert.True(refused.Kept);
+        Assert.Equal(0, refused.Recovered);
+        Assert.True(store.FailedAppends >= 1);
+        Assert.Single(Directory.GetFiles(journal.Directory, "journal-*"));
 
-            var spool = new AuditSpool(Path.Combine(dataDir, AuditSpool.FileName), 1 << 20);
-            var spooled = await AuditJournal.RecoverAsync(root, store, spool, spoolOnFailure: true, NullLogger.Instance);
-            Assert.False(spooled.Kept);
-            Assert.Equal(1, spooled.Recovered);
-            var record = Assert.Single(spool.ReadAll());
-            Assert.Equal(("done", AuditOutcome.Ok), (record.RequestId, record.Outcome));
-            Assert.False(Directory.Exists(journal.Directory));
-            Assert.Empty(await sqlite.QueryAsync(new AuditQuery { Limit = 10 }));
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dataDir, recursive: true);
-        }
+        var spool = new AuditSpool(Path.Combine(dataDir, AuditSpool.FileName), 1 << 20);
+        var spooled = await AuditJournal.RecoverAsync(root, store, spool, spoolOnFailure: true, NullLogger.Instance);
+        Assert.False(spooled.Kept);
+        Assert.Equal(1, spooled.Recovered);
+        var record = Assert.Single(spool.ReadAll());
+        Assert.Equal(("done", AuditOutcome.Ok), (record.RequestId, record.Outcome));
+        Assert.False(Directory.Exists(journal.Directory));
+        Assert.Empty(await sqlite.QueryAsync(new AuditQuery { Limit = 10 }));
     }
 
     [Fact]
     public async Task Shutdown_reports_records_whose_final_entry_is_in_the_journal_as_kept_not_lost_and_recovery_adds_them()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-journal-" + Guid.NewGuid().ToString("N"));
+        using var temp = new TempDataDirectory("airlock-journal-");
+        var dataDir = temp.Path;
         var root = Path.Combine(dataDir, AuditJournal.DirectoryName);
-        try
-        {
-            using var sqlite = await SqliteStore.OpenAsync(dataDir);
-            var store = new FailingAuditStore(sqlite) { Failing = true };
-            var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
-            var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance, shutdownTimeout: TimeSpan.FromSeconds(1), journal: journal);
-            var ticket = journal.Begin(Begin("journaled"))!;
-            Assert.True(journal.TryWriteFinal(ticket, Record("journaled")));
-            await writer.EnqueueAsync(Record("journaled"), ticket);
-            await writer.EnqueueAsync(Record("unjournaled"));
-            await writer.DisposeAsync();
+        using var sqlite = await SqliteStore.OpenAsync(dataDir);
+        var store = new FailingAuditStore(sqlite) { Failing = true };
+        var journal = AuditJournal.OpenInstance(root, NullLogger.Instance);
+        var writer = new AuditWriter(store, NullLogger<AuditWriter>.Instance, shutdownTimeout: TimeSpan.FromSeconds(1), journal: journal);
+        var ticket = journal.Begin(Begin("journaled"))!;
+        Assert.True(journal.TryWriteFinal(ticket, Record("journaled")));
+        await writer.EnqueueAsync(Record("journaled"), ticket);
+        await writer.EnqueueAsync(Record("unjournaled"));
+        await writer.DisposeAsync();
 
-            Assert.Equal(1, writer.JournaledOnShutdown);
-            Assert.Equal(1, writer.LostOnShutdown);
-            store.Failing = false;
-            var result = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
-            Assert.Equal(1, result.Recovered);
-            var record = Assert.Single(await sqlite.QueryAsync(new AuditQuery { Limit = 10 }));
-            Assert.Equal(("journaled", AuditOutcome.Ok), (record.RequestId, record.Outcome));
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dataDir, recursive: true);
-        }
+        Assert.Equal(1, writer.JournaledOnShutdown);
+        Assert.Equal(1, writer.LostOnShutdown);
+        store.Failing = false;
+        var result = await AuditJournal.RecoverAsync(root, store, spool: null, spoolOnFailure: false, NullLogger.Instance);
+        Assert.Equal(1, result.Recovered);
+        var record = Assert.Single(await sqlite.QueryAsync(new AuditQuery { Limit = 10 }));
+        Assert.Equal(("journaled", AuditOutcome.Ok), (record.RequestId, record.Outcome));
     }
 
     [Fact]
@@ -677,58 +621,51 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
     [Fact]
     public async Task Two_gateways_on_one_data_directory_keep_their_journals_apart_and_a_kill_9_of_one_is_recovered_by_the_next_start()
     {
-        var work = Path.Combine(Path.GetTempPath(), "airlock-journal-two-" + Guid.NewGuid().ToString("N"));
+        using var temp = new TempDataDirectory("airlock-journal-two-");
+        var work = temp.Path;
         Directory.CreateDirectory(work);
         await using var upstream = await ScriptedUpstream.StartAsync();
-        try
+        var key = await ConfigureServeAsync(work, upstream);
+        var journals = Path.Combine(work, ".airlock", AuditJournal.DirectoryName);
+        string? blueId = null, greenId = null, thirdLog = null;
+        await WithServeAsync(work, upstream, async (blueHttp, blue) =>
         {
-            var key = await ConfigureServeAsync(work, upstream);
-            var journals = Path.Combine(work, ".airlock", AuditJournal.DirectoryName);
-            string? blueId = null, greenId = null, thirdLog = null;
-            await WithServeAsync(work, upstream, async (blueHttp, blue) =>
+            // Blue streams slowly; green starts on the same data directory meanwhile.
+            upstream.Enqueue(UpstreamReply.Text(string.Join(' ', Enumerable.Repeat("slow", 1000))).WithEventDelay(TimeSpan.FromMilliseconds(200)));
+            using var slow = await blueHttp.SendAsync(Request(key, stream: true), HttpCompletionOption.ResponseHeadersRead);
+            Assert.True(await (await slow.Content.ReadAsStreamAsync()).ReadAsync(new byte[256]) > 0);
+            blueId = slow.Headers.GetValues("x-airlock-request-id").Single();
+            Assert.True(JournalHolds(work, "b", blueId));
+            return await WithServeAsync(work, upstream, async (greenHttp, green) =>
             {
-                // Blue streams slowly; green starts on the same data directory meanwhile.
-                upstream.Enqueue(UpstreamReply.Text(string.Join(' ', Enumerable.Repeat("slow", 1000))).WithEventDelay(TimeSpan.FromMilliseconds(200)));
-                using var slow = await blueHttp.SendAsync(Request(key, stream: true), HttpCompletionOption.ResponseHeadersRead);
-                Assert.True(await (await slow.Content.ReadAsStreamAsync()).ReadAsync(new byte[256]) > 0);
-                blueId = slow.Headers.GetValues("x-airlock-request-id").Single();
+                // Green's start did not recover blue's live journal: blue's begin entry is still there, not in the trail.
+                Assert.Equal(2, Directory.GetDirectories(journals).Length);
                 Assert.True(JournalHolds(work, "b", blueId));
-                return await WithServeAsync(work, upstream, async (greenHttp, green) =>
-                {
-                    // Green's start did not recover blue's live journal: blue's begin entry is still there, not in the trail.
-                    Assert.Equal(2, Directory.GetDirectories(journals).Length);
-                    Assert.True(JournalHolds(work, "b", blueId));
-                    upstream.Enqueue(UpstreamReply.Text("green answer"));
-                    using var answered = await greenHttp.SendAsync(Request(key, stream: true));
-                    Assert.Contains("message_stop", await answered.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-                    greenId = answered.Headers.GetValues("x-airlock-request-id").Single();
+                upstream.Enqueue(UpstreamReply.Text("green answer"));
+                using var answered = await greenHttp.SendAsync(Request(key, stream: true));
+                Assert.Contains("message_stop", await answered.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+                greenId = answered.Headers.GetValues("x-airlock-request-id").Single();
 
-                    blue.Kill(entireProcessTree: true); // SIGKILL of one gateway mid-stream
-                    await blue.WaitForExitAsync();
-                    // A third start takes over blue's journal (its lock died with it) and leaves green's (live) alone.
-                    await WithServeAsync(work, upstream, (_, third) =>
-                    {
-                        third.Kill(entireProcessTree: true);
-                        return third.WaitForExitAsync().ContinueWith(_ => "", TaskScheduler.Default);
-                    }, log => thirdLog = log);
-                    Assert.True(JournalHolds(work, "f", greenId), "recovery touched the live gateway's journal");
-                    Assert.False(JournalHolds(work, "b", blueId), "recovery left the killed gateway's journal");
-                    return "";
-                });
+                blue.Kill(entireProcessTree: true); // SIGKILL of one gateway mid-stream
+                await blue.WaitForExitAsync();
+                // A third start takes over blue's journal (its lock died with it) and leaves green's (live) alone.
+                await WithServeAsync(work, upstream, (_, third) =>
+                {
+                    third.Kill(entireProcessTree: true);
+                    return third.WaitForExitAsync().ContinueWith(_ => "", TaskScheduler.Default);
+                }, log => thirdLog = log);
+                Assert.True(JournalHolds(work, "f", greenId), "recovery touched the live gateway's journal");
+                Assert.False(JournalHolds(work, "b", blueId), "recovery left the killed gateway's journal");
+                return "";
             });
-            Assert.Contains("belongs to a running gateway", thirdLog, StringComparison.Ordinal);
-            Assert.Matches("0 final record\\(s\\) and 1 interrupted record\\(s\\) added to the trail", thirdLog);
-            var trail = JsonDocument.Parse(await BuiltCli.RunAsync(work, "audit", "list", "--json")).RootElement.EnumerateArray()
-                .Select(r => (Id: r.GetProperty("request_id").GetString(), Outcome: r.GetProperty("outcome").GetString())).ToList();
-            Assert.Equal([(blueId, "interrupted")], trail.Where(r => r.Id == blueId));
-            Assert.Equal([(greenId, "ok")], trail.Where(r => r.Id == greenId));
-            Assert.Contains("intact", await BuiltCli.RunAsync(work, "audit", "verify"), StringComparison.OrdinalIgnoreCase);
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(work, recursive: true);
-        }
+        });
+        Assert.Contains("belongs to a running gateway", thirdLog, StringComparison.Ordinal);
+        Assert.Matches("0 final record\\(s\\) and 1 interrupted record\\(s\\) added to the trail", thirdLog);
+        var trail = JsonDocument.Parse(await BuiltCli.RunAsync(work, "audit", "list", "--json")).RootElement.EnumerateArray()
+            .Select(r => (Id: r.GetProperty("request_id").GetString(), Outcome: r.GetProperty("outcome").GetString())).ToList();
+        Assert.Equal([(blueId, "interrupted")], trail.Where(r => r.Id == blueId));
+        Assert.Equal([(greenId, "ok")], trail.Where(r => r.Id == greenId));
+        Assert.Contains("intact", await BuiltCli.RunAsync(work, "audit", "verify"), StringComparison.OrdinalIgnoreCase);
     }
 
     private static bool JournalMentions(string work, string requestId) => JournalHolds(work, "", requestId);

@@ -230,54 +230,40 @@ public sealed class AuditStoreFailureTests(ITestOutputHelper output)
     [Fact]
     public async Task Records_left_in_the_spool_by_a_crash_are_replayed_at_start_up_before_new_ones()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-spool-" + Guid.NewGuid().ToString("N"));
+        using var temp = new TempDataDirectory("airlock-spool-");
+        var dataDir = temp.Path;
         Directory.CreateDirectory(dataDir);
         var left = new AuditSpool(Path.Combine(dataDir, AuditSpool.FileName), 1 << 20);
         Assert.True(left.TryAppend([Spooled("spooled-1"), Spooled("spooled-2")]));
         // A line cut short by the crash (never acknowledged) is ignored.
         await File.AppendAllTextAsync(left.Path, "{\"Kind\":\"request\",\"RequestId\":\"torn");
-        try
+        await using var harness = await GatewayHarness.StartAsync(output, c => c with { DataDir = dataDir });
+        using (var response = await harness.Client.SendAsync(harness.Messages(RequestBodies.NonStreaming())))
         {
-            await using var harness = await GatewayHarness.StartAsync(output, c => c with { DataDir = dataDir });
-            using (var response = await harness.Client.SendAsync(harness.Messages(RequestBodies.NonStreaming())))
-            {
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            }
-            var records = await harness.AuditAsync(4, Patience);
-            Assert.Equal(["spooled-1", "spooled-2"], records.Take(2).Select(r => r.RequestId));
-            Assert.Equal(AdminActions.StoreGap, records[2].Operation);
-            Assert.Equal(AuditKind.Request, records[3].Kind);
-            Assert.Equal("messages", records[3].Door);
-            Assert.True((await AuditChainVerifier.VerifyStoreAsync(harness.Gateway.Store, trustedKey: null)).Intact);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dataDir, recursive: true);
-        }
+        var records = await harness.AuditAsync(4, Patience);
+        Assert.Equal(["spooled-1", "spooled-2"], records.Take(2).Select(r => r.RequestId));
+        Assert.Equal(AdminActions.StoreGap, records[2].Operation);
+        Assert.Equal(AuditKind.Request, records[3].Kind);
+        Assert.Equal("messages", records[3].Door);
+        Assert.True((await AuditChainVerifier.VerifyStoreAsync(harness.Gateway.Store, trustedKey: null)).Intact);
     }
 
     [Fact]
     public async Task A_corrupted_database_at_start_up_is_a_clear_error_naming_the_file()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "airlock-corrupt-" + Guid.NewGuid().ToString("N"));
+        using var temp = new TempDataDirectory("airlock-corrupt-");
+        var dataDir = temp.Path;
         Directory.CreateDirectory(dataDir);
         var database = Path.Combine(dataDir, "airlock.db");
         var garbage = new byte[16 * 1024];
         new Random(7).NextBytes(garbage);
         await File.WriteAllBytesAsync(database, garbage);
-        try
-        {
-            var config = new AirlockConfig { Level = 1, DataDir = dataDir, Upstreams = [], Routes = [], Source = "functional test" };
-            var error = await Assert.ThrowsAsync<ConfigurationException>(() => AirlockGateway.StartAsync(config, new GatewayStartOptions { Urls = "http://127.0.0.1:0" }));
-            Assert.Contains(database, error.Message, StringComparison.Ordinal);
-            Assert.Contains("not a usable SQLite database", error.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dataDir, recursive: true);
-        }
+        var config = new AirlockConfig { Level = 1, DataDir = dataDir, Upstreams = [], Routes = [], Source = "functional test" };
+        var error = await Assert.ThrowsAsync<ConfigurationException>(() => AirlockGateway.StartAsync(config, new GatewayStartOptions { Urls = "http://127.0.0.1:0" }));
+        Assert.Contains(database, error.Message, StringComparison.Ordinal);
+        Assert.Contains("not a usable SQLite database", error.Message, StringComparison.Ordinal);
     }
 
     /// <summary>Has the writer fail on a record of its own, so <see cref="AuditWriter.Health"/> reports the failure.</summary>

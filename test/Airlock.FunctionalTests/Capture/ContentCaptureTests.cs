@@ -143,59 +143,52 @@ public sealed class ContentCaptureTests(ITestOutputHelper output)
     {
         // Sealing and storing run on the writer's loop: with the store stalled, every submit must still return and the
         // request path must hold nothing up. Gated rather than timed, so machine load cannot make it pass or fail.
-        var dataDir = Directory.CreateTempSubdirectory("airlock-capture-gate-").FullName;
-        try
+        using var temp = new TempDataDirectory("airlock-capture-gate-");
+        var dataDir = temp.Path;
+        using var sqlite = await SqliteStore.OpenAsync(dataDir);
+        var gated = new GatedContentStore(sqlite);
+        var config = new AirlockConfig
         {
-            using var sqlite = await SqliteStore.OpenAsync(dataDir);
-            var gated = new GatedContentStore(sqlite);
-            var config = new AirlockConfig
-            {
-                Level = 1,
-                DataDir = dataDir,
-                Upstreams = [],
-                Routes = [],
-                Audit = new AuditConfig { Capture = new CaptureConfig { MasterKeyEnv = MasterKeyVariable, Default = CaptureMode.Redacted } },
-            };
-            await using var capture = GatewayContentCapture.Create(config, gated, name => name == MasterKeyVariable ? _masterKey : null,
-                TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-            var body = Encoding.UTF8.GetBytes(Body("none", new string('x', 40_000)));
-            var record = new Core.Audit.AuditRecord
-            {
-                RequestId = "gated",
-                Time = DateTimeOffset.UtcNow,
-                Door = "messages",
-                Operation = "messages",
-                Outcome = Core.Audit.AuditOutcome.Ok,
-            };
-            const int Submitted = 500;
-
-            var submitting = Task.Run(() =>
-            {
-                for (var i = 0; i < Submitted; i++)
-                {
-                    var exchange = capture.Begin("platform", null)!;
-                    exchange.OnRequest(body, body);
-                    capture.Submit(record with { RequestId = "gated-" + i }, exchange);
-                }
-            });
-            await submitting.WaitAsync(TimeSpan.FromSeconds(30));
-            await gated.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
-
-            Assert.Equal(0, capture.Writer!.Stored);
-            Assert.Equal(0, capture.Writer.Dropped);
-            Assert.Null(await sqlite.FindContentAsync("gated-0"));
-
-            gated.Open.SetResult();
-            await capture.Writer.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            Assert.Equal(Submitted, capture.Writer.Stored);
-            Assert.Equal(0, capture.Writer.Dropped);
-            Assert.NotNull(await sqlite.FindContentAsync("gated-" + (Submitted - 1)));
-        }
-        finally
+            Level = 1,
+            DataDir = dataDir,
+            Upstreams = [],
+            Routes = [],
+            Audit = new AuditConfig { Capture = new CaptureConfig { MasterKeyEnv = MasterKeyVariable, Default = CaptureMode.Redacted } },
+        };
+        await using var capture = GatewayContentCapture.Create(config, gated, name => name == MasterKeyVariable ? _masterKey : null,
+            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var body = Encoding.UTF8.GetBytes(Body("none", new string('x', 40_000)));
+        var record = new Core.Audit.AuditRecord
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dataDir, recursive: true);
-        }
+            RequestId = "gated",
+            Time = DateTimeOffset.UtcNow,
+            Door = "messages",
+            Operation = "messages",
+            Outcome = Core.Audit.AuditOutcome.Ok,
+        };
+        const int Submitted = 500;
+
+        var submitting = Task.Run(() =>
+        {
+            for (var i = 0; i < Submitted; i++)
+            {
+                var exchange = capture.Begin("platform", null)!;
+                exchange.OnRequest(body, body);
+                capture.Submit(record with { RequestId = "gated-" + i }, exchange);
+            }
+        });
+        await submitting.WaitAsync(TimeSpan.FromSeconds(30));
+        await gated.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, capture.Writer!.Stored);
+        Assert.Equal(0, capture.Writer.Dropped);
+        Assert.Null(await sqlite.FindContentAsync("gated-0"));
+
+        gated.Open.SetResult();
+        await capture.Writer.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(Submitted, capture.Writer.Stored);
+        Assert.Equal(0, capture.Writer.Dropped);
+        Assert.NotNull(await sqlite.FindContentAsync("gated-" + (Submitted - 1)));
     }
 
     /// <summary>A real SQLite store whose content appends (and data-key lookups) wait until <see cref="Open"/> is set.</summary>
