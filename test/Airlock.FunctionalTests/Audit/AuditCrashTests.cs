@@ -37,12 +37,7 @@ public sealed class AuditCrashTests
             {
                 try
                 {
-                    using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
-                    {
-                        Content = new StringContent("""{"model":"claude-opus-5-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
-                    };
-                    request.Headers.Add("x-api-key", key);
-                    request.Headers.Add("anthropic-version", "2023-06-01");
+                    using var request = BuiltCli.MessagesRequest(key, maxTokens: 5);
                     using var response = await http.SendAsync(request, stop.Token);
                     await response.Content.ReadAsByteArrayAsync(stop.Token);
                     if (response.StatusCode == HttpStatusCode.OK && response.Headers.TryGetValues("x-airlock-request-id", out var ids))
@@ -74,12 +69,7 @@ public sealed class AuditCrashTests
         {
             using var http2 = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port2}"), Timeout = TimeSpan.FromSeconds(60) };
             await BuiltCli.WaitHealthyAsync(http2, restarted);
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
-            {
-                Content = new StringContent("""{"model":"claude-opus-5-5","max_tokens":5,"messages":[{"role":"user","content":"after"}]}""", Encoding.UTF8, "application/json"),
-            };
-            request.Headers.Add("x-api-key", key);
-            request.Headers.Add("anthropic-version", "2023-06-01");
+            using var request = BuiltCli.MessagesRequest(key, "after", maxTokens: 5);
             using var after = await http2.SendAsync(request);
             Assert.Equal(HttpStatusCode.OK, after.StatusCode);
             answered.Add(after.Headers.GetValues("x-airlock-request-id").First());

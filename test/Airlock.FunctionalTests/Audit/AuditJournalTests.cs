@@ -250,7 +250,7 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
         var slowId = await WithServeAsync(work, upstream, async (http, serve) =>
         {
             upstream.Enqueue(UpstreamReply.Text(string.Join(' ', Enumerable.Repeat("slow", 200))).WithEventDelay(TimeSpan.FromMilliseconds(200)));
-            using var response = await http.SendAsync(Request(key, stream: true), HttpCompletionOption.ResponseHeadersRead);
+            using var response = await http.SendAsync(BuiltCli.MessagesRequest(key, maxTokens: 64, stream: true), HttpCompletionOption.ResponseHeadersRead);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var stream = await response.Content.ReadAsStreamAsync();
             Assert.True(await stream.ReadAsync(new byte[256]) > 0);
@@ -273,7 +273,7 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
         var doneId = await WithServeAsync(work, upstream, async (http, serve) =>
         {
             upstream.Enqueue(UpstreamReply.Text("complete answer"));
-            using var response = await http.SendAsync(Request(key, stream: true));
+            using var response = await http.SendAsync(BuiltCli.MessagesRequest(key, maxTokens: 64, stream: true));
             var text = await response.Content.ReadAsStringAsync();
             serve.Kill(entireProcessTree: true);
             await serve.WaitForExitAsync();
@@ -632,7 +632,7 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
         {
             // Blue streams slowly; green starts on the same data directory meanwhile.
             upstream.Enqueue(UpstreamReply.Text(string.Join(' ', Enumerable.Repeat("slow", 1000))).WithEventDelay(TimeSpan.FromMilliseconds(200)));
-            using var slow = await blueHttp.SendAsync(Request(key, stream: true), HttpCompletionOption.ResponseHeadersRead);
+            using var slow = await blueHttp.SendAsync(BuiltCli.MessagesRequest(key, maxTokens: 64, stream: true), HttpCompletionOption.ResponseHeadersRead);
             Assert.True(await (await slow.Content.ReadAsStreamAsync()).ReadAsync(new byte[256]) > 0);
             blueId = slow.Headers.GetValues("x-airlock-request-id").Single();
             Assert.True(JournalHolds(work, "b", blueId));
@@ -642,7 +642,7 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
                 Assert.Equal(2, Directory.GetDirectories(journals).Length);
                 Assert.True(JournalHolds(work, "b", blueId));
                 upstream.Enqueue(UpstreamReply.Text("green answer"));
-                using var answered = await greenHttp.SendAsync(Request(key, stream: true));
+                using var answered = await greenHttp.SendAsync(BuiltCli.MessagesRequest(key, maxTokens: 64, stream: true));
                 Assert.Contains("message_stop", await answered.Content.ReadAsStringAsync(), StringComparison.Ordinal);
                 greenId = answered.Headers.GetValues("x-airlock-request-id").Single();
 
@@ -683,18 +683,6 @@ public sealed class AuditJournalTests(ITestOutputHelper output)
             return reader.ReadToEnd().Split('\n').Any(line => line.StartsWith(tag, StringComparison.Ordinal)
                 && (requestId is null || line.Contains($"\"RequestId\":\"{requestId}\"", StringComparison.Ordinal)));
         });
-    }
-
-    private static HttpRequestMessage Request(string key, bool stream)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
-        {
-            Content = new StringContent($$"""{"model":"claude-opus-5-5","max_tokens":64,"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""",
-                Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("x-api-key", key);
-        request.Headers.Add("anthropic-version", "2023-06-01");
-        return request;
     }
 
     /// <summary>Runs <c>airlock serve</c> in <paramref name="work"/> (the upstream's key in its environment) until <paramref name="use"/> returns.</summary>

@@ -53,6 +53,16 @@ internal static class BuiltCli
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>A <c>POST /v1/messages</c> for a served gateway: one user turn, authenticated with the gateway key <paramref name="key"/>.</summary>
+    public static HttpRequestMessage MessagesRequest(string key, string content = "hi", int maxTokens = 16, bool stream = false)
+    {
+        var body = $$"""{"model":"claude-opus-5-5","max_tokens":{{maxTokens}},"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"{{content}}"}]}""";
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("x-api-key", key);
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        return request;
+    }
+
     /// <summary>
     /// Waits on the gateway's state, not on a clock: ready when <c>/healthz</c> answers; a failure when the process
     /// exited first or <paramref name="patience"/> (default 180 s) ran out.

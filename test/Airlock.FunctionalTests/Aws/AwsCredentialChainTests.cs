@@ -349,12 +349,7 @@ public sealed class AwsCredentialChainTests(ITestOutputHelper output) : IAsyncLi
             {
                 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(120) };
                 await BuiltCli.WaitHealthyAsync(http, gateway);
-                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
-                {
-                    Content = new StringContent("""{"model":"claude-opus-5-5","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json"),
-                };
-                request.Headers.Add("x-api-key", key);
-                request.Headers.Add("anthropic-version", "2023-06-01");
+                using var request = BuiltCli.MessagesRequest(key, "hello");
                 using var response = await http.SendAsync(request);
                 var answer = new GatewayAnswer(response.StatusCode, await response.Content.ReadAsStringAsync());
                 return (answer, Drain(), bedrock);
