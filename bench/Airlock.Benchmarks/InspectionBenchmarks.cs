@@ -219,3 +219,29 @@ internal static class Conversation
         });
     }
 }
+
+/// <summary>
+/// The verdict cache's content key: strings under 241 bytes are hashed as a padded 256-byte block (XXH3's short-input
+/// path has published seed-independent collisions); against the plain seeded XXH128 of the same bytes.
+/// </summary>
+[Config(typeof(ShortRunConfig))]
+public class VerdictKeyBenchmarks
+{
+    private byte[] _text = [];
+
+    [Params(100, 240, 300)]
+    public int Length { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _text = new byte[Length];
+        _text.AsSpan().Fill((byte)'x');
+    }
+
+    [Benchmark(Baseline = true)]
+    public UInt128 PlainXxh128() => System.IO.Hashing.XxHash128.HashToUInt128(_text, 1);
+
+    [Benchmark]
+    public UInt128 VerdictKey() => VerdictCache.KeyOf(_text);
+}

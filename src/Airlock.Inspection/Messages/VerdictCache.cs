@@ -15,8 +15,13 @@ public sealed class VerdictCache
     private const int EntryOverheadBytes = 160;
     private const int MatchBytes = 40;
 
-    // Per-process secret seed of the content key (see KeyOf); random so keys cannot be predicted or forced to collide.
+    // Per-process secret seeds of the content key (see KeyOf); random so keys cannot be predicted or forced to collide.
+    // Short strings, padded, get their own seed: a padded block and a long string never share a key space.
     private static readonly long s_seed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(sizeof(long)));
+    private static readonly long s_shortSeed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(sizeof(long)));
+
+    /// <summary>Size of the block a short string is padded to before hashing (above XXH3's 240-byte short-input path).</summary>
+    internal const int PaddedKeyBytes = 256;
 
     private readonly Lock _lock = new();
     private readonly Dictionary<UInt128, LinkedListNode<Entry>> _map = [];
@@ -63,8 +68,24 @@ public sealed class VerdictCache
     /// against someone who knows the seed, and a colliding string would inherit a clean verdict
     /// and skip inspection, so the seed is a per-process random 64-bit value that never leaves
     /// this process: without it, a client cannot craft a string whose key equals a clean one.
+    /// XXH3's path for inputs of at most 240 bytes is weaker than that: Cyan4973/xxHash#1127 publishes seed-independent
+    /// families of 32–240-byte pairs that collide for about 2^-27 of seeds (see <see cref="ConversationPrefixMemo.MinKeyedBytes"/>),
+    /// and a string's raw bytes are the client's to choose. So a string that short is hashed as a
+    /// <see cref="PaddedKeyBytes"/>-byte block (its bytes, zeros, its length in the last byte), which takes the
+    /// long-input path; the block is unambiguous (one length per block) and costs tens of nanoseconds.
     /// </summary>
-    public static UInt128 KeyOf(ReadOnlySpan<byte> raw) => XxHash128.HashToUInt128(raw, s_seed);
+    public static UInt128 KeyOf(ReadOnlySpan<byte> raw)
+    {
+        if (raw.Length >= ConversationPrefixMemo.MinKeyedBytes)
+        {
+            return XxHash128.HashToUInt128(raw, s_seed);
+        }
+        Span<byte> block = stackalloc byte[PaddedKeyBytes];
+        raw.CopyTo(block);
+        block[raw.Length..].Clear();
+        block[^1] = (byte)raw.Length;
+        return XxHash128.HashToUInt128(block, s_shortSeed);
+    }
 
     /// <summary>Looks up a verdict and marks it most recently used.</summary>
     public bool TryGet(UInt128 key, out TextMatch[] matches)

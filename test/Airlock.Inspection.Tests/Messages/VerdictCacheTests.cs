@@ -48,6 +48,30 @@ public class VerdictCacheTests
     }
 
     [Fact]
+    public void Short_strings_are_keyed_unambiguously_across_the_padding_boundary()
+    {
+        // Strings under 241 bytes are hashed as a padded block (XXH3's short-input path is the weak one): the block must
+        // not make two strings one key, nor a short string the key of a long string spelling out its block.
+        var keys = new Dictionary<UInt128, string> { [VerdictCache.KeyOf([])] = "empty" };
+        foreach (var length in new[] { 1, 63, 64, 65, 128, 239, 240, 241, 242, 255, 256, 257, 1000 })
+        {
+            foreach (var fill in new[] { (byte)'a', (byte)'b' })
+            {
+                var text = new byte[length];
+                text.AsSpan().Fill(fill);
+                Assert.True(keys.TryAdd(VerdictCache.KeyOf(text), $"{length}x{(char)fill}"), $"{length}x{(char)fill} shares a key");
+            }
+        }
+        var shortText = "secret-free text"u8.ToArray();
+        var block = new byte[VerdictCache.PaddedKeyBytes];
+        shortText.CopyTo(block, 0);
+        block[^1] = (byte)shortText.Length;
+        Assert.NotEqual(VerdictCache.KeyOf(shortText), VerdictCache.KeyOf(block));
+        // Trailing zeros are part of the content, not padding.
+        Assert.NotEqual(VerdictCache.KeyOf(shortText), VerdictCache.KeyOf([.. shortText, 0]));
+    }
+
+    [Fact]
     public async Task Is_safe_under_concurrent_use()
     {
         var cache = new VerdictCache(new VerdictCacheOptions { MaxEntries = 50 });
