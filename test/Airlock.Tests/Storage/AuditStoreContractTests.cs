@@ -67,6 +67,50 @@ public abstract class AuditStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Journal_recovery_adds_what_a_stopped_gateway_left_once_and_chained()
+    {
+        // audit.durable: journal over this store: a gateway that died left a final entry ("done"), a begin entry alone
+        // ("cut") and an entry the store had already committed ("stored"); a second recovery finds nothing to add.
+        var root = Path.Combine(Path.GetTempPath(), "airlock-contract-journal-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var now = DateTimeOffset.UtcNow;
+            await Store.AppendAsync([Request("stored", now)]);
+            var journal = Airlock.Gateway.Audit.AuditJournal.OpenInstance(root, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            foreach (var id in new[] { "done", "cut", "stored" })
+            {
+                var ticket = journal.Begin(Request(id, now) with { Outcome = AuditOutcome.Interrupted, Status = 0 })!;
+                await ticket.Durable;
+                if (id != "cut")
+                {
+                    Assert.True(journal.TryWriteFinal(ticket, Request(id, now)));
+                }
+            }
+            journal.Dispose();
+
+            var first = await Airlock.Gateway.Audit.AuditJournal.RecoverAsync(root, Store, spool: null, spoolOnFailure: false,
+                Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            var again = await Airlock.Gateway.Audit.AuditJournal.RecoverAsync(root, Store, spool: null, spoolOnFailure: false,
+                Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+            Assert.Equal((2, 1), (first.Recovered, first.Interrupted));
+            Assert.Equal(0, again.Recovered);
+            var records = (await AllAsync()).ToDictionary(r => r.RequestId);
+            Assert.Equal(["cut", "done", "stored"], records.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(AuditOutcome.Interrupted, records["cut"].Outcome);
+            Assert.Equal(AuditOutcome.Ok, records["done"].Outcome);
+            Assert.True((await VerifyAsync()).Intact);
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Request_record_round_trips_with_findings()
     {
         var record = Request("r1", T0) with
