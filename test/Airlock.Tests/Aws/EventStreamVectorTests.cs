@@ -5,7 +5,7 @@ namespace Airlock.Tests.Aws;
 
 /// <summary>
 /// Public event-stream test vectors. Bytes of the awslabs/aws-c-event-stream vectors are copied from
-/// <c>tests/message_deserializer_test.c</c>; the smithy-rs vector <c>valid_with_all_headers_and_payload</c>
+/// <c>tests/message_deserializer_test.c</c> and <c>tests/message_streaming_decoder_test.c</c>; the smithy-rs vector <c>valid_with_all_headers_and_payload</c>
 /// (<c>rust-runtime/aws-smithy-eventstream/test_data/</c>) is rebuilt from the header list its tests assert
 /// (<c>src/frame.rs</c> <c>read_all_headers_and_payload</c>) and checked against its published CRCs
 /// (prelude 0x8BB495FB, message 0x01A05860, from the <c>invalid_*_checksum</c> expectations) and length (150 bytes).
@@ -31,6 +31,23 @@ public class EventStreamVectorTests
         (byte)'/', (byte)'j', (byte)'s', (byte)'o', (byte)'n',
         0x7b, 0x27, 0x66, 0x6f, 0x6f, 0x27, 0x3a, 0x27, 0x62, 0x61, 0x72, 0x27, 0x7d,
         0x8D, 0x9C, 0x08, 0xB1,
+    ];
+
+    // aws-c-event-stream tests/message_streaming_decoder_test.c,
+    // test_streaming_decoder_incoming_application_one_int32_header_pair_valid: event-id (int32) = 0x20, no payload.
+    private static readonly byte[] s_int32Header =
+    [
+        0x00, 0x00, 0x00, 0x1e, 0x00, 0x00, 0x00, 0x0e, 0x5d, 0x4a, 0xdb, 0x8d,
+        0x08, (byte)'e', (byte)'v', (byte)'e', (byte)'n', (byte)'t', (byte)'-', (byte)'i', (byte)'d', 0x04, 0x00, 0x00, 0x00, 0x20,
+        0x2a, 0x4f, 0xb0, 0xea,
+    ];
+
+    // The same file, test_streaming_decoder_incoming_application_one_bool_header_pair_valid: event-id (bool) = true.
+    private static readonly byte[] s_boolHeader =
+    [
+        0x00, 0x00, 0x00, 0x1a, 0x00, 0x00, 0x00, 0x0a, 0xaf, 0xa7, 0xb9, 0x54,
+        0x08, (byte)'e', (byte)'v', (byte)'e', (byte)'n', (byte)'t', (byte)'-', (byte)'i', (byte)'d', 0x00,
+        0x6a, 0x44, 0x14, 0xad,
     ];
 
     /// <summary>The header list of smithy-rs <c>valid_with_all_headers_and_payload</c>, in wire order.</summary>
@@ -77,6 +94,62 @@ public class EventStreamVectorTests
         Assert.Equal("application/json", header.AsString());
         Assert.Equal("{'foo':'bar'}"u8.ToArray(), message.Payload.ToArray());
         Assert.Equal(s_oneHeader, message.ToArray());
+    }
+
+    [Fact]
+    public void Int32_header_vector_decodes_and_reencodes_byte_identical()
+    {
+        var message = Assert.Single(EventStreamDecoder.DecodeAll(s_int32Header));
+        var header = Assert.Single(message.Headers);
+        Assert.Equal("event-id", header.Name);
+        Assert.Equal(EventStreamHeader.Int32("event-id", 0x20), header);
+        Assert.Equal(0x20, header.AsInt64());
+        Assert.True(message.Payload.IsEmpty);
+        Assert.Equal(s_int32Header, message.ToArray());
+    }
+
+    [Fact]
+    public void Bool_header_vector_decodes_true_and_reencodes_byte_identical()
+    {
+        var message = Assert.Single(EventStreamDecoder.DecodeAll(s_boolHeader));
+        var header = Assert.Single(message.Headers);
+        Assert.Equal("event-id", header.Name);
+        Assert.True(header.AsBool());
+        Assert.True(message.Payload.IsEmpty);
+        Assert.Equal(s_boolHeader, message.ToArray());
+    }
+
+    [Fact]
+    public void Two_messages_fed_seven_bytes_at_a_time_decode_in_order()
+    {
+        // aws-c-event-stream test_streaming_decoder_incoming_multiple_messages: the no-op message then the one-header
+        // message, pumped in 7-byte reads so that reads straddle the message boundary and the second prelude.
+        byte[] stream = [.. s_noOp, .. s_oneHeader];
+        using var decoder = new EventStreamDecoder();
+        var sink = new CollectingHandler();
+        var fed = 0;
+        while (fed < s_noOp.Length)
+        {
+            decoder.Feed(stream.AsSpan(fed, 7), sink);
+            fed += 7;
+        }
+        // The first message is out once its last byte arrived; the second is not yet.
+        var first = Assert.Single(sink.Messages);
+        Assert.Empty(first.Headers);
+        Assert.True(first.Payload.IsEmpty);
+        while (fed < stream.Length)
+        {
+            var take = Math.Min(7, stream.Length - fed);
+            decoder.Feed(stream.AsSpan(fed, take), sink);
+            fed += take;
+        }
+        decoder.Complete();
+
+        Assert.Equal(2, sink.Messages.Count);
+        var second = sink.Messages[1];
+        Assert.Equal("application/json", Assert.Single(second.Headers).AsString());
+        Assert.Equal("{'foo':'bar'}"u8.ToArray(), second.Payload.ToArray());
+        Assert.Equal(s_oneHeader, second.ToArray());
     }
 
     [Fact]
