@@ -68,7 +68,8 @@ public sealed class GatewayHarness : IAsyncDisposable
         Func<IAuditStore, IAuditStore>? wrapAuditStore = null,
         Airlock.Core.Egress.IHostResolver? hostResolver = null,
         Action<Microsoft.Win32.SafeHandles.SafeFileHandle>? journalFlushToDisk = null,
-        Airlock.Gateway.Audit.JournalWriteHook? journalBeforeWrite = null)
+        Airlock.Gateway.Audit.JournalWriteHook? journalBeforeWrite = null,
+        Random? retryJitter = null)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "airlock-ft-" + Guid.NewGuid().ToString("N"));
         var upstream = await ScriptedUpstream.StartAsync(upstreamOptions);
@@ -90,6 +91,7 @@ public sealed class GatewayHarness : IAsyncDisposable
                 WrapAuditStore = wrapAuditStore,
                 JournalFlushToDisk = journalFlushToDisk,
                 JournalBeforeWrite = journalBeforeWrite,
+                RetryJitter = retryJitter,
                 HostResolver = hostResolver ?? Airlock.Core.Egress.DnsHostResolver.Instance,
                 GetEnvironment = name => environment?.Invoke(name) ?? name switch
                 {

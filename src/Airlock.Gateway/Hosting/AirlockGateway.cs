@@ -49,6 +49,9 @@ public sealed record GatewayStartOptions
 
     /// <summary>Tests: sees every audit journal write before it is made (to hold it, or fail it with an <see cref="IOException"/>).</summary>
     public JournalWriteHook? JournalBeforeWrite { get; init; }
+
+    /// <summary>Tests: the random source of the retry backoff's jitter (default <see cref="Random.Shared"/>).</summary>
+    public Random? RetryJitter { get; init; }
 }
 
 /// <summary>
@@ -180,6 +183,7 @@ public sealed class AirlockGateway : IAsyncDisposable
         services.AddSingleton(sp => GatewayContentCapture.Create(config, auditStore.Store, options.GetEnvironment, options.Time,
             sp.GetRequiredService<ILogger<GatewayContentCapture>>()));
         services.AddHostedService<AuditPurgeService>();
+        services.AddSingleton(options.RetryJitter is { } jitter ? new RetryBackoff(jitter) : RetryBackoff.Shared);
         services.AddSingleton<GatewayPipeline>();
         services.AddSingleton<MessagesDoor>();
         services.AddSingleton<VertexDoor>();

@@ -32,6 +32,7 @@ internal sealed partial class GatewayPipeline(
     GatewayInspection inspection,
     GatewayContentCapture capture,
     TimeProvider time,
+    RetryBackoff backoff,
     ILogger<GatewayPipeline> logger)
 {
     private const int RelayBufferSize = 16 * 1024;
@@ -379,12 +380,9 @@ internal sealed partial class GatewayPipeline(
     /// <summary>Throttling and server-side failures are worth another attempt; client errors are not.</summary>
     private static bool IsRetryable(int status) => status is 408 or 429 or 500 or 502 or 503 or 504 or 529;
 
-    /// <summary>Exponential backoff with full jitter (a random delay in [0, base·2^(attempt−1)], capped at 10 s).</summary>
-    private static Task BackoffAsync(UpstreamConfig upstream, int attempt, CancellationToken cancellationToken)
-    {
-        var ceiling = Math.Min(upstream.RetryBackoff.TotalMilliseconds * Math.Pow(2, attempt - 1), 10_000);
-        return Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling), cancellationToken);
-    }
+    /// <summary>Waits before retry number <paramref name="attempt"/> on the same upstream (<see cref="RetryBackoff"/>, on the gateway's clock).</summary>
+    private Task BackoffAsync(UpstreamConfig upstream, int attempt, CancellationToken cancellationToken) =>
+        Task.Delay(backoff.Delay(upstream.RetryBackoff, attempt), time, cancellationToken);
 
     /// <summary>One attempt: builds the upstream request and waits for the response headers (bounded by the first-byte timeout).</summary>
     private async Task<(HttpResponseMessage? Response, Refusal? Failure)> SendAsync(HttpContext context, Exchange exchange, UpstreamAdapter adapter, MessagesCall call, string model)
@@ -429,6 +427,11 @@ internal sealed partial class GatewayPipeline(
                     throw;
                 }
                 var response = await sending.ConfigureAwait(false);
+                // Still before the first byte: a stream that opens with a throttling frame is an attempt failure too.
+                if (await adapter.ProbeAnswerStartAsync(response, firstByte.Token).ConfigureAwait(false) is { } refused)
+                {
+                    return (null, refused);
+                }
                 return (response, null);
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)

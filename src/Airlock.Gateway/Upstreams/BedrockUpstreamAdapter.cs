@@ -109,6 +109,10 @@ internal sealed class BedrockUpstreamAdapter : UpstreamAdapter
             ? TokenCountTranslator.BedrockToMessages(Config.Name)
             : response.Content.Headers.ContentType?.MediaType == BedrockFrames.ContentType ? new EventStreamTranslator(Config.Name) : null;
 
+    /// <inheritdoc/>
+    public override ValueTask<Refusal?> ProbeAnswerStartAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        EventStreamStartProbe.ProbeAsync(response, Config.Name, cancellationToken);
+
     /// <summary>Reads <c>{"message":…}</c> with <c>x-amzn-ErrorType</c> into a gateway error.</summary>
     public override GatewayError ReadError(HttpResponseMessage response, ReadOnlySpan<byte> body)
     {

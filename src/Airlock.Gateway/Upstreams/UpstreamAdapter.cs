@@ -43,6 +43,14 @@ internal abstract class UpstreamAdapter(UpstreamClient client)
     /// </summary>
     public virtual ResponseTranslator? CreateTranslator(HttpResponseMessage response) => null;
 
+    /// <summary>
+    /// Looks at the start of a successful answer before anything of it reaches the client, where a failure is still one
+    /// that retries and failover may cure (<see cref="EventStreamStartProbe"/>). Null when the answer is to be relayed
+    /// (a probe that read bytes leaves a content that replays them); otherwise the refusal, the response disposed.
+    /// </summary>
+    public virtual ValueTask<Refusal?> ProbeAnswerStartAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<Refusal?>(null);
+
     /// <summary>Reads an upstream error body into a gateway error (the status is kept; the type and message are the upstream's).</summary>
     public virtual GatewayError ReadError(HttpResponseMessage response, ReadOnlySpan<byte> body) =>
         ReadAnthropicError((int)response.StatusCode, body, Config.Name);
