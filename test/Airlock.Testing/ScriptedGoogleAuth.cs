@@ -22,6 +22,7 @@ public sealed class ScriptedGoogleAuth : IDisposable
 
     private readonly RSA _key = RSA.Create(2048);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _tokens = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _issued = new();
     private int _grants;
 
     public string ClientEmail { get; } = "airlock-gateway@test-project.iam.gserviceaccount.com";
@@ -39,6 +40,15 @@ public sealed class ScriptedGoogleAuth : IDisposable
 
     /// <summary>How many tokens were granted.</summary>
     public int Grants => _grants;
+
+    /// <summary>Every access token granted so far, oldest first (revoked and expired ones included).</summary>
+    public IReadOnlyList<string> IssuedTokens => [.. _issued];
+
+    /// <summary>When <paramref name="token"/> stops being accepted, or null if this endpoint never issued it (or revoked it).</summary>
+    public DateTimeOffset? ExpiryOf(string token) => _tokens.TryGetValue(token, out var expires) ? expires : null;
+
+    /// <summary>Revokes every token issued so far, as Google does when a key is disabled or a token is revoked: the Vertex endpoint answers 401 to them.</summary>
+    public void RevokeAll() => _tokens.Clear();
 
     /// <summary>Writes a service-account JSON file for this account into <paramref name="directory"/> and returns its path.</summary>
     public string WriteServiceAccountFile(string directory, Uri upstreamBase)
@@ -91,6 +101,7 @@ public sealed class ScriptedGoogleAuth : IDisposable
         }
         var token = "ya29.scripted-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         _tokens[token] = DateTimeOffset.UtcNow + TokenLifetime;
+        _issued.Enqueue(token);
         Interlocked.Increment(ref _grants);
         await context.Response.WriteAsync(JsonSerializer.Serialize(new
         {
