@@ -66,6 +66,19 @@ internal sealed class GoogleAccessTokens(AirlockConfig deployment, UpstreamConfi
         }
     }
 
+    /// <summary>
+    /// Forgets the credential and its cached token: Vertex answered 401 to a token the library still holds valid (revoked,
+    /// or its key disabled), and the library would otherwise send it again until it expires, up to an hour. The next
+    /// <see cref="GetAsync"/> loads the credential afresh and fetches a new token.
+    /// </summary>
+    public void Invalidate()
+    {
+        lock (_gate)
+        {
+            _loading = null;
+        }
+    }
+
     /// <summary>The guard's refusal anywhere in <paramref name="ex"/>'s chain (the library may wrap what the handler threw).</summary>
     private static EgressRefusedException? Refusal(Exception? ex)
     {

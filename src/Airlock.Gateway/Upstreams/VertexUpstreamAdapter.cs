@@ -73,7 +73,10 @@ internal sealed class VertexUpstreamAdapter : UpstreamAdapter
         return request;
     }
 
-    /// <summary>Reads <c>{"error":{"code":…,"message":…,"status":…}}</c> (Google) or an Anthropic error body.</summary>
+    /// <summary>
+    /// Reads <c>{"error":{"code":…,"message":…,"status":…}}</c> (Google) or an Anthropic error body. A Google 401 means
+    /// the gateway's access token was refused: the cached credential is dropped so the next call fetches a new token.
+    /// </summary>
     public override GatewayError ReadError(HttpResponseMessage response, ReadOnlySpan<byte> body)
     {
         var status = (int)response.StatusCode;
@@ -103,6 +106,13 @@ internal sealed class VertexUpstreamAdapter : UpstreamAdapter
                 {
                     message = reader.GetString();
                 }
+            }
+            if (google && status == 401)
+            {
+                // Vertex refused the gateway's own token, not the client's credential: say so, and do not send that token again.
+                _tokens.Invalidate();
+                return new GatewayError(status, AnthropicErrors.TypeForStatus(status),
+                    $"Vertex AI refused the gateway's access token for upstream '{Config.Name}' ({googleStatus ?? "UNAUTHENTICATED"}): {message ?? "no message"}");
             }
             if (google)
             {

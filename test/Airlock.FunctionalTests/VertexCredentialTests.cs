@@ -1,0 +1,245 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Airlock.Core.Audit;
+using Airlock.Core.Configuration;
+using Airlock.FunctionalTests.Infrastructure;
+using Airlock.Testing;
+
+namespace Airlock.FunctionalTests;
+
+/// <summary>
+/// The gateway's Google credentials for a Vertex upstream (issue 4, bad input: "expired or missing cloud credentials …
+/// each gets a precise error in the door's own shape and an audit record. Cloud credentials never appear in logs or
+/// errors"): an access token that expires is replaced before it is used again, a token Vertex stops accepting is a
+/// precise error and is not used again, a refused service account is an error in each door's shape, and no token or
+/// key material reaches a response, a log line, an audit row or any file in the data directory. Also the model map
+/// of a Vertex upstream, through the Messages and the Vertex door.
+/// </summary>
+public sealed class VertexCredentialTests(ITestOutputHelper output)
+{
+    private const string VertexBody =
+        "{\"anthropic_version\":\"vertex-2023-10-16\",\"max_tokens\":1024,\"stream\":true," +
+        "\"messages\":[{\"role\":\"user\",\"content\":\"hello " + RequestBodies.ContentMarker + "\"}]}";
+
+    private const string BedrockBody =
+        "{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":1024,\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
+
+    private static string DoorPath(string model = RequestBodies.Model, string method = "streamRawPredict") =>
+        $"/vertex/v1/projects/client-project/locations/{GatewayHarness.VertexRegion}/publishers/anthropic/models/{model}:{method}";
+
+    private static HttpRequestMessage VertexDoorRequest(GatewayHarness harness, string model = RequestBodies.Model)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, DoorPath(model)) { Content = new StringContent(VertexBody, Encoding.UTF8, "application/json") };
+        GatewayHarness.AddClaudeCodeHeaders(request);
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + harness.DeveloperKey);
+        return request;
+    }
+
+    private static HttpRequestMessage BedrockDoorRequest(GatewayHarness harness)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/bedrock/model/" + RequestBodies.Model + "/invoke")
+        {
+            Content = new StringContent(BedrockBody, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + harness.DeveloperKey);
+        return request;
+    }
+
+    private static (int Code, string Status, string Message) GoogleError(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var error = document.RootElement.GetProperty("error");
+        return (error.GetProperty("code").GetInt32(), error.GetProperty("status").GetString()!, error.GetProperty("message").GetString()!);
+    }
+
+    /// <summary>Every file the gateway wrote (audit database, WAL, journal), as text: none may hold a credential.</summary>
+    private static string DataDirectoryText(string dataDir) => string.Join('\n', Directory
+        .EnumerateFiles(dataDir, "*", SearchOption.AllDirectories)
+        // The service-account file is the harness's, the audit signing key the gateway's own (a PEM "PRIVATE KEY" too);
+        // the journal's lock file is empty and held exclusively.
+        .Where(f => Path.GetFileName(f) is not ("service-account.json" or AuditSigningKey.FileName or "lock"))
+        .Select(f =>
+        {
+            using var stream = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream, Encoding.Latin1);
+            return reader.ReadToEnd();
+        }));
+
+    private static async Task WaitUntilExpiredAsync(ScriptedGoogleAuth auth, string token)
+    {
+        var expiry = auth.ExpiryOf(token) ?? throw new InvalidOperationException("token not issued");
+        // Waits for the state (the scripted endpoint's expiry of this token), not for a guessed duration.
+        while (DateTimeOffset.UtcNow <= expiry)
+        {
+            await Task.Delay(expiry - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(20));
+        }
+    }
+
+    [Fact]
+    public async Task An_expired_access_token_is_replaced_before_it_is_used_again()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Vertex);
+        var auth = harness.Upstream.GoogleAuth;
+        // expires_in: 2. Google.Apis.Auth treats a token inside its expiry window as unusable and fetches a new one
+        // before the call instead of sending it (a token the scripted Vertex would answer 401 to once it expired).
+        auth.TokenLifetime = TimeSpan.FromSeconds(2);
+
+        using (var first = await harness.Client.SendAsync(harness.Messages(RequestBodies.NonStreaming())))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+        var firstToken = Assert.Single(auth.IssuedTokens);
+        await WaitUntilExpiredAsync(auth, firstToken);
+
+        using (var second = await harness.Client.SendAsync(VertexDoorRequest(harness)))
+        {
+            Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+            await second.Content.ReadAsStringAsync();
+        }
+
+        Assert.Equal(2, auth.Grants);
+        var tokens = auth.IssuedTokens;
+        Assert.NotEqual(tokens[0], tokens[1]);
+        var calls = harness.Upstream.VertexRequests;
+        Assert.Equal(2, calls.Count);
+        Assert.Equal("Bearer " + tokens[0], calls[0].Header("authorization"));
+        Assert.Equal("Bearer " + tokens[1], calls[1].Header("authorization"));
+        var records = await harness.AuditAsync(2);
+        Assert.All(records, r => Assert.Equal(AuditOutcome.Ok, r.Outcome));
+    }
+
+    [Fact]
+    public async Task A_token_vertex_no_longer_accepts_is_a_precise_error_and_the_next_request_gets_a_fresh_token()
+    {
+        var log = new CapturingOutput(output);
+        await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Vertex);
+        var auth = harness.Upstream.GoogleAuth;
+        using (var first = await harness.Client.SendAsync(harness.Messages(RequestBodies.NonStreaming())))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+        var revoked = Assert.Single(auth.IssuedTokens);
+        // The token is still within its lifetime for the gateway's library, but Vertex no longer accepts it
+        // (revoked, or the key behind it disabled).
+        auth.RevokeAll();
+
+        using var door = await harness.Client.SendAsync(VertexDoorRequest(harness));
+        var doorBody = await door.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Unauthorized, door.StatusCode);
+        var (code, status, message) = GoogleError(doorBody);
+        Assert.Equal(401, code);
+        Assert.Equal("UNAUTHENTICATED", status);
+        Assert.Contains("Vertex AI", message, StringComparison.Ordinal);
+        Assert.Contains("gateway's access token", message, StringComparison.Ordinal);
+
+        // Not used again: the next request fetches a new token and is served.
+        using var messages = await harness.Client.SendAsync(harness.Messages(RequestBodies.NonStreaming()));
+        Assert.Equal(HttpStatusCode.OK, messages.StatusCode);
+        Assert.Equal(2, auth.Grants);
+        var calls = harness.Upstream.VertexRequests;
+        Assert.Equal(3, calls.Count);
+        Assert.Equal("Bearer " + revoked, calls[1].Header("authorization"));
+        Assert.Equal("Bearer " + auth.IssuedTokens[1], calls[2].Header("authorization"));
+
+        var records = await harness.AuditAsync(3);
+        var refused = records[1];
+        Assert.Equal("vertex", refused.Door);
+        Assert.Equal(AuditOutcome.UpstreamError, refused.Outcome);
+        Assert.Equal("upstream_status_401", refused.ErrorType);
+        Assert.Equal(401, refused.Status);
+
+        log.Secrets.AddRange(auth.IssuedTokens);
+        log.AddServiceAccountKey(harness.DataDir);
+        log.AssertNoSecretIn(doorBody, "the error the client got");
+        log.AssertNoSecretIn(JsonSerializer.Serialize(records), "an audit record");
+        log.AssertNoSecretIn(DataDirectoryText(harness.DataDir), "the data directory");
+        log.AssertNoSecret();
+    }
+
+    [Fact]
+    public async Task A_refused_service_account_is_an_error_in_each_doors_shape_with_an_audit_record_and_no_key_material()
+    {
+        var log = new CapturingOutput(output);
+        await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Vertex);
+        harness.Upstream.GoogleAuth.RefuseGrants = true;
+
+        using var vertex = await harness.Client.SendAsync(VertexDoorRequest(harness));
+        var vertexBody = await vertex.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadGateway, vertex.StatusCode);
+        Assert.Equal("application/json", vertex.Content.Headers.ContentType?.MediaType);
+        var (code, status, message) = GoogleError(vertexBody);
+        Assert.Equal(502, code);
+        Assert.Equal("UNAVAILABLE", status);
+        Assert.Contains("upstream 'main' credentials are unavailable", message, StringComparison.Ordinal);
+        Assert.Contains("invalid_grant", message, StringComparison.Ordinal);
+
+        using var bedrock = await harness.Client.SendAsync(BedrockDoorRequest(harness));
+        var bedrockBody = await bedrock.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadGateway, bedrock.StatusCode);
+        Assert.Equal("InternalServerException", bedrock.Headers.GetValues("x-amzn-ErrorType").Single());
+        using (var aws = JsonDocument.Parse(bedrockBody))
+        {
+            Assert.Contains("invalid_grant", aws.RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Empty(harness.Upstream.VertexRequests);
+        Assert.Equal(0, harness.Upstream.GoogleAuth.Grants);
+        var records = await harness.AuditAsync(2);
+        Assert.Equal(["vertex", "bedrock"], records.Select(r => r.Door));
+        Assert.All(records, r =>
+        {
+            Assert.Equal("upstream_credentials", r.ErrorType);
+            Assert.Equal(AuditOutcome.UpstreamError, r.Outcome);
+            Assert.Equal(502, r.Status);
+            Assert.Equal("main", r.Upstream);
+        });
+
+        log.AddServiceAccountKey(harness.DataDir);
+        log.Secrets.Add(harness.DeveloperKey);
+        log.AssertNoSecretIn(vertexBody, "the Vertex door's error");
+        log.AssertNoSecretIn(bedrockBody, "the Bedrock door's error");
+        log.AssertNoSecretIn(JsonSerializer.Serialize(records), "an audit record");
+        log.AssertNoSecretIn(DataDirectoryText(harness.DataDir), "the data directory");
+        log.AssertNoSecret();
+    }
+
+    [Fact]
+    public async Task A_mapped_model_reaches_vertex_by_its_vertex_id_through_the_messages_and_the_vertex_door()
+    {
+        const string VertexModel = "claude-opus-4-1@20250805";
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Vertex, configure: c => c with
+        {
+            Upstreams = [c.Upstreams[0] with { ModelMap = [new ModelMapping { Match = "claude-opus-*", Model = VertexModel }] }],
+        });
+
+        using (var messages = await harness.SendStreamingAsync(harness.Messages(RequestBodies.Streaming())))
+        {
+            Assert.Equal(HttpStatusCode.OK, messages.StatusCode);
+            await messages.Content.ReadAsStringAsync();
+        }
+        using (var door = await harness.SendStreamingAsync(VertexDoorRequest(harness)))
+        {
+            Assert.Equal(HttpStatusCode.OK, door.StatusCode);
+            await door.Content.ReadAsStringAsync();
+        }
+        // A model the map does not match goes to Vertex under its own name.
+        using (var unmapped = await harness.SendStreamingAsync(VertexDoorRequest(harness, "claude-sonnet-4-5@20250929")))
+        {
+            Assert.Equal(HttpStatusCode.OK, unmapped.StatusCode);
+            await unmapped.Content.ReadAsStringAsync();
+        }
+
+        var prefix = $"/v1/projects/{harness.Upstream.GoogleAuth.ProjectId}/locations/{GatewayHarness.VertexRegion}/publishers/anthropic/models/";
+        Assert.Equal(
+            [prefix + VertexModel + ":streamRawPredict", prefix + VertexModel + ":streamRawPredict", prefix + "claude-sonnet-4-5@20250929:streamRawPredict"],
+            harness.Upstream.VertexRequests.Select(r => r.Path));
+        using (var body = harness.Upstream.VertexRequests[0].ParseBody())
+        {
+            Assert.False(body.RootElement.TryGetProperty("model", out _));
+        }
+        var records = await harness.AuditAsync(3);
+        Assert.Equal(["messages", "vertex", "vertex"], records.Select(r => r.Door));
+        Assert.All(records, r => Assert.Equal(AuditOutcome.Ok, r.Outcome));
+    }
+}
