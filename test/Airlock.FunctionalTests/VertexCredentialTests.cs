@@ -142,7 +142,16 @@ public sealed class VertexCredentialTests(ITestOutputHelper output)
         Assert.Equal("Bearer " + revoked, calls[1].Header("authorization"));
         Assert.Equal("Bearer " + auth.IssuedTokens[1], calls[2].Header("authorization"));
 
-        var records = await harness.AuditAsync(3);
+        // The Messages door says the same in Anthropic's shape.
+        auth.RevokeAll();
+        using var messagesRefused = await harness.Client.SendAsync(harness.Messages(RequestBodies.NonStreaming()));
+        var messagesBody = await messagesRefused.Content.ReadAsStringAsync();
+        var anthropicMessage = ErrorAssert.IsErrorJson(messagesBody, "authentication_error");
+        Assert.Equal(HttpStatusCode.Unauthorized, messagesRefused.StatusCode);
+        Assert.Contains("Vertex AI refused the gateway's access token for upstream 'main'", anthropicMessage, StringComparison.Ordinal);
+
+        var records = await harness.AuditAsync(4);
+        Assert.Equal("upstream_status_401", records[3].ErrorType);
         var refused = records[1];
         Assert.Equal("vertex", refused.Door);
         Assert.Equal(AuditOutcome.UpstreamError, refused.Outcome);
@@ -152,6 +161,7 @@ public sealed class VertexCredentialTests(ITestOutputHelper output)
         log.Secrets.AddRange(auth.IssuedTokens);
         log.AddServiceAccountKey(harness.DataDir);
         log.AssertNoSecretIn(doorBody, "the error the client got");
+        log.AssertNoSecretIn(messagesBody, "the Messages door's error");
         log.AssertNoSecretIn(JsonSerializer.Serialize(records), "an audit record");
         log.AssertNoSecretIn(DataDirectoryText(harness.DataDir), "the data directory");
         log.AssertNoSecret();
@@ -241,5 +251,70 @@ public sealed class VertexCredentialTests(ITestOutputHelper output)
         var records = await harness.AuditAsync(3);
         Assert.Equal(["messages", "vertex", "vertex"], records.Select(r => r.Door));
         Assert.All(records, r => Assert.Equal(AuditOutcome.Ok, r.Outcome));
+    }
+
+    [Fact]
+    public async Task A_credential_file_gone_after_startup_is_a_precise_error_until_it_is_back()
+    {
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Vertex);
+        var file = Path.Combine(harness.DataDir, "service-account.json");
+        // A mounted secret being rotated: the file is missing when the first request needs a token.
+        File.Delete(file);
+
+        using var missing = await harness.Client.SendAsync(VertexDoorRequest(harness));
+        Assert.Equal(HttpStatusCode.BadGateway, missing.StatusCode);
+        var (_, status, message) = GoogleError(await missing.Content.ReadAsStringAsync());
+        Assert.Equal("UNAVAILABLE", status);
+        Assert.Contains($"credential file {file} cannot be read", message, StringComparison.Ordinal);
+        Assert.Empty(harness.Upstream.VertexRequests);
+
+        // Back again: the next request loads it (a failed load is not cached) and is served.
+        Assert.Equal(file, harness.Upstream.GoogleAuth.WriteServiceAccountFile(harness.DataDir, harness.Upstream.BaseUri));
+        using var back = await harness.Client.SendAsync(VertexDoorRequest(harness));
+        Assert.Equal(HttpStatusCode.OK, back.StatusCode);
+        Assert.Equal(1, harness.Upstream.GoogleAuth.Grants);
+
+        var records = await harness.AuditAsync(2);
+        Assert.Equal("upstream_credentials", records[0].ErrorType);
+        Assert.Equal(AuditOutcome.UpstreamError, records[0].Outcome);
+        Assert.Equal(AuditOutcome.Ok, records[1].Outcome);
+    }
+
+    [Theory]
+    [InlineData("truncated")]
+    [InlineData("garbled key")]
+    public async Task A_corrupt_credential_file_is_a_precise_error_that_quotes_none_of_it(string damage)
+    {
+        var log = new CapturingOutput(output);
+        await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Vertex);
+        var file = Path.Combine(harness.DataDir, "service-account.json");
+        log.AddServiceAccountKey(harness.DataDir);
+        var json = await File.ReadAllTextAsync(file);
+        var keyStart = json.IndexOf("MII", StringComparison.Ordinal);
+        Assert.True(keyStart > 0);
+        // Cut inside the private key; or keep the JSON valid and the PEM body base64, but not a key (its first 400
+        // characters' capitals flattened, the JSON "\n" escapes untouched).
+        var damaged = damage == "truncated"
+            ? json[..(keyStart + 200)]
+            : json[..keyStart] + new string([.. json.Substring(keyStart, 400).Select(c => c is >= 'A' and <= 'Z' ? 'Q' : c)]) + json[(keyStart + 400)..];
+        await File.WriteAllTextAsync(file, damaged);
+
+        using var response = await harness.Client.SendAsync(VertexDoorRequest(harness));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var (_, status, message) = GoogleError(body);
+        Assert.Equal("UNAVAILABLE", status);
+        Assert.Contains($"credential file {file}", message, StringComparison.Ordinal);
+        Assert.Empty(harness.Upstream.VertexRequests);
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal("upstream_credentials", record.ErrorType);
+        foreach (var chunk in damaged.Split('"', '\\').Where(p => p.Length >= 40))
+        {
+            log.Secrets.Add(chunk[..40]);
+        }
+        log.AssertNoSecretIn(body, "the error");
+        log.AssertNoSecretIn(JsonSerializer.Serialize(record), "the audit record");
+        log.AssertNoSecret();
     }
 }
