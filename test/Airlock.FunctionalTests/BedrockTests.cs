@@ -17,11 +17,11 @@ namespace Airlock.FunctionalTests;
 /// </summary>
 public sealed class BedrockTests(ITestOutputHelper output)
 {
-    private const string ProfileId = "us.anthropic.claude-opus-5-5-v1:0";
+    internal const string ProfileId = "us.anthropic.claude-opus-5-5-v1:0";
     private const string Arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
 
     /// <summary>A body as Claude Code sends it in Bedrock mode (no model/stream; version and betas in the body).</summary>
-    private const string BedrockBody =
+    internal const string BedrockBody =
         "{\"anthropic_version\":\"bedrock-2023-05-31\",\"anthropic_beta\":[\"interleaved-thinking-2025-05-14\"],\"max_tokens\":1024," +
         "\"future_field\" : [1, {\"k\":2}],\"messages\":[{\"role\":\"user\",\"content\":\"hello " + RequestBodies.ContentMarker + "\"}]}";
 
@@ -30,7 +30,7 @@ public sealed class BedrockTests(ITestOutputHelper output)
         Upstreams = [c.Upstreams[0] with { ModelMap = [new ModelMapping { Match = "claude-opus-*", Model = ProfileId }] }],
     };
 
-    private static HttpRequestMessage DoorRequest(GatewayHarness harness, string model, bool stream, string body = BedrockBody)
+    internal static HttpRequestMessage DoorRequest(GatewayHarness harness, string model, bool stream, string body = BedrockBody)
     {
         // Claude Code's SDK keeps ':' and encodes '/' as %2F.
         var path = "/bedrock/model/" + model.Replace("/", "%2F", StringComparison.Ordinal) + (stream ? "/invoke-with-response-stream" : "/invoke");
@@ -42,7 +42,7 @@ public sealed class BedrockTests(ITestOutputHelper output)
     }
 
     /// <summary>Decodes an event-stream body: chunk frames to (event type, JSON), exception frames to ("exception:TYPE", message JSON).</summary>
-    private static List<(string Type, string Json)> Frames(byte[] body)
+    internal static List<(string Type, string Json)> Frames(byte[] body)
     {
         var frames = new List<(string, string)>();
         foreach (var message in EventStreamDecoder.DecodeAll(body))
@@ -61,7 +61,7 @@ public sealed class BedrockTests(ITestOutputHelper output)
         return frames;
     }
 
-    private static async Task<(string ErrorType, string Message)> AwsErrorAsync(HttpResponseMessage response)
+    internal static async Task<(string ErrorType, string Message)> AwsErrorAsync(HttpResponseMessage response)
     {
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return (response.Headers.GetValues("x-amzn-ErrorType").Single(), document.RootElement.GetProperty("message").GetString()!);
@@ -614,5 +614,142 @@ public sealed class BedrockTests(ITestOutputHelper output)
         Assert.Contains("beta 'interleaved-thinking-2025-05-14'", message, StringComparison.Ordinal);
         Assert.Empty(harness.Upstream.Bedrock.Calls);
         Assert.Equal("beta_refused:interleaved-thinking-2025-05-14", (await harness.SingleAuditAsync()).ErrorType);
+    }
+
+    [Fact]
+    public async Task A_configured_pass_rule_overrides_the_shipped_drop_and_keeps_the_paired_field()
+    {
+        // Shipped (beta-rules.json): bedrock drops claude-code-*, context-management-* (with context_management) and
+        // effort-* (with output_config). The configuration passes the first two; the third stays under the shipped rule.
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: c => c with
+        {
+            Betas =
+            [
+                new BetaRuleConfig { Kind = UpstreamKind.Bedrock, Beta = "claude-code-*", Action = "pass" },
+                new BetaRuleConfig { Kind = UpstreamKind.Bedrock, Beta = "context-management-*", Action = "pass" },
+            ],
+        });
+        var body = "{\"anthropic_version\":\"bedrock-2023-05-31\",\"anthropic_beta\":[\"claude-code-20250219\",\"context-management-2025-06-27\"," +
+            "\"effort-2025-11-24\",\"interleaved-thinking-2025-05-14\"],\"max_tokens\":64,\"context_management\":{\"edits\":[]}," +
+            "\"output_config\":{\"effort\":\"low\"},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+        using var request = DoorRequest(harness, ProfileId, stream: true, body);
+        using var response = await harness.SendStreamingAsync(request);
+        var frames = Frames(await response.Content.ReadAsByteArrayAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("message_stop", frames[^1].Type);
+        var call = Assert.Single(harness.Upstream.Bedrock.Calls);
+        Assert.Equal(["claude-code-20250219", "context-management-2025-06-27", "interleaved-thinking-2025-05-14"], call.Betas);
+        using var sent = call.Request.ParseBody();
+        Assert.Equal("{\"edits\":[]}", sent.RootElement.GetProperty("context_management").GetRawText());
+        Assert.False(sent.RootElement.TryGetProperty("output_config", out _));
+        Assert.Equal(AuditOutcome.Ok, (await harness.SingleAuditAsync()).Outcome);
+    }
+
+    [Fact]
+    public async Task A_configured_refuse_rule_overrides_the_shipped_drop()
+    {
+        // Shipped: claude-code-* is dropped for bedrock (beta-rules.json has no pass rules; a flag no rule matches passes,
+        // and the configured refuse of a passing flag is A_beta_refused_by_configuration_fails_with_an_error_naming_it).
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: c => c with
+        {
+            Betas = [new BetaRuleConfig { Kind = UpstreamKind.Bedrock, Beta = "claude-code-*", Action = "refuse" }],
+        });
+        var body = BedrockBody.Replace("[\"interleaved-thinking-2025-05-14\"]", "[\"interleaved-thinking-2025-05-14\",\"claude-code-20250219\"]", StringComparison.Ordinal);
+
+        using var request = DoorRequest(harness, ProfileId, stream: true, body);
+        using var response = await harness.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var (errorType, message) = await AwsErrorAsync(response);
+        Assert.Equal("ValidationException", errorType);
+        Assert.StartsWith("beta 'claude-code-20250219' cannot be served by upstream 'main' (bedrock)", message, StringComparison.Ordinal);
+        Assert.Empty(harness.Upstream.Bedrock.Calls);
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal("beta_refused:claude-code-20250219", record.ErrorType);
+        Assert.Equal(AuditOutcome.Rejected, record.Outcome);
+    }
+
+    private const string BedrockApiKey = "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9FWEFNUExF";
+
+    /// <summary>
+    /// A Bedrock upstream configured with a Bedrock API key (<c>api_key_env</c>, e.g. <c>AWS_BEARER_TOKEN_BEDROCK</c>) in
+    /// front of a scripted Bedrock that accepts only that key (it knows no SigV4 credentials, so a signed call would fail).
+    /// </summary>
+    private static async Task<(GatewayHarness Harness, ScriptedBedrock Bedrock)> StartWithApiKeyAsync(string presentedKey, ITestOutputHelper log)
+    {
+        var bedrock = await ScriptedBedrock.StartAsync(new ScriptedBedrock(new BedrockSigV4Verifier(ScriptedUpstream.BedrockRegion) { BearerToken = BedrockApiKey }));
+        var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Bedrock, upstreamCredential: presentedKey, configure: c => c with
+        {
+            Upstreams = [c.Upstreams[0] with { Url = new Uri(bedrock.BaseUrl), ApiKeyEnv = GatewayHarness.UpstreamKeyVariable }],
+        });
+        return (harness, bedrock);
+    }
+
+    [Fact]
+    public async Task A_bedrock_api_key_upstream_sends_the_key_as_a_bearer_token_and_no_signature()
+    {
+        var (harness, bedrock) = await StartWithApiKeyAsync(BedrockApiKey, output);
+        await using var _ = bedrock;
+        await using var __ = harness;
+
+        using var door = DoorRequest(harness, ProfileId, stream: true);
+        using var doorResponse = await harness.SendStreamingAsync(door);
+        var frames = Frames(await doorResponse.Content.ReadAsByteArrayAsync());
+        using var messages = harness.Messages(RequestBodies.NonStreaming(ProfileId));
+        using var messagesResponse = await harness.Client.SendAsync(messages);
+
+        Assert.Equal(HttpStatusCode.OK, doorResponse.StatusCode);
+        Assert.Equal("message_stop", frames[^1].Type);
+        Assert.Equal(HttpStatusCode.OK, messagesResponse.StatusCode);
+        Assert.Equal(2, bedrock.Calls.Count);
+        Assert.All(bedrock.Calls, call =>
+        {
+            Assert.Equal(ProfileId, call.ModelId);
+            Assert.Equal("Bearer " + BedrockApiKey, call.Request.Header("authorization"));
+            Assert.Null(call.Request.Header("x-amz-date"));
+            Assert.Null(call.Request.Header("x-amz-content-sha256"));
+            Assert.Null(call.Request.Header("x-amz-security-token"));
+        });
+        Assert.Empty(bedrock.Failures);
+        Assert.All(await harness.AuditAsync(2), r => Assert.Equal(AuditOutcome.Ok, r.Outcome));
+    }
+
+    [Fact]
+    public async Task A_wrong_bedrock_api_key_is_bedrocks_403_in_the_door_shape_without_the_key()
+    {
+        const string WrongKey = "bedrock-api-key-V1JPTkdXUk9OR1dST05HLkVYQU1QTEVLRVk=";
+        var log = new RecordingOutput(output);
+        var (harness, bedrock) = await StartWithApiKeyAsync(WrongKey, log);
+        await using var _ = bedrock;
+        await using var __ = harness;
+
+        using var door = DoorRequest(harness, ProfileId, stream: true);
+        using var doorResponse = await harness.Client.SendAsync(door);
+        var doorBody = await doorResponse.Content.ReadAsStringAsync();
+        using var messages = harness.Messages(RequestBodies.Streaming(ProfileId));
+        using var messagesResponse = await harness.Client.SendAsync(messages);
+        var messagesBody = await messagesResponse.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.Forbidden, doorResponse.StatusCode);
+        Assert.Equal("AccessDeniedException", doorResponse.Headers.GetValues("x-amzn-ErrorType").Single());
+        using (var error = JsonDocument.Parse(doorBody))
+        {
+            Assert.Equal("Invalid API Key format: Must be a valid Bedrock API key", error.RootElement.GetProperty("message").GetString());
+        }
+        Assert.Equal(HttpStatusCode.Forbidden, messagesResponse.StatusCode);
+        ErrorAssert.IsErrorJson(messagesBody, "authentication_error");
+        // Bedrock saw the wrong key and refused both calls before reading the model path.
+        Assert.Equal(2, bedrock.Calls.Count);
+        Assert.All(bedrock.Calls, c => Assert.Null(c.ModelId));
+        var records = await harness.AuditAsync(2);
+        Assert.All(records, r => Assert.Equal("upstream_status_403", r.ErrorType));
+        Assert.Equal(["bedrock", "messages"], records.Select(r => r.Door));
+        foreach (var text in new[] { doorBody, messagesBody, string.Join('\n', log.Lines), JsonSerializer.Serialize(records) })
+        {
+            Assert.DoesNotContain(WrongKey, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(BedrockApiKey, text, StringComparison.Ordinal);
+        }
     }
 }
