@@ -48,6 +48,8 @@ public sealed class CloudDoorEndToEndTests(ITestOutputHelper output)
             Assert.Equal(2, calls.Count);
             Assert.All(calls, c => Assert.True(c.Streaming));
             Assert.Empty(harness.Upstream.Bedrock.Failures);
+            // A refused signature (or path, body, model) would be hidden by the filter above: the fake refused nothing.
+            Assert.Empty(harness.Upstream.Bedrock.Rejections);
             Assert.Contains(marker, Assert.Single(calls[1].Request.LastMessageToolResults()).Content, StringComparison.Ordinal);
 
             var records = (await harness.AuditAsync(2)).Where(r => r.Operation == "invoke_with_response_stream").ToList();

@@ -713,6 +713,7 @@ public sealed class BedrockTests(ITestOutputHelper output)
             Assert.Null(call.Request.Header("x-amz-security-token"));
         });
         Assert.Empty(bedrock.Failures);
+        Assert.Empty(bedrock.Rejections);
         Assert.All(await harness.AuditAsync(2), r => Assert.Equal(AuditOutcome.Ok, r.Outcome));
     }
 
@@ -743,6 +744,8 @@ public sealed class BedrockTests(ITestOutputHelper output)
         // Bedrock saw the wrong key and refused both calls before reading the model path.
         Assert.Equal(2, bedrock.Calls.Count);
         Assert.All(bedrock.Calls, c => Assert.Null(c.ModelId));
+        Assert.Equal(2, bedrock.Rejections.Count);
+        Assert.All(bedrock.Rejections, r => Assert.StartsWith("UnrecognizedClientException: ", r, StringComparison.Ordinal));
         var records = await harness.AuditAsync(2);
         Assert.All(records, r => Assert.Equal("upstream_status_403", r.ErrorType));
         Assert.Equal(["bedrock", "messages"], records.Select(r => r.Door));

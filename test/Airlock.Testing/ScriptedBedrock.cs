@@ -26,6 +26,7 @@ public sealed record BedrockCall(RecordedRequest Request, string? ModelId, bool 
 public sealed class ScriptedBedrock : IAsyncDisposable
 {
     private readonly ScriptLog<BedrockCall> _log = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _rejections = new();
     private LoopbackServer? _server;
     private int _sequence;
 
@@ -61,6 +62,13 @@ public sealed class ScriptedBedrock : IAsyncDisposable
     /// <summary>Every call so far, also rejected ones.</summary>
     public IReadOnlyList<BedrockCall> Calls => _log.Calls;
 
+    /// <summary>
+    /// Every call this fake refused on its own checks (signature, path, body, model), as "<c>ErrorType: message</c>", in
+    /// arrival order; scripted error replies are not refusals. An end-to-end test asserts it empty so a refused signature
+    /// cannot hide behind a client that retried or gave up quietly.
+    /// </summary>
+    public IReadOnlyList<string> Rejections => [.. _rejections];
+
     /// <summary>Exceptions thrown while answering (a broken script); each also produced a 500.</summary>
     public IReadOnlyList<Exception> Failures => _log.Failures;
 
@@ -94,14 +102,14 @@ public sealed class ScriptedBedrock : IAsyncDisposable
             if (!verdict.Accepted)
             {
                 Record(recorded, null, false, []);
+                _rejections.Enqueue(verdict.ErrorType + ": " + verdict.Message);
                 await BedrockSigV4Verifier.WriteRejectionAsync(context.Response, verdict, token);
                 return;
             }
             if (!HttpMethods.IsPost(context.Request.Method) || !BedrockModelId.TryParseInvokePath(path, out var id, out var operation, out var pathError))
             {
                 Record(recorded, null, false, []);
-                await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.Validation,
-                    "1 validation error detected: Value at 'modelId' failed to satisfy constraint", token);
+                await RejectAsync(context, BedrockErrors.Validation, "1 validation error detected: Value at 'modelId' failed to satisfy constraint", token);
                 return;
             }
             modelId = id;
@@ -115,12 +123,12 @@ public sealed class ScriptedBedrock : IAsyncDisposable
             var call = Record(recorded, modelId, streaming, betas);
             if (bodyError is not null)
             {
-                await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.Validation, bodyError, token);
+                await RejectAsync(context, BedrockErrors.Validation, bodyError, token);
                 return;
             }
             if (Models is not null && !Models.Contains(modelId))
             {
-                await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.ResourceNotFound, "Could not resolve the foundation model from the provided model identifier.", token);
+                await RejectAsync(context, BedrockErrors.ResourceNotFound, "Could not resolve the foundation model from the provided model identifier.", token);
                 return;
             }
             await AnswerAsync(context, call, ChooseReply(call), token);
@@ -156,22 +164,29 @@ public sealed class ScriptedBedrock : IAsyncDisposable
         if (!BedrockCountTokens.TryUnwrapInvokeBody(body, out var invokeBody, out var unwrapError))
         {
             Record(recorded, modelId, false, [], countTokens: true);
-            await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.Validation, "Malformed input request: " + unwrapError, token);
+            await RejectAsync(context, BedrockErrors.Validation, "Malformed input request: " + unwrapError, token);
             return;
         }
         var bodyError = CheckBody(invokeBody, out var betas);
         Record(recorded, modelId, false, betas, countTokens: true, invokeBody);
         if (bodyError is not null)
         {
-            await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.Validation, bodyError, token);
+            await RejectAsync(context, BedrockErrors.Validation, bodyError, token);
             return;
         }
         if (BedrockModelId.FoundationModelId(modelId) != modelId)
         {
-            await BedrockStreamWriter.WriteHttpErrorAsync(context.Response, BedrockErrors.Validation, "The provided model doesn't support counting tokens.", token);
+            await RejectAsync(context, BedrockErrors.Validation, "The provided model doesn't support counting tokens.", token);
             return;
         }
         await WriteJsonAsync(context, Encoding.UTF8.GetString(BedrockCountTokens.Answer(invokeBody.Length / 4)), token);
+    }
+
+    /// <summary>Answers a refusal of this fake's own checks and notes it in <see cref="Rejections"/>.</summary>
+    private Task RejectAsync(HttpContext context, BedrockErrorShape error, string message, CancellationToken token)
+    {
+        _rejections.Enqueue(error.ErrorType + ": " + message);
+        return BedrockStreamWriter.WriteHttpErrorAsync(context.Response, error, message, token);
     }
 
     private BedrockCall Record(RecordedRequest request, string? modelId, bool streaming, IReadOnlyList<string> betas, bool countTokens = false, byte[]? invokeBody = null)

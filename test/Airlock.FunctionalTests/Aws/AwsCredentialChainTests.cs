@@ -300,6 +300,56 @@ public sealed class AwsCredentialChainTests(ITestOutputHelper output) : IAsyncLi
         AssertNoSecretIn(audit);
     }
 
+    [Fact]
+    public async Task Expired_container_credentials_on_the_bedrock_door_are_an_aws_shaped_502_with_an_audit_record()
+    {
+        const string Authorization = "container-authorization-token-EXAMPLE";
+        var expired = DateTimeOffset.UtcNow.AddHours(-1);
+        await using var container = await ProbeUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(CredentialsJson(expired));
+        });
+
+        var (response, gateway, bedrock) = await CallThroughGatewayAsync(Issued(expired), new()
+        {
+            ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = new Uri(container.BaseUri, "/v2/credentials/airlock").ToString(),
+            ["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = Authorization,
+        }, key =>
+        {
+            // What Claude Code sends in Bedrock mode with CLAUDE_CODE_SKIP_BEDROCK_AUTH=1 and the gateway key as its token.
+            var request = new HttpRequestMessage(HttpMethod.Post, "/bedrock/model/us.anthropic.claude-opus-5-5-v1:0/invoke-with-response-stream")
+            {
+                Content = new StringContent("{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}",
+                    Encoding.UTF8, "application/json"),
+            };
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + key);
+            return request;
+        });
+
+        output.WriteLine(response.Body);
+        // Refused before any frame: Bedrock's JSON error shape, not an event stream.
+        Assert.Equal(HttpStatusCode.BadGateway, response.Status);
+        Assert.Equal("InternalServerException", response.AwsErrorType);
+        using (var error = JsonDocument.Parse(response.Body))
+        {
+            var message = error.RootElement.GetProperty("message").GetString();
+            Assert.Contains("the AWS credentials from the standard chain have expired (The retrieved credentials have already expired: Now = ", message, StringComparison.Ordinal);
+        }
+        Assert.Empty(bedrock.Calls);
+        AssertNoSecretIn(gateway + response.Body);
+        Assert.DoesNotContain(Authorization, gateway + response.Body, StringComparison.Ordinal);
+        var audit = await BuiltCli.RunAsync(_work, "audit", "list", "--json");
+        var records = JsonDocument.Parse(audit).RootElement.EnumerateArray().ToList();
+        var record = Assert.Single(records, r => r.TryGetProperty("error_type", out var type) && type.ValueKind == JsonValueKind.String);
+        Assert.Equal("upstream_credentials", record.GetProperty("error_type").GetString());
+        Assert.Equal("bedrock", record.GetProperty("door").GetString());
+        Assert.Equal("invoke_with_response_stream", record.GetProperty("operation").GetString());
+        Assert.Equal(502, record.GetProperty("status").GetInt32());
+        AssertNoSecretIn(audit);
+        Assert.DoesNotContain(Authorization, audit, StringComparison.Ordinal);
+    }
+
     private static void AssertSignedWithSessionToken(ScriptedBedrock bedrock)
     {
         Assert.Empty(bedrock.Failures);
@@ -314,14 +364,17 @@ public sealed class AwsCredentialChainTests(ITestOutputHelper output) : IAsyncLi
         Assert.DoesNotContain(SessionToken, text, StringComparison.Ordinal);
     }
 
-    private sealed record GatewayAnswer(HttpStatusCode Status, string Body);
+    /// <summary>The gateway's answer: status, body, and the <c>x-amzn-ErrorType</c> header when the Bedrock door sent one.</summary>
+    private sealed record GatewayAnswer(HttpStatusCode Status, string Body, string? AwsErrorType);
 
     /// <summary>
     /// Starts a scripted Bedrock verifying <paramref name="issued"/>, then <c>airlock serve</c> (a Bedrock upstream, level 1)
     /// with only <paramref name="source"/> as AWS configuration, sends one Messages request, and returns the answer, the
-    /// gateway's whole output, and the scripted Bedrock.
+    /// gateway's whole output, and the scripted Bedrock. <paramref name="request"/> builds another request from the
+    /// developer key (e.g. one through the Bedrock door).
     /// </summary>
-    private async Task<(GatewayAnswer Answer, string Output, ScriptedBedrock Bedrock)> CallThroughGatewayAsync(AwsCredentials issued, Dictionary<string, string> source)
+    private async Task<(GatewayAnswer Answer, string Output, ScriptedBedrock Bedrock)> CallThroughGatewayAsync(AwsCredentials issued, Dictionary<string, string> source,
+        Func<string, HttpRequestMessage>? request = null)
     {
         Directory.CreateDirectory(_work);
         var bedrock = _bedrock = await ScriptedBedrock.StartAsync(new ScriptedBedrock(new BedrockSigV4Verifier(ScriptedUpstream.BedrockRegion, null, issued)));
@@ -349,9 +402,10 @@ public sealed class AwsCredentialChainTests(ITestOutputHelper output) : IAsyncLi
             {
                 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(120) };
                 await BuiltCli.WaitHealthyAsync(http, gateway);
-                using var request = BuiltCli.MessagesRequest(key, "hello");
-                using var response = await http.SendAsync(request);
-                var answer = new GatewayAnswer(response.StatusCode, await response.Content.ReadAsStringAsync());
+                using var message = request?.Invoke(key) ?? BuiltCli.MessagesRequest(key, "hello");
+                using var response = await http.SendAsync(message);
+                var answer = new GatewayAnswer(response.StatusCode, await response.Content.ReadAsStringAsync(),
+                    response.Headers.TryGetValues("x-amzn-ErrorType", out var errorType) ? errorType.Single() : null);
                 return (answer, Drain(), bedrock);
             }
             finally
