@@ -201,7 +201,9 @@ public sealed class BedrockDoorBadInputTests(ITestOutputHelper output)
         Assert.Equal("AccessDeniedException", response.Headers.GetValues("x-amzn-ErrorType").Single());
         using (var error = System.Text.Json.JsonDocument.Parse(body))
         {
-            Assert.Equal("The security token included in the request is expired", error.RootElement.GetProperty("message").GetString());
+            // Bedrock's words, said to be about the gateway's credentials (the client holds none it could renew).
+            Assert.Equal("Bedrock refused the gateway's AWS credentials for upstream 'main' (ExpiredTokenException): The security token included in the request is expired",
+                error.RootElement.GetProperty("message").GetString());
         }
         // The signed call reached Bedrock (the signature carried the session token) and was refused there.
         var call = Assert.Single(bedrock.Calls);

@@ -737,7 +737,8 @@ public sealed class BedrockTests(ITestOutputHelper output)
         Assert.Equal("AccessDeniedException", doorResponse.Headers.GetValues("x-amzn-ErrorType").Single());
         using (var error = JsonDocument.Parse(doorBody))
         {
-            Assert.Equal("Invalid API Key format: Must be a valid Bedrock API key", error.RootElement.GetProperty("message").GetString());
+            Assert.Equal("Bedrock refused the gateway's Bedrock API key for upstream 'main' (UnrecognizedClientException): Invalid API Key format: Must be a valid Bedrock API key",
+                error.RootElement.GetProperty("message").GetString());
         }
         Assert.Equal(HttpStatusCode.Forbidden, messagesResponse.StatusCode);
         ErrorAssert.IsErrorJson(messagesBody, "authentication_error");

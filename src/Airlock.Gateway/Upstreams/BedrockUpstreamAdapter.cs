@@ -113,12 +113,23 @@ internal sealed class BedrockUpstreamAdapter : UpstreamAdapter
     public override ValueTask<Refusal?> ProbeAnswerStartAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
         EventStreamStartProbe.ProbeAsync(response, Config.Name, cancellationToken);
 
-    /// <summary>Reads <c>{"message":…}</c> with <c>x-amzn-ErrorType</c> into a gateway error.</summary>
+    /// <summary>
+    /// Reads <c>{"message":…}</c> with <c>x-amzn-ErrorType</c> into a gateway error. A refused signature, key or session
+    /// token is the gateway's own credential, not the client's: the message says so, so that a client is not sent to
+    /// renew credentials it does not hold (AWS's own text, e.g. "security token … is expired", names no owner).
+    /// </summary>
     public override GatewayError ReadError(HttpResponseMessage response, ReadOnlySpan<byte> body)
     {
         var status = (int)response.StatusCode;
         var errorType = response.Headers.TryGetValues("x-amzn-ErrorType", out var values) ? values.FirstOrDefault() : null;
         var message = BedrockErrors.ReadMessage(body) ?? $"upstream '{Config.Name}' (Bedrock) answered with status {status}";
+        var name = errorType?.Split(':')[0];
+        if (status is 401 or 403 && name is "UnrecognizedClientException" or "InvalidSignatureException" or "IncompleteSignatureException"
+            or "ExpiredTokenException" or "MissingAuthenticationTokenException")
+        {
+            var credential = _authorizer is BearerTokenBedrockAuthorizer ? "Bedrock API key" : "AWS credentials";
+            message = $"Bedrock refused the gateway's {credential} for upstream '{Config.Name}' ({name}): {message}";
+        }
         return new GatewayError(status, BedrockErrors.AnthropicTypeForHttpError(status, errorType), message);
     }
 
