@@ -6,7 +6,7 @@ using Airlock.Testing;
 
 namespace Airlock.FunctionalTests;
 
-/// <summary>Retries and failover happen before the first byte only: throttling, 5xx and connect failures.</summary>
+/// <summary>Retries and failover happen before the first byte only: throttling, 5xx and connect failures; Retry-After is honoured.</summary>
 public sealed class FailoverTests(ITestOutputHelper output)
 {
     [Fact]
@@ -92,5 +92,86 @@ public sealed class FailoverTests(ITestOutputHelper output)
         Assert.Equal("error", events[^1].Name);
         Assert.Single(harness.Upstream.MessagesRequests);
         Assert.Equal("upstream_stream_broken", (await harness.SingleAuditAsync()).ErrorType);
+    }
+
+    [Fact]
+    public async Task A_retry_waits_at_least_the_retry_after_the_upstream_asked_for()
+    {
+        var jitter = new CountingRandom();
+        await using var harness = await GatewayHarness.StartAsync(output, retryJitter: jitter, configure: c => c with
+        {
+            Upstreams = [c.Upstreams[0] with { Retries = 1, RetryBackoff = TimeSpan.FromMilliseconds(10) }],
+        });
+        harness.Upstream.Enqueue(UpstreamReply.Error(429, "rate_limit_error", "slow down").WithHeader("retry-after", "2"), UpstreamReply.Text("Waited."));
+
+        using var request = harness.Messages(RequestBodies.NonStreaming());
+        using var response = await harness.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var attempts = harness.Upstream.MessagesRequests;
+        Assert.Equal(2, attempts.Count);
+        // A lower bound only (a slow machine makes the gap longer, never shorter): the 10 ms backoff alone would not reach it.
+        Assert.True(attempts[1].ReceivedAt - attempts[0].ReceivedAt >= TimeSpan.FromSeconds(2), $"retried after {attempts[1].ReceivedAt - attempts[0].ReceivedAt}");
+        Assert.Equal(1, jitter.Draws);
+        Assert.Equal(AuditOutcome.Ok, (await harness.SingleAuditAsync()).Outcome);
+    }
+
+    [Fact]
+    public async Task A_retry_after_longer_than_any_backoff_moves_on_to_the_next_upstream_at_once()
+    {
+        var jitter = new CountingRandom();
+        await using var harness = await GatewayHarness.StartAsync(output, retryJitter: jitter, configure: c => c with
+        {
+            Upstreams = [c.Upstreams[0] with { Retries = 3, RetryBackoff = TimeSpan.FromMilliseconds(10) }, c.Upstreams[0] with { Name = "second" }],
+            Routes = [new RouteConfig { Models = ["*"], Upstream = "main", Fallbacks = ["second"] }],
+        });
+        harness.Upstream.Enqueue(UpstreamReply.Error(429, "rate_limit_error", "come back in two minutes").WithHeader("retry-after", "120"), UpstreamReply.Text("From the second."));
+
+        using var request = harness.Messages(RequestBodies.NonStreaming());
+        using var response = await harness.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("From the second.", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // One attempt on main (its three retries are not spent waiting for nothing), one on the fallback, no backoff.
+        Assert.Equal(2, harness.Upstream.MessagesRequests.Count);
+        Assert.Equal(0, jitter.Draws);
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal("second", record.Upstream);
+        Assert.Equal(AuditOutcome.Ok, record.Outcome);
+    }
+
+    [Fact]
+    public async Task A_long_retry_after_on_the_last_upstream_goes_to_the_client_at_once()
+    {
+        var jitter = new CountingRandom();
+        await using var harness = await GatewayHarness.StartAsync(output, retryJitter: jitter, configure: c => c with
+        {
+            Upstreams = [c.Upstreams[0] with { Retries = 3, RetryBackoff = TimeSpan.FromMilliseconds(10) }],
+        });
+        harness.Upstream.Enqueue(UpstreamReply.Error(429, "rate_limit_error", "come back in two minutes").WithHeader("retry-after", "120"));
+
+        using var request = harness.Messages(RequestBodies.NonStreaming());
+        using var response = await harness.Client.SendAsync(request);
+
+        Assert.Equal("come back in two minutes", await ErrorAssert.IsAnthropicErrorAsync(response, HttpStatusCode.TooManyRequests, "rate_limit_error"));
+        // The client (Claude Code honours retry-after) learns when to come back; the gateway does not hold the request.
+        Assert.Equal("120", response.Headers.GetValues("retry-after").Single());
+        Assert.Single(harness.Upstream.MessagesRequests);
+        Assert.Equal(0, jitter.Draws);
+        Assert.Equal("upstream_status_429", (await harness.SingleAuditAsync()).ErrorType);
+    }
+
+    /// <summary>Counts the jitter draws of the gateway's backoff (one per retry on the same upstream).</summary>
+    private sealed class CountingRandom : Random
+    {
+        private int _draws;
+
+        public int Draws => Volatile.Read(ref _draws);
+
+        public override double NextDouble()
+        {
+            Interlocked.Increment(ref _draws);
+            return 0.5;
+        }
     }
 }

@@ -72,6 +72,75 @@ public sealed class RetryBackoffTests
         }
     }
 
+    [Fact]
+    public void A_retry_after_is_waited_in_full_and_the_jitter_comes_on_top()
+    {
+        var baseDelay = TimeSpan.FromMilliseconds(100);
+        var wait = TimeSpan.FromSeconds(3);
+
+        Assert.Equal(wait, new RetryBackoff(new FixedRandom(0)).Delay(baseDelay, 2, wait));
+        Assert.Equal(wait + TimeSpan.FromMilliseconds(100), new RetryBackoff(new FixedRandom(0.5)).Delay(baseDelay, 2, wait));
+        // No header, or one that asks for nothing: the plain backoff.
+        Assert.Equal(TimeSpan.FromMilliseconds(100), new RetryBackoff(new FixedRandom(0.5)).Delay(baseDelay, 2, null));
+        Assert.Equal(TimeSpan.FromMilliseconds(100), new RetryBackoff(new FixedRandom(0.5)).Delay(baseDelay, 2, TimeSpan.Zero));
+    }
+
+    [Theory]
+    [InlineData("retry-after", "7", 7_000)]
+    [InlineData("retry-after", "0", 0)]
+    [InlineData("retry-after-ms", "1500", 1_500)]
+    [InlineData("retry-after-ms", "250.5", 250.5)]
+    public void Retry_after_is_read_as_seconds_or_milliseconds(string header, string value, double expectedMilliseconds)
+    {
+        using var response = new HttpResponseMessage(System.Net.HttpStatusCode.TooManyRequests);
+        response.Headers.TryAddWithoutValidation(header, value);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMilliseconds), RetryBackoff.RetryAfter(response, DateTimeOffset.UnixEpoch));
+    }
+
+    [Fact]
+    public void Retry_after_ms_wins_over_retry_after_and_an_http_date_counts_from_now()
+    {
+        var now = new DateTimeOffset(2026, 11, 24, 21, 0, 0, TimeSpan.Zero);
+        using var both = new HttpResponseMessage(System.Net.HttpStatusCode.TooManyRequests);
+        both.Headers.TryAddWithoutValidation("retry-after", "30");
+        both.Headers.TryAddWithoutValidation("retry-after-ms", "400");
+        Assert.Equal(TimeSpan.FromMilliseconds(400), RetryBackoff.RetryAfter(both, now));
+
+        using var dated = new HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable);
+        dated.Headers.TryAddWithoutValidation("retry-after", "Tue, 24 Nov 2026 21:00:45 GMT");
+        Assert.Equal(TimeSpan.FromSeconds(45), RetryBackoff.RetryAfter(dated, now));
+
+        using var past = new HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable);
+        past.Headers.TryAddWithoutValidation("retry-after", "Tue, 24 Nov 2026 20:59:00 GMT");
+        Assert.Equal(TimeSpan.Zero, RetryBackoff.RetryAfter(past, now));
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("retry-after", "soon")]
+    [InlineData("retry-after-ms", "-5")]
+    [InlineData("retry-after-ms", "NaN")]
+    public void No_or_an_unreadable_retry_after_asks_for_no_wait(string? header, string? value)
+    {
+        using var response = new HttpResponseMessage(System.Net.HttpStatusCode.TooManyRequests);
+        if (header is not null)
+        {
+            response.Headers.TryAddWithoutValidation(header, value);
+        }
+
+        Assert.Null(RetryBackoff.RetryAfter(response, DateTimeOffset.UnixEpoch));
+    }
+
+    [Fact]
+    public void A_huge_retry_after_ms_does_not_overflow()
+    {
+        using var response = new HttpResponseMessage(System.Net.HttpStatusCode.TooManyRequests);
+        response.Headers.TryAddWithoutValidation("retry-after-ms", new string('9', 300));
+
+        Assert.True(RetryBackoff.RetryAfter(response, DateTimeOffset.UnixEpoch) > RetryBackoff.MaxDelay);
+    }
+
     /// <summary>A random source that always returns one value.</summary>
     private sealed class FixedRandom(double value) : Random
     {

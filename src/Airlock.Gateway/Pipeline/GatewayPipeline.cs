@@ -286,8 +286,8 @@ internal sealed partial class GatewayPipeline(
     /// <summary>
     /// Sends the call to the route's upstreams in order until one answers. Retries and failover happen only here,
     /// before any byte reached the client: a connect failure, a timeout, a 429 or a 5xx is retried on the same
-    /// upstream (<c>retries</c>, exponential backoff with full jitter), then the next upstream of the route is
-    /// tried. A missing credential moves on at once. The last answer (or failure) is what the client gets.
+    /// upstream (<c>retries</c>, exponential backoff with full jitter, no sooner than the answer's Retry-After), then the
+    /// next upstream of the route is tried. A missing credential, or a Retry-After beyond the backoff cap, moves on at once. The last answer (or failure) is what the client gets.
     /// </summary>
     private async Task ForwardAsync(HttpContext context, Exchange exchange, FrontDoor door, MessagesCall call, IReadOnlyList<UpstreamConfig> candidates)
     {
@@ -298,11 +298,13 @@ internal sealed partial class GatewayPipeline(
             var upstream = adapter.Config;
             exchange.Upstream = upstream.Name;
             var model = upstream.MapModel(router.Override(call.Model));
+            // What the upstream's last answer asked for (Retry-After): the next attempt on it waits at least that long.
+            TimeSpan? retryAfter = null;
             for (var attempt = 0; attempt <= upstream.Retries; attempt++)
             {
                 if (attempt > 0)
                 {
-                    await BackoffAsync(upstream, attempt, context.RequestAborted).ConfigureAwait(false);
+                    await BackoffAsync(upstream, attempt, retryAfter, context.RequestAborted).ConfigureAwait(false);
                 }
                 if (!adapter.Client.Breaker.TryAcquire())
                 {
@@ -327,12 +329,20 @@ internal sealed partial class GatewayPipeline(
                     }
                     continue;
                 }
-                if (!last && IsRetryable((int)response.StatusCode))
+                retryAfter = IsRetryable((int)response.StatusCode) ? RetryBackoff.RetryAfter(response, time.GetUtcNow()) : null;
+                var longWait = retryAfter > RetryBackoff.MaxDelay;
+                // A Retry-After longer than any backoff: this upstream is not retried; the next one is tried at once, and
+                // the route's last upstream's answer (with its Retry-After) goes to the client, who knows when to come back.
+                if (!last && IsRetryable((int)response.StatusCode) && !(longWait && i == candidates.Count - 1))
                 {
                     LogAttemptFailed(logger, exchange.RequestId, upstream.Name, attempt + 1, "upstream_status_" + (int)response.StatusCode);
                     failure = new Refusal(new GatewayError((int)response.StatusCode, AnthropicErrors.TypeForStatus((int)response.StatusCode),
                         $"upstream '{upstream.Name}' answered {(int)response.StatusCode}"), "upstream_status_" + (int)response.StatusCode, AuditOutcome.UpstreamError);
                     response.Dispose();
+                    if (longWait)
+                    {
+                        break;
+                    }
                     continue;
                 }
                 using (response)
@@ -381,8 +391,8 @@ internal sealed partial class GatewayPipeline(
     private static bool IsRetryable(int status) => status is 408 or 429 or 500 or 502 or 503 or 504 or 529;
 
     /// <summary>Waits before retry number <paramref name="attempt"/> on the same upstream (<see cref="RetryBackoff"/>, on the gateway's clock).</summary>
-    private Task BackoffAsync(UpstreamConfig upstream, int attempt, CancellationToken cancellationToken) =>
-        Task.Delay(backoff.Delay(upstream.RetryBackoff, attempt), time, cancellationToken);
+    private Task BackoffAsync(UpstreamConfig upstream, int attempt, TimeSpan? retryAfter, CancellationToken cancellationToken) =>
+        Task.Delay(backoff.Delay(upstream.RetryBackoff, attempt, retryAfter), time, cancellationToken);
 
     /// <summary>One attempt: builds the upstream request and waits for the response headers (bounded by the first-byte timeout).</summary>
     private async Task<(HttpResponseMessage? Response, Refusal? Failure)> SendAsync(HttpContext context, Exchange exchange, UpstreamAdapter adapter, MessagesCall call, string model)
