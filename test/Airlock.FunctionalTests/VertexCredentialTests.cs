@@ -110,19 +110,42 @@ public sealed class VertexCredentialTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_token_vertex_no_longer_accepts_is_a_precise_error_and_the_next_request_gets_a_fresh_token()
+    public async Task A_token_vertex_no_longer_accepts_is_renewed_once_and_the_call_is_sent_again()
     {
-        var log = new CapturingOutput(output);
-        await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Vertex);
+        await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Vertex);
         var auth = harness.Upstream.GoogleAuth;
         using (var first = await harness.Client.SendAsync(harness.Messages(RequestBodies.NonStreaming())))
         {
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         }
         var revoked = Assert.Single(auth.IssuedTokens);
-        // The token is still within its lifetime for the gateway's library, but Vertex no longer accepts it
-        // (revoked, or the key behind it disabled).
+        // The token is still within its lifetime for the gateway's library, but Vertex no longer accepts it (revoked,
+        // or the key behind it disabled): Vertex's 401 makes the gateway fetch a new token and send the call again.
         auth.RevokeAll();
+
+        using (var door = await harness.SendStreamingAsync(VertexDoorRequest(harness)))
+        {
+            Assert.Equal(HttpStatusCode.OK, door.StatusCode);
+            await door.Content.ReadAsStringAsync();
+        }
+
+        Assert.Equal(2, auth.Grants);
+        var calls = harness.Upstream.VertexRequests;
+        Assert.Equal(3, calls.Count);
+        Assert.Equal("Bearer " + revoked, calls[1].Header("authorization"));
+        Assert.Equal("Bearer " + auth.IssuedTokens[1], calls[2].Header("authorization"));
+        Assert.Equal(calls[1].BodyText, calls[2].BodyText);
+        var records = await harness.AuditAsync(2);
+        Assert.All(records, r => Assert.Equal(AuditOutcome.Ok, r.Outcome));
+    }
+
+    [Fact]
+    public async Task A_401_a_new_token_does_not_cure_is_a_precise_error_in_each_doors_shape_after_one_renewal()
+    {
+        var log = new CapturingOutput(output);
+        await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Vertex);
+        var auth = harness.Upstream.GoogleAuth;
+        auth.RefuseAllTokens = true;
 
         using var door = await harness.Client.SendAsync(VertexDoorRequest(harness));
         var doorBody = await door.Content.ReadAsStringAsync();
@@ -130,38 +153,43 @@ public sealed class VertexCredentialTests(ITestOutputHelper output)
         var (code, status, message) = GoogleError(doorBody);
         Assert.Equal(401, code);
         Assert.Equal("UNAUTHENTICATED", status);
-        Assert.Contains("Vertex AI", message, StringComparison.Ordinal);
-        Assert.Contains("gateway's access token", message, StringComparison.Ordinal);
-
-        // Not used again: the next request fetches a new token and is served.
-        using var messages = await harness.Client.SendAsync(harness.Messages(RequestBodies.NonStreaming()));
-        Assert.Equal(HttpStatusCode.OK, messages.StatusCode);
+        Assert.Contains("Vertex AI refused the gateway's access token for upstream 'main'", message, StringComparison.Ordinal);
+        // One renewal, not a loop: two tokens, two calls.
         Assert.Equal(2, auth.Grants);
-        var calls = harness.Upstream.VertexRequests;
-        Assert.Equal(3, calls.Count);
-        Assert.Equal("Bearer " + revoked, calls[1].Header("authorization"));
-        Assert.Equal("Bearer " + auth.IssuedTokens[1], calls[2].Header("authorization"));
+        Assert.Equal(2, harness.Upstream.VertexRequests.Count);
 
-        // The Messages door says the same in Anthropic's shape.
-        auth.RevokeAll();
-        using var messagesRefused = await harness.Client.SendAsync(harness.Messages(RequestBodies.NonStreaming()));
-        var messagesBody = await messagesRefused.Content.ReadAsStringAsync();
+        using var messages = await harness.Client.SendAsync(harness.Messages(RequestBodies.NonStreaming()));
+        var messagesBody = await messages.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Unauthorized, messages.StatusCode);
         var anthropicMessage = ErrorAssert.IsErrorJson(messagesBody, "authentication_error");
-        Assert.Equal(HttpStatusCode.Unauthorized, messagesRefused.StatusCode);
         Assert.Contains("Vertex AI refused the gateway's access token for upstream 'main'", anthropicMessage, StringComparison.Ordinal);
 
-        var records = await harness.AuditAsync(4);
-        Assert.Equal("upstream_status_401", records[3].ErrorType);
-        var refused = records[1];
-        Assert.Equal("vertex", refused.Door);
-        Assert.Equal(AuditOutcome.UpstreamError, refused.Outcome);
-        Assert.Equal("upstream_status_401", refused.ErrorType);
-        Assert.Equal(401, refused.Status);
+        using var bedrock = await harness.Client.SendAsync(BedrockDoorRequest(harness));
+        var bedrockBody = await bedrock.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Unauthorized, bedrock.StatusCode);
+        Assert.Equal("UnrecognizedClientException", bedrock.Headers.GetValues("x-amzn-ErrorType").Single());
+
+        var records = await harness.AuditAsync(3);
+        Assert.Equal(["vertex", "messages", "bedrock"], records.Select(r => r.Door));
+        Assert.All(records, r =>
+        {
+            Assert.Equal(AuditOutcome.UpstreamError, r.Outcome);
+            Assert.Equal("upstream_status_401", r.ErrorType);
+            Assert.Equal(401, r.Status);
+        });
+
+        // Once Vertex accepts tokens again, the next call is served (the refused credential was not kept).
+        auth.RefuseAllTokens = false;
+        using (var healed = await harness.Client.SendAsync(harness.Messages(RequestBodies.NonStreaming())))
+        {
+            Assert.Equal(HttpStatusCode.OK, healed.StatusCode);
+        }
 
         log.Secrets.AddRange(auth.IssuedTokens);
         log.AddServiceAccountKey(harness.DataDir);
-        log.AssertNoSecretIn(doorBody, "the error the client got");
+        log.AssertNoSecretIn(doorBody, "the Vertex door's error");
         log.AssertNoSecretIn(messagesBody, "the Messages door's error");
+        log.AssertNoSecretIn(bedrockBody, "the Bedrock door's error");
         log.AssertNoSecretIn(JsonSerializer.Serialize(records), "an audit record");
         log.AssertNoSecretIn(DataDirectoryText(harness.DataDir), "the data directory");
         log.AssertNoSecret();

@@ -35,6 +35,12 @@ public sealed class ScriptedGoogleAuth : IDisposable
     /// <summary>When true the token endpoint answers <c>invalid_grant</c> (a deleted or disabled key).</summary>
     public bool RefuseGrants { get; set; }
 
+    /// <summary>
+    /// When true the Vertex endpoint refuses every token, also ones granted afterwards (tokens revoked as soon as they are
+    /// issued): the 401 a fresh token cannot cure.
+    /// </summary>
+    public bool RefuseAllTokens { get; set; }
+
     /// <summary>The claims of the last assertion that reached the claim checks (diagnostics).</summary>
     public string? LastClaims { get; private set; }
 
@@ -76,7 +82,8 @@ public sealed class ScriptedGoogleAuth : IDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         var header = request.Headers.Authorization.ToString();
-        return header.StartsWith("Bearer ", StringComparison.Ordinal)
+        return !RefuseAllTokens
+            && header.StartsWith("Bearer ", StringComparison.Ordinal)
             && _tokens.TryGetValue(header[7..], out var expires)
             && expires > DateTimeOffset.UtcNow;
     }

@@ -300,6 +300,7 @@ internal sealed partial class GatewayPipeline(
             var model = upstream.MapModel(router.Override(call.Model));
             // What the upstream's last answer asked for (Retry-After): the next attempt on it waits at least that long.
             TimeSpan? retryAfter = null;
+            var credentialRenewed = false;
             for (var attempt = 0; attempt <= upstream.Retries; attempt++)
             {
                 if (attempt > 0)
@@ -327,6 +328,16 @@ internal sealed partial class GatewayPipeline(
                     {
                         break;
                     }
+                    continue;
+                }
+                if ((int)response.StatusCode == 401 && !credentialRenewed && adapter.RenewCredential())
+                {
+                    // The upstream refused the gateway's own token (not the client's): once per upstream, send again with
+                    // a new one. Nothing reached the client yet, and this does not use up a retry.
+                    credentialRenewed = true;
+                    LogAttemptFailed(logger, exchange.RequestId, upstream.Name, attempt + 1, "upstream_status_401");
+                    response.Dispose();
+                    attempt--;
                     continue;
                 }
                 retryAfter = IsRetryable((int)response.StatusCode) ? RetryBackoff.RetryAfter(response, time.GetUtcNow()) : null;

@@ -29,6 +29,12 @@ internal abstract class UpstreamAdapter(UpstreamClient client)
     /// </summary>
     public virtual bool SpeaksMessages => false;
 
+    /// <summary>
+    /// Called when the upstream answered 401 to the gateway's own credential: true when the adapter dropped a cached
+    /// credential (an OAuth token) so that one more attempt would present a new one. Static keys cannot be renewed.
+    /// </summary>
+    public virtual bool RenewCredential() => false;
+
     /// <summary>The response header carrying the upstream's request id (kept in the audit record).</summary>
     public virtual string RequestIdHeader => "request-id";
 

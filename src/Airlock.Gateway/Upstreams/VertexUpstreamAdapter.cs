@@ -37,6 +37,16 @@ internal sealed class VertexUpstreamAdapter : UpstreamAdapter
         _ => $"https://{region}-aiplatform.googleapis.com",
     };
 
+    /// <summary>
+    /// Vertex answered 401 to a token Google.Apis.Auth still holds valid (revoked, or its key disabled): the cached
+    /// credential is dropped and the call is sent once more with a new token, as Google's own client libraries do.
+    /// </summary>
+    public override bool RenewCredential()
+    {
+        _tokens.Invalidate();
+        return true;
+    }
+
     /// <summary>The URL of a call, for tests and diagnostics.</summary>
     public Uri BuildUri(MessagesCall call, string model)
     {
@@ -74,8 +84,9 @@ internal sealed class VertexUpstreamAdapter : UpstreamAdapter
     }
 
     /// <summary>
-    /// Reads <c>{"error":{"code":…,"message":…,"status":…}}</c> (Google) or an Anthropic error body. A Google 401 means
-    /// the gateway's access token was refused: the cached credential is dropped so the next call fetches a new token.
+    /// Reads <c>{"error":{"code":…,"message":…,"status":…}}</c> (Google) or an Anthropic error body. A Google 401 here
+    /// means a new token was refused too (<see cref="RenewCredential"/> came first): the error says it is the gateway's
+    /// token, and the credential is dropped again so that the next call starts afresh.
     /// </summary>
     public override GatewayError ReadError(HttpResponseMessage response, ReadOnlySpan<byte> body)
     {
