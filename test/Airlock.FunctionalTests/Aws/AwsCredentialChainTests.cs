@@ -261,8 +261,10 @@ public sealed class AwsCredentialChainTests(ITestOutputHelper output) : IAsyncLi
         Assert.DoesNotContain(SsoAccessToken, gateway, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Expired_container_credentials_are_a_door_shaped_502_with_an_audit_record()
+    [Theory]
+    [InlineData("messages")]
+    [InlineData("bedrock")]
+    public async Task Expired_container_credentials_are_a_door_shaped_502_with_an_audit_record(string door)
     {
         const string Authorization = "container-authorization-token-EXAMPLE";
         var expired = DateTimeOffset.UtcNow.AddHours(-1);
@@ -276,78 +278,56 @@ public sealed class AwsCredentialChainTests(ITestOutputHelper output) : IAsyncLi
         {
             ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = new Uri(container.BaseUri, "/v2/credentials/airlock").ToString(),
             ["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = Authorization,
-        });
+        }, door == "bedrock" ? BedrockDoorRequest : null);
 
         output.WriteLine(response.Body);
+        // Refused before any upstream call (and, on the Bedrock door, before any frame): the door's JSON error shape.
         Assert.Equal(HttpStatusCode.BadGateway, response.Status);
         using (var error = JsonDocument.Parse(response.Body))
         {
-            Assert.Equal("error", error.RootElement.GetProperty("type").GetString());
-            Assert.Equal("api_error", error.RootElement.GetProperty("error").GetProperty("type").GetString());
-            var message = error.RootElement.GetProperty("error").GetProperty("message").GetString();
-            Assert.Contains("the AWS credentials from the standard chain have expired (The retrieved credentials have already expired: Now = ", message, StringComparison.Ordinal);
-            Assert.Contains("Credentials expiration = ", message, StringComparison.Ordinal);
-        }
-        Assert.Empty(bedrock.Calls);
-        AssertNoSecretIn(gateway + response.Body);
-        var audit = await BuiltCli.RunAsync(_work, "audit", "list", "--json");
-        // The trail also holds the admin record of 'keys create'; the request's record is the one that failed.
-        var records = JsonDocument.Parse(audit).RootElement.EnumerateArray().ToList();
-        var record = Assert.Single(records, r => r.TryGetProperty("error_type", out var type) && type.ValueKind == JsonValueKind.String);
-        Assert.Equal("upstream_credentials", record.GetProperty("error_type").GetString());
-        Assert.Equal("messages", record.GetProperty("door").GetString());
-        Assert.Equal(502, record.GetProperty("status").GetInt32());
-        AssertNoSecretIn(audit);
-    }
-
-    [Fact]
-    public async Task Expired_container_credentials_on_the_bedrock_door_are_an_aws_shaped_502_with_an_audit_record()
-    {
-        const string Authorization = "container-authorization-token-EXAMPLE";
-        var expired = DateTimeOffset.UtcNow.AddHours(-1);
-        await using var container = await ProbeUpstream.StartAsync(async context =>
-        {
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(CredentialsJson(expired));
-        });
-
-        var (response, gateway, bedrock) = await CallThroughGatewayAsync(Issued(expired), new()
-        {
-            ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = new Uri(container.BaseUri, "/v2/credentials/airlock").ToString(),
-            ["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = Authorization,
-        }, key =>
-        {
-            // What Claude Code sends in Bedrock mode with CLAUDE_CODE_SKIP_BEDROCK_AUTH=1 and the gateway key as its token.
-            var request = new HttpRequestMessage(HttpMethod.Post, "/bedrock/model/us.anthropic.claude-opus-5-5-v1:0/invoke-with-response-stream")
+            string message;
+            if (door == "bedrock")
             {
-                Content = new StringContent("{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}",
-                    Encoding.UTF8, "application/json"),
-            };
-            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + key);
-            return request;
-        });
-
-        output.WriteLine(response.Body);
-        // Refused before any frame: Bedrock's JSON error shape, not an event stream.
-        Assert.Equal(HttpStatusCode.BadGateway, response.Status);
-        Assert.Equal("InternalServerException", response.AwsErrorType);
-        using (var error = JsonDocument.Parse(response.Body))
-        {
-            var message = error.RootElement.GetProperty("message").GetString();
+                Assert.Equal("InternalServerException", response.AwsErrorType);
+                message = error.RootElement.GetProperty("message").GetString()!;
+            }
+            else
+            {
+                Assert.Equal("error", error.RootElement.GetProperty("type").GetString());
+                Assert.Equal("api_error", error.RootElement.GetProperty("error").GetProperty("type").GetString());
+                message = error.RootElement.GetProperty("error").GetProperty("message").GetString()!;
+                Assert.Contains("Credentials expiration = ", message, StringComparison.Ordinal);
+            }
             Assert.Contains("the AWS credentials from the standard chain have expired (The retrieved credentials have already expired: Now = ", message, StringComparison.Ordinal);
         }
         Assert.Empty(bedrock.Calls);
         AssertNoSecretIn(gateway + response.Body);
         Assert.DoesNotContain(Authorization, gateway + response.Body, StringComparison.Ordinal);
         var audit = await BuiltCli.RunAsync(_work, "audit", "list", "--json");
+        // The trail also holds the admin record of 'keys create'; the request's record is the one that failed.
         var records = JsonDocument.Parse(audit).RootElement.EnumerateArray().ToList();
         var record = Assert.Single(records, r => r.TryGetProperty("error_type", out var type) && type.ValueKind == JsonValueKind.String);
         Assert.Equal("upstream_credentials", record.GetProperty("error_type").GetString());
-        Assert.Equal("bedrock", record.GetProperty("door").GetString());
-        Assert.Equal("invoke_with_response_stream", record.GetProperty("operation").GetString());
+        Assert.Equal(door, record.GetProperty("door").GetString());
+        if (door == "bedrock")
+        {
+            Assert.Equal("invoke_with_response_stream", record.GetProperty("operation").GetString());
+        }
         Assert.Equal(502, record.GetProperty("status").GetInt32());
         AssertNoSecretIn(audit);
         Assert.DoesNotContain(Authorization, audit, StringComparison.Ordinal);
+    }
+
+    /// <summary>What Claude Code sends in Bedrock mode with CLAUDE_CODE_SKIP_BEDROCK_AUTH=1 and the gateway key as its token.</summary>
+    private static HttpRequestMessage BedrockDoorRequest(string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/bedrock/model/us.anthropic.claude-opus-5-5-v1:0/invoke-with-response-stream")
+        {
+            Content = new StringContent("{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}",
+                Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + key);
+        return request;
     }
 
     private static void AssertSignedWithSessionToken(ScriptedBedrock bedrock)
