@@ -25,6 +25,12 @@ public sealed class BedrockDoorBadInputTests(ITestOutputHelper output)
 
     private const string Delta = "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Half an answer\"}}";
 
+    private const string BlockStop = "{\"type\":\"content_block_stop\",\"index\":0}";
+
+    private const string MessageDelta = "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":3}}";
+
+    private const string MessageStop = "{\"type\":\"message_stop\"}";
+
     public enum Corruption
     {
         /// <summary>The frame's trailing message CRC does not match.</summary>
@@ -124,6 +130,58 @@ public sealed class BedrockDoorBadInputTests(ITestOutputHelper output)
         Assert.Equal("invoke_with_response_stream", record.Operation);
     }
 
+    [Fact]
+    public async Task A_bedrock_stream_lost_inside_its_first_frame_is_retried_before_the_first_client_byte()
+    {
+        // Call 1: 200 and its headers, half of the first frame, then the connection is reset: nothing of an answer
+        // reached the client, so the first-frame probe makes it an attempt failure and the request is sent again.
+        var verifier = new BedrockSigV4Verifier(ScriptedUpstream.BedrockRegion, null, BedrockSigV4Verifier.TestCredentials);
+        var calls = 0;
+        await using var bedrock = await ProbeUpstream.StartAsync(async context =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            if (!verifier.Verify(context.Request, body.ToArray()).Accepted)
+            {
+                context.Response.StatusCode = 403;
+                return;
+            }
+            var writer = new BedrockStreamWriter(context.Response);
+            await writer.StartAsync(context.RequestAborted);
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                var frame = new ArrayBufferWriter<byte>();
+                BedrockFrames.WriteChunk(frame, System.Text.Encoding.UTF8.GetBytes(MessageStart));
+                await writer.WriteRawAsync(frame.WrittenMemory[..(frame.WrittenCount / 2)], context.RequestAborted);
+                // Let the bytes reach the gateway before the reset (a reset drops what the peer has not read yet).
+                await Task.Delay(150, context.RequestAborted);
+                context.Abort();
+                return;
+            }
+            foreach (var json in new[] { MessageStart, BlockStart, Delta, BlockStop, MessageDelta, MessageStop })
+            {
+                await writer.WriteEventAsync(json, context.RequestAborted);
+            }
+        });
+        var log = new CapturingOutput(output);
+        await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Bedrock, configure: c => c with
+        {
+            Upstreams = [c.Upstreams[0] with { Url = bedrock.BaseUri, Retries = 1, RetryBackoff = TimeSpan.FromMilliseconds(10) }],
+        });
+
+        using var request = BedrockTests.DoorRequest(harness, BedrockTests.ProfileId, stream: true);
+        using var response = await harness.SendStreamingAsync(request);
+        var frames = BedrockTests.Frames(await response.Content.ReadAsByteArrayAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"],
+            frames.Select(f => f.Type));
+        Assert.Equal(2, calls);
+        var record = await harness.SingleAuditAsync();
+        Assert.Equal(AuditOutcome.Ok, record.Outcome);
+        Assert.Contains(log.Lines, l => l.Contains($"{record.RequestId} attempt 1 on upstream main failed before the first byte: upstream_stream_broken", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abc123", "is in region eu-west-1, outside allowed_regions (us-east-1)")]
     [InlineData("eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "is a cross-region inference profile that may be served anywhere in 'eu', outside allowed_regions (us-east-1)")]
@@ -182,7 +240,7 @@ public sealed class BedrockDoorBadInputTests(ITestOutputHelper output)
         const string SessionToken = "IQoJb3JpZ2luX2VjEExpiredSessionTokenEXAMPLE0123456789";
         var expired = new AwsCredentials(AccessKey, SecretKey, SessionToken, DateTimeOffset.UtcNow.AddMinutes(-10));
         await using var bedrock = await ScriptedBedrock.StartAsync(new ScriptedBedrock(new BedrockSigV4Verifier(ScriptedUpstream.BedrockRegion, null, expired)));
-        var log = new RecordingTestOutput(output);
+        var log = new CapturingOutput(output);
         await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Bedrock,
             configure: c => c with { Upstreams = [c.Upstreams[0] with { Url = new Uri(bedrock.BaseUrl) }] },
             environment: name => name switch
@@ -221,18 +279,3 @@ public sealed class BedrockDoorBadInputTests(ITestOutputHelper output)
     }
 }
 
-/// <summary>Keeps what the gateway logs (and still shows it in the test's output).</summary>
-internal sealed class RecordingTestOutput(ITestOutputHelper inner) : ITestOutputHelper
-{
-    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
-
-    public IReadOnlyList<string> Lines => [.. _lines];
-
-    public void WriteLine(string message)
-    {
-        _lines.Enqueue(message);
-        inner.WriteLine(message);
-    }
-
-    public void WriteLine(string format, params object[] args) => WriteLine(string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
-}

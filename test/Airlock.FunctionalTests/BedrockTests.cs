@@ -558,7 +558,7 @@ public sealed class BedrockTests(ITestOutputHelper output)
     public async Task A_refused_beta_is_not_retried_on_the_same_upstream()
     {
         // Another attempt on the same upstream would be refused the same way: only backoff and noise.
-        var log = new RecordingOutput(output);
+        var log = new CapturingOutput(output);
         await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Bedrock, configure: c => c with
         {
             Upstreams = [c.Upstreams[0] with
@@ -579,22 +579,6 @@ public sealed class BedrockTests(ITestOutputHelper output)
         var attempts = log.Lines.Where(l => l.Contains(record.RequestId + " attempt ", StringComparison.Ordinal)).ToList();
         Assert.Single(attempts);
         Assert.Contains("attempt 1 ", attempts[0], StringComparison.Ordinal);
-    }
-
-    /// <summary>Keeps what the gateway logs (and still shows it in the test's output).</summary>
-    private sealed class RecordingOutput(ITestOutputHelper inner) : ITestOutputHelper
-    {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
-
-        public IReadOnlyList<string> Lines => [.. _lines];
-
-        public void WriteLine(string message)
-        {
-            _lines.Enqueue(message);
-            inner.WriteLine(message);
-        }
-
-        public void WriteLine(string format, params object[] args) => WriteLine(string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
     }
 
     [Fact]
@@ -721,7 +705,7 @@ public sealed class BedrockTests(ITestOutputHelper output)
     public async Task A_wrong_bedrock_api_key_is_bedrocks_403_in_the_door_shape_without_the_key()
     {
         const string WrongKey = "bedrock-api-key-V1JPTkdXUk9OR1dST05HLkVYQU1QTEVLRVk=";
-        var log = new RecordingOutput(output);
+        var log = new CapturingOutput(output);
         var (harness, bedrock) = await StartWithApiKeyAsync(WrongKey, log);
         await using var _ = bedrock;
         await using var __ = harness;

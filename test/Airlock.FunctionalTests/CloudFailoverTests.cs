@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
-using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -44,7 +42,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
     [Fact]
     public async Task Bedrock_throttling_is_retried_on_the_same_upstream_and_the_client_sees_one_clean_answer()
     {
-        var log = new RecordingOutput(output);
+        var log = new CapturingOutput(output);
         var jitter = new RecordingRandom();
         await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Bedrock, retryJitter: jitter, configure: c => c with
         {
@@ -81,7 +79,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
     [Fact]
     public async Task Vertex_quota_exhaustion_is_retried_on_the_same_upstream_and_the_client_sees_one_clean_answer()
     {
-        var log = new RecordingOutput(output);
+        var log = new CapturingOutput(output);
         var jitter = new RecordingRandom();
         await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Vertex, retryJitter: jitter, configure: c => c with
         {
@@ -119,7 +117,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
     [Fact]
     public async Task Bedrock_exhausted_by_throttling_fails_over_to_vertex_which_serves_the_answer()
     {
-        var log = new RecordingOutput(output);
+        var log = new CapturingOutput(output);
         var jitter = new RecordingRandom();
         await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Vertex, retryJitter: jitter, configure: BedrockThenVertex(bedrockRetries: 1));
         harness.Upstream.Bedrock.Enqueue(UpstreamReply.Error(503, "overloaded_error", "Bedrock is unable to process your request."));
@@ -154,7 +152,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
     [Fact]
     public async Task Vertex_exhausted_fails_over_to_a_messages_upstream_and_the_vertex_door_answers_from_it()
     {
-        var log = new RecordingOutput(output);
+        var log = new CapturingOutput(output);
         await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Vertex, configure: c => c with
         {
             Upstreams =
@@ -256,7 +254,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
     [Fact]
     public async Task A_bedrock_stream_that_opens_with_a_throttling_frame_is_retried_before_the_first_client_byte()
     {
-        var log = new RecordingOutput(output);
+        var log = new CapturingOutput(output);
         var jitter = new RecordingRandom();
         await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Bedrock, retryJitter: jitter, configure: c => c with
         {
@@ -345,7 +343,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
     private static string Text(IEnumerable<SseEvent> events) => Text(events.Select(e => (e.Name, e.Data)));
 
     /// <summary>The gateway's "attempt N on upstream X failed before the first byte: …" lines of one request.</summary>
-    private static List<string> Attempts(RecordingOutput log, string requestId) =>
+    private static List<string> Attempts(CapturingOutput log, string requestId) =>
         [.. log.Lines.Where(l => l.Contains(requestId + " attempt ", StringComparison.Ordinal)).Select(l => l[(l.IndexOf(" attempt ", StringComparison.Ordinal) + 1)..])];
 
     private static HttpRequestMessage BedrockDoorRequest(GatewayHarness harness, string model)
@@ -390,21 +388,5 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
             Interlocked.Increment(ref _draws);
             return 0.5;
         }
-    }
-
-    /// <summary>Keeps what the gateway logs (and still shows it in the test's output).</summary>
-    private sealed class RecordingOutput(ITestOutputHelper inner) : ITestOutputHelper
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public IReadOnlyList<string> Lines => [.. _lines];
-
-        public void WriteLine(string message)
-        {
-            _lines.Enqueue(message);
-            inner.WriteLine(message);
-        }
-
-        public void WriteLine(string format, params object[] args) => WriteLine(string.Format(CultureInfo.InvariantCulture, format, args));
     }
 }
