@@ -1,12 +1,9 @@
-using System.Buffers;
 using System.Net;
 using System.Text;
 using System.Text.Json;
 using Airlock.Core.Audit;
 using Airlock.Core.Configuration;
 using Airlock.FunctionalTests.Infrastructure;
-using Airlock.Protocols.Aws.Bedrock;
-using Airlock.Protocols.Aws.EventStream;
 using Airlock.Testing;
 
 namespace Airlock.FunctionalTests;
@@ -43,7 +40,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
     public async Task Bedrock_throttling_is_retried_on_the_same_upstream_and_the_client_sees_one_clean_answer()
     {
         var log = new CapturingOutput(output);
-        var jitter = new RecordingRandom();
+        var jitter = new CountingRandom();
         await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Bedrock, retryJitter: jitter, configure: c => c with
         {
             Upstreams = [c.Upstreams[0] with { ModelMap = OpusToProfile, Retries = 2, RetryBackoff = TimeSpan.FromMilliseconds(10) }],
@@ -80,7 +77,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
     public async Task Vertex_quota_exhaustion_is_retried_on_the_same_upstream_and_the_client_sees_one_clean_answer()
     {
         var log = new CapturingOutput(output);
-        var jitter = new RecordingRandom();
+        var jitter = new CountingRandom();
         await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Vertex, retryJitter: jitter, configure: c => c with
         {
             Upstreams = [c.Upstreams[0] with { Retries = 2, RetryBackoff = TimeSpan.FromMilliseconds(10) }],
@@ -118,7 +115,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
     public async Task Bedrock_exhausted_by_throttling_fails_over_to_vertex_which_serves_the_answer()
     {
         var log = new CapturingOutput(output);
-        var jitter = new RecordingRandom();
+        var jitter = new CountingRandom();
         await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Vertex, retryJitter: jitter, configure: BedrockThenVertex(bedrockRetries: 1));
         harness.Upstream.Bedrock.Enqueue(UpstreamReply.Error(503, "overloaded_error", "Bedrock is unable to process your request."));
         harness.Upstream.Bedrock.Enqueue(UpstreamReply.Error(429, "rate_limit_error", "Too many requests, please wait before trying again."));
@@ -193,7 +190,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
     [Fact]
     public async Task A_bedrock_stream_broken_after_its_first_event_is_not_retried_and_ends_in_the_doors_shape()
     {
-        var jitter = new RecordingRandom();
+        var jitter = new CountingRandom();
         await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Vertex, retryJitter: jitter, configure: BedrockThenVertex(bedrockRetries: 3));
         harness.Upstream.Bedrock.Enqueue(UpstreamReply.DieMidStream(2));
         harness.Upstream.Bedrock.Enqueue(UpstreamReply.DieMidStream(2));
@@ -210,7 +207,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
         // Bedrock door: an exception frame after the chunk frames that were relayed.
         using var door = BedrockDoorRequest(harness, "claude-opus-5-5");
         using var doorResponse = await harness.SendStreamingAsync(door);
-        var frames = Frames(await doorResponse.Content.ReadAsByteArrayAsync());
+        var frames = BedrockTests.Frames(await doorResponse.Content.ReadAsByteArrayAsync());
         Assert.Equal(HttpStatusCode.OK, doorResponse.StatusCode);
         Assert.Equal("message_start", frames[0].Type);
         Assert.Equal("exception:internalServerException", frames[^1].Type);
@@ -238,7 +235,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
 
         using var door = BedrockDoorRequest(harness, "claude-opus-5-5");
         using var response = await harness.SendStreamingAsync(door);
-        var frames = Frames(await response.Content.ReadAsByteArrayAsync());
+        var frames = BedrockTests.Frames(await response.Content.ReadAsByteArrayAsync());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("message_start", frames[0].Type);
@@ -255,7 +252,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
     public async Task A_bedrock_stream_that_opens_with_a_throttling_frame_is_retried_before_the_first_client_byte()
     {
         var log = new CapturingOutput(output);
-        var jitter = new RecordingRandom();
+        var jitter = new CountingRandom();
         await using var harness = await GatewayHarness.StartAsync(log, upstreamKind: UpstreamKind.Bedrock, retryJitter: jitter, configure: c => c with
         {
             Upstreams = [c.Upstreams[0] with { ModelMap = OpusToProfile, Retries = 1, RetryBackoff = TimeSpan.FromMilliseconds(10) }],
@@ -266,7 +263,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
 
         using var door = BedrockDoorRequest(harness, ProfileId);
         using var response = await harness.SendStreamingAsync(door);
-        var frames = Frames(await response.Content.ReadAsByteArrayAsync());
+        var frames = BedrockTests.Frames(await response.Content.ReadAsByteArrayAsync());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("message_start", frames[0].Type);
@@ -321,7 +318,7 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
 
         using var door = BedrockDoorRequest(harness, "claude-opus-5-5");
         using var response = await harness.SendStreamingAsync(door);
-        var frames = Frames(await response.Content.ReadAsByteArrayAsync());
+        var frames = BedrockTests.Frames(await response.Content.ReadAsByteArrayAsync());
 
         var only = Assert.Single(frames);
         Assert.Equal("exception:validationException", only.Type);
@@ -346,47 +343,6 @@ public sealed class CloudFailoverTests(ITestOutputHelper output)
     private static List<string> Attempts(CapturingOutput log, string requestId) =>
         [.. log.Lines.Where(l => l.Contains(requestId + " attempt ", StringComparison.Ordinal)).Select(l => l[(l.IndexOf(" attempt ", StringComparison.Ordinal) + 1)..])];
 
-    private static HttpRequestMessage BedrockDoorRequest(GatewayHarness harness, string model)
-    {
-        var body = "{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\",\"content\":\"hello " + RequestBodies.ContentMarker + "\"}]}";
-        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(harness.GatewayUri, "/bedrock/model/" + model + "/invoke-with-response-stream"))
-        {
-            Content = new StringContent(body, Encoding.UTF8, "application/json"),
-        };
-        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + harness.DeveloperKey);
-        return request;
-    }
-
-    /// <summary>Decodes an event-stream body: chunk frames to (event type, JSON), exception frames to ("exception:TYPE", message JSON).</summary>
-    private static List<(string Type, string Json)> Frames(byte[] body)
-    {
-        var frames = new List<(string, string)>();
-        foreach (var message in EventStreamDecoder.DecodeAll(body))
-        {
-            if (message.GetString(":message-type") == "exception")
-            {
-                frames.Add(("exception:" + message.GetString(":exception-type"), Encoding.UTF8.GetString(message.Payload.Span)));
-                continue;
-            }
-            var json = new ArrayBufferWriter<byte>();
-            Assert.True(BedrockFrames.TryDecodeChunk(message.Payload.Span, json));
-            using var document = JsonDocument.Parse(json.WrittenMemory);
-            frames.Add((document.RootElement.GetProperty("type").GetString()!, Encoding.UTF8.GetString(json.WrittenSpan)));
-        }
-        return frames;
-    }
-
-    /// <summary>Counts the jitter draws of the gateway's backoff (one per retry on the same upstream).</summary>
-    private sealed class RecordingRandom : Random
-    {
-        private int _draws;
-
-        public int Draws => Volatile.Read(ref _draws);
-
-        public override double NextDouble()
-        {
-            Interlocked.Increment(ref _draws);
-            return 0.5;
-        }
-    }
+    private static HttpRequestMessage BedrockDoorRequest(GatewayHarness harness, string model) => BedrockTests.DoorRequest(harness, model, stream: true,
+        body: "{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\",\"content\":\"hello " + RequestBodies.ContentMarker + "\"}]}");
 }

@@ -160,18 +160,4 @@ public sealed class FailoverTests(ITestOutputHelper output)
         Assert.Equal(0, jitter.Draws);
         Assert.Equal("upstream_status_429", (await harness.SingleAuditAsync()).ErrorType);
     }
-
-    /// <summary>Counts the jitter draws of the gateway's backoff (one per retry on the same upstream).</summary>
-    private sealed class CountingRandom : Random
-    {
-        private int _draws;
-
-        public int Draws => Volatile.Read(ref _draws);
-
-        public override double NextDouble()
-        {
-            Interlocked.Increment(ref _draws);
-            return 0.5;
-        }
-    }
 }

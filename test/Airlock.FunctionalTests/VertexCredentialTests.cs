@@ -25,33 +25,11 @@ public sealed class VertexCredentialTests(ITestOutputHelper output)
     private const string BedrockBody =
         "{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":1024,\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
 
-    private static string DoorPath(string model = RequestBodies.Model, string method = "streamRawPredict") =>
-        $"/vertex/v1/projects/client-project/locations/{GatewayHarness.VertexRegion}/publishers/anthropic/models/{model}:{method}";
+    private static HttpRequestMessage VertexDoorRequest(GatewayHarness harness, string model = RequestBodies.Model) =>
+        VertexTests.DoorRequest(harness, VertexTests.DoorPath(model), VertexBody);
 
-    private static HttpRequestMessage VertexDoorRequest(GatewayHarness harness, string model = RequestBodies.Model)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, DoorPath(model)) { Content = new StringContent(VertexBody, Encoding.UTF8, "application/json") };
-        GatewayHarness.AddClaudeCodeHeaders(request);
-        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + harness.DeveloperKey);
-        return request;
-    }
-
-    private static HttpRequestMessage BedrockDoorRequest(GatewayHarness harness)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/bedrock/model/" + RequestBodies.Model + "/invoke")
-        {
-            Content = new StringContent(BedrockBody, Encoding.UTF8, "application/json"),
-        };
-        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + harness.DeveloperKey);
-        return request;
-    }
-
-    private static (int Code, string Status, string Message) GoogleError(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        var error = document.RootElement.GetProperty("error");
-        return (error.GetProperty("code").GetInt32(), error.GetProperty("status").GetString()!, error.GetProperty("message").GetString()!);
-    }
+    private static HttpRequestMessage BedrockDoorRequest(GatewayHarness harness) =>
+        BedrockTests.DoorRequest(harness, RequestBodies.Model, stream: false, body: BedrockBody);
 
     /// <summary>Every file the gateway wrote (audit database, WAL, journal), as text: none may hold a credential.</summary>
     private static string DataDirectoryText(string dataDir) => string.Join('\n', Directory
@@ -150,7 +128,7 @@ public sealed class VertexCredentialTests(ITestOutputHelper output)
         using var door = await harness.Client.SendAsync(VertexDoorRequest(harness));
         var doorBody = await door.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.Unauthorized, door.StatusCode);
-        var (code, status, message) = GoogleError(doorBody);
+        var (code, status, message) = VertexTests.GoogleError(doorBody);
         Assert.Equal(401, code);
         Assert.Equal("UNAUTHENTICATED", status);
         Assert.Contains("Vertex AI refused the gateway's access token for upstream 'main'", message, StringComparison.Ordinal);
@@ -206,7 +184,7 @@ public sealed class VertexCredentialTests(ITestOutputHelper output)
         var vertexBody = await vertex.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.BadGateway, vertex.StatusCode);
         Assert.Equal("application/json", vertex.Content.Headers.ContentType?.MediaType);
-        var (code, status, message) = GoogleError(vertexBody);
+        var (code, status, message) = VertexTests.GoogleError(vertexBody);
         Assert.Equal(502, code);
         Assert.Equal("UNAVAILABLE", status);
         Assert.Contains("upstream 'main' credentials are unavailable", message, StringComparison.Ordinal);
@@ -291,7 +269,7 @@ public sealed class VertexCredentialTests(ITestOutputHelper output)
 
         using var missing = await harness.Client.SendAsync(VertexDoorRequest(harness));
         Assert.Equal(HttpStatusCode.BadGateway, missing.StatusCode);
-        var (_, status, message) = GoogleError(await missing.Content.ReadAsStringAsync());
+        var (_, status, message) = VertexTests.GoogleError(await missing.Content.ReadAsStringAsync());
         Assert.Equal("UNAVAILABLE", status);
         Assert.Contains($"credential file {file} cannot be read", message, StringComparison.Ordinal);
         Assert.Empty(harness.Upstream.VertexRequests);
@@ -331,7 +309,7 @@ public sealed class VertexCredentialTests(ITestOutputHelper output)
         var body = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
-        var (_, status, message) = GoogleError(body);
+        var (_, status, message) = VertexTests.GoogleError(body);
         Assert.Equal("UNAVAILABLE", status);
         Assert.Contains($"credential file {file}", message, StringComparison.Ordinal);
         Assert.Empty(harness.Upstream.VertexRequests);

@@ -18,10 +18,10 @@ public sealed class VertexTests(ITestOutputHelper output)
         "{\"anthropic_version\":\"vertex-2023-10-16\",\"max_tokens\":1024,\"stream\":true,\"future_field\":{\"k\" : [1,2]}," +
         "\"messages\":[{\"role\":\"user\",\"content\":\"hello " + RequestBodies.ContentMarker + "\"}]}";
 
-    private static string DoorPath(string model = RequestBodies.Model, string method = "streamRawPredict", string location = GatewayHarness.VertexRegion) =>
+    internal static string DoorPath(string model = RequestBodies.Model, string method = "streamRawPredict", string location = GatewayHarness.VertexRegion) =>
         $"/vertex/v1/projects/client-project/locations/{location}/publishers/anthropic/models/{model}:{method}";
 
-    private static HttpRequestMessage DoorRequest(GatewayHarness harness, string path, string body)
+    internal static HttpRequestMessage DoorRequest(GatewayHarness harness, string path, string body)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         GatewayHarness.AddClaudeCodeHeaders(request);
@@ -30,7 +30,7 @@ public sealed class VertexTests(ITestOutputHelper output)
         return request;
     }
 
-    private static (int Code, string Status, string Message) GoogleError(string json)
+    internal static (int Code, string Status, string Message) GoogleError(string json)
     {
         using var document = JsonDocument.Parse(json);
         var error = document.RootElement.GetProperty("error");
