@@ -325,20 +325,37 @@ public sealed class BedrockTests(ITestOutputHelper output)
     [Fact]
     public async Task Wrong_aws_secret_is_rejected_by_bedrock_and_reported_in_each_door_shape()
     {
+        // AWS answers a signature mismatch by quoting the canonical request it computed, signed headers and their values
+        // included: with temporary credentials, the session token. The scripted Bedrock does the same.
+        const string SessionToken = "IQoJb3JpZ2luX2VjEXAMPLE-session-token-of-the-gateway";
         await using var harness = await GatewayHarness.StartAsync(output, upstreamKind: UpstreamKind.Bedrock, configure: MapOpusToProfile,
-            environment: name => name == "AWS_SECRET_ACCESS_KEY" ? "not-the-right-secret" : null);
+            environment: name => name switch
+            {
+                "AWS_SECRET_ACCESS_KEY" => "not-the-right-secret",
+                "AWS_SESSION_TOKEN" => SessionToken,
+                _ => null,
+            });
 
         using var messages = harness.Messages(RequestBodies.Streaming());
         using var messagesResponse = await harness.Client.SendAsync(messages);
         Assert.Equal(HttpStatusCode.Forbidden, messagesResponse.StatusCode);
         var body = await messagesResponse.Content.ReadAsStringAsync();
         Assert.Contains("signature", ErrorAssert.IsErrorJson(body, "authentication_error"), StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain("not-the-right-secret", body, StringComparison.Ordinal);
 
         using var door = DoorRequest(harness, ProfileId, stream: true);
         using var doorResponse = await harness.Client.SendAsync(door);
         Assert.Equal(HttpStatusCode.Forbidden, doorResponse.StatusCode);
-        Assert.Equal("AccessDeniedException", (await AwsErrorAsync(doorResponse)).ErrorType);
+        var (doorType, doorMessage) = await AwsErrorAsync(doorResponse);
+        Assert.Equal("AccessDeniedException", doorType);
+        Assert.Contains("signature", doorMessage, StringComparison.OrdinalIgnoreCase);
+        foreach (var text in new[] { body, doorMessage })
+        {
+            Assert.DoesNotContain("not-the-right-secret", text, StringComparison.Ordinal);
+            Assert.DoesNotContain(SessionToken, text, StringComparison.Ordinal);
+            Assert.DoesNotContain("Canonical String", text, StringComparison.Ordinal);
+        }
+        // The upstream really did quote it: what the gateway relays is cut, not what Bedrock said.
+        Assert.Contains(harness.Upstream.Bedrock.Rejections, r => r.Contains(SessionToken, StringComparison.Ordinal));
 
         Assert.All(harness.Upstream.Bedrock.Calls, c => Assert.Null(c.ModelId));
         Assert.All(await harness.AuditAsync(2), r => Assert.Equal("upstream_status_403", r.ErrorType));

@@ -175,9 +175,12 @@ public sealed class BedrockSigV4Verifier
         var path = query < 0 ? rawTarget : rawTarget[..query];
         var queryString = query < 0 ? "" : rawTarget[(query + 1)..];
         var expected = SigV4.Sign(new SigV4Request(method, path, queryString, toSign, SigV4.HashPayload(body)), known, Region, Service, signedAt);
+        // Like AWS, a mismatch quotes what the service computed: the canonical request (with every signed header's value,
+        // x-amz-security-token included) and the string to sign. A gateway must not hand that text to its clients.
         return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected.Signature), Encoding.ASCII.GetBytes(signature))
             ? BedrockAuthVerdict.Ok
-            : BedrockAuthVerdict.Reject("InvalidSignatureException", SignatureMismatchMessage);
+            : BedrockAuthVerdict.Reject("InvalidSignatureException", SignatureMismatchMessage
+                + $"\n\nThe Canonical String for this request should have been\n'{expected.CanonicalRequest}'\n\nThe String-to-Sign should have been\n'{expected.StringToSign}'\n");
     }
 
     /// <summary>Writes the rejection as Bedrock does: status, <c>x-amzn-ErrorType</c>, <c>x-amzn-RequestId</c>, <c>{"message":…}</c>.</summary>

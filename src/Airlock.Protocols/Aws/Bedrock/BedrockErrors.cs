@@ -128,6 +128,21 @@ public static class BedrockErrors
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>Where AWS's signature-mismatch message starts quoting what it computed (Bedrock, like other SigV4 services).</summary>
+    private const string SigningQuote = "The Canonical String for this request should have been";
+
+    /// <summary>
+    /// An AWS message without the canonical request and string to sign that a signature mismatch quotes: the canonical
+    /// request holds the value of every signed header, the session token (<c>x-amz-security-token</c>) included, and
+    /// the message is relayed to clients. What precedes the quote says all a client needs.
+    /// </summary>
+    public static string WithoutSigningQuote(string message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var quote = message.IndexOf(SigningQuote, StringComparison.Ordinal);
+        return quote < 0 ? message : message[..quote].TrimEnd();
+    }
+
     /// <summary>
     /// Reads the message of a Bedrock JSON error body (<c>message</c> or <c>Message</c>), or null when the body is not one.
     /// The result is upstream text: callers that log it should treat it as such.
@@ -147,7 +162,7 @@ public static class BedrockErrors
                 reader.Read();
                 if (isMessage && reader.TokenType == JsonTokenType.String)
                 {
-                    return reader.GetString();
+                    return WithoutSigningQuote(reader.GetString()!);
                 }
                 reader.Skip();
             }
